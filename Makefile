@@ -1,0 +1,86 @@
+# pastream-lua: a flat Makefile, like Lua's.
+#   make            build pastream-lua and the Lua module
+#   make check      install missing packages, build, start the test rig, run every test
+#   make demo       play a tone through the default device and record it back
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+SHAREDIR = $(PREFIX)/share
+LUADIR   = $(SHAREDIR)/lua/5.4
+CMODDIR  = $(PREFIX)/lib/lua/5.4
+
+CC      ?= cc
+PKGS     = portaudio-2.0 sndfile lua5.4 libuv
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LUV_LIBS   = $(shell pkg-config --libs lua5.4-luv 2>/dev/null)
+ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS) -Isrc -DPS_SHAREDIR='"$(SHAREDIR)"'
+LIBS     = $(PKG_LIBS) -lm -pthread
+
+B = build
+CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c \
+           src/lbuffer.c src/lstream.c src/lcore.c
+CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
+HEADERS  = $(wildcard src/*.h)
+TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/pa_probe
+
+.PHONY: all deps test-deps test check demo install uninstall clean
+
+all: pastream-lua $(B)/pastream/core.so $(TESTS)
+
+deps:
+	@scripts/install-deps.sh build
+test-deps:
+	@scripts/install-deps.sh test
+
+$(B)/%.o: src/%.c $(HEADERS) | $(B)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B):
+	mkdir -p $(B)/pastream
+
+pastream-lua: $(CORE_OBJ) $(B)/host.o
+	$(CC) $(CFLAGS) $^ -o $@ $(LUV_LIBS) $(LIBS) -Wl,-E
+
+$(B)/pastream/core.so: $(CORE_OBJ) | $(B)
+	$(CC) $(CFLAGS) -shared $^ -o $@ $(filter-out -llua5.4,$(LIBS))
+
+$(B)/test_ringbuf: tests/test_ringbuf.c src/ringbuf.c src/ringbuf.h tests/check.h | $(B)
+	$(CC) $(ALL_CFLAGS) -Itests tests/test_ringbuf.c src/ringbuf.c -o $@ -pthread
+
+$(B)/test_engine: tests/test_engine.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o tests/check.h | $(B)
+	$(CC) $(ALL_CFLAGS) -Itests tests/test_engine.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
+
+$(B)/pa_probe: tests/pa_probe.c | $(B)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIBS)
+
+# The packages are installed before anything reads pkg-config, so these
+# recurse once the dependencies are there.
+test: all
+	@tests/run.sh
+
+check: test-deps
+	@$(MAKE) --no-print-directory all
+	@tests/run.sh
+
+demo: test-deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream
+	install -m 755 pastream-lua $(DESTDIR)$(BINDIR)/pastream-lua
+	install -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
+	install -m 755 $(B)/pastream/core.so $(DESTDIR)$(CMODDIR)/pastream/core.so
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pastream-lua $(DESTDIR)$(CMODDIR)/pastream/core.so
+	rm -f $(addprefix $(DESTDIR)$(LUADIR)/pastream/,$(notdir $(wildcard lua/pastream/*.lua)))
+	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream 2>/dev/null
+
+clean:
+	rm -rf $(B) pastream-lua

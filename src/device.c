@@ -1,0 +1,143 @@
+#include "device.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int pa_state;           /* 0 not yet, 1 initialised, -1 failed */
+static PaError pa_error;
+
+PaError ps_pa_init(void)
+{
+    if (pa_state)
+        return pa_state > 0 ? paNoError : pa_error;
+    /* PortAudio probes every host API on start-up and the ALSA and JACK
+     * libraries print their attempts on stderr; that is noise for users
+     * of a working device, so it is hidden unless asked for. */
+    int saved = -1;
+    if (!getenv("PASTREAM_DEBUG")) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        fflush(stderr);
+        saved = dup(2);
+        if (null >= 0 && saved >= 0)
+            dup2(null, 2);
+        if (null >= 0)
+            close(null);
+    }
+    pa_error = Pa_Initialize();
+    if (saved >= 0) {
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+    }
+    pa_state = pa_error == paNoError ? 1 : -1;
+    return pa_error;
+}
+
+void ps_pa_terminate(void)
+{
+    if (pa_state > 0)
+        Pa_Terminate();
+    pa_state = 0;
+}
+
+const char *ps_device_name(int device, char *buf, size_t len)
+{
+    const PaDeviceInfo *info = device >= 0 ? Pa_GetDeviceInfo(device) : NULL;
+    if (info)
+        snprintf(buf, len, "'%s'", info->name);
+    else
+        snprintf(buf, len, "device %d", device);
+    return buf;
+}
+
+static int fill_params(PaStreamParameters *sp, const ps_open_params *p, int dir)
+{
+    if (p->device[dir] < 0)
+        return 0;
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(p->device[dir]);
+    sp->device = p->device[dir];
+    sp->channelCount = p->channels[dir];
+    sp->sampleFormat = ps_format_pa(p->format[dir]);
+    if (p->latency[dir] >= 0)
+        sp->suggestedLatency = p->latency[dir];
+    else if (!info)
+        sp->suggestedLatency = 0;
+    else if (p->latency[dir] <= -2)
+        sp->suggestedLatency = dir ? info->defaultLowOutputLatency : info->defaultLowInputLatency;
+    else
+        sp->suggestedLatency = dir ? info->defaultHighOutputLatency : info->defaultHighInputLatency;
+    sp->hostApiSpecificStreamInfo = NULL;
+    return 1;
+}
+
+/* Say which setting a device refused: check each direction alone first. */
+static void explain(const ps_open_params *p, PaStreamParameters *sp[2], PaError err,
+                    char *msg, size_t len)
+{
+    static const char *dirname[2] = { "input", "output" };
+    char name[160];
+    for (int dir = 0; dir < 2; dir++) {
+        if (!sp[dir])
+            continue;
+        const PaDeviceInfo *info = Pa_GetDeviceInfo(sp[dir]->device);
+        int max = info ? (dir ? info->maxOutputChannels : info->maxInputChannels) : 0;
+        ps_device_name(p->device[dir], name, sizeof name);
+        if (!info) {
+            snprintf(msg, len, "no %s device %d", dirname[dir], p->device[dir]);
+            return;
+        }
+        if (sp[dir]->channelCount > max) {
+            snprintf(msg, len, "%s device %s has %d %s channel%s, %d asked for",
+                     dirname[dir], name, max, dirname[dir], max == 1 ? "" : "s",
+                     sp[dir]->channelCount);
+            return;
+        }
+        PaError e1 = Pa_IsFormatSupported(dir ? NULL : sp[0], dir ? sp[1] : NULL, p->samplerate);
+        if (e1 != paFormatIsSupported) {
+            snprintf(msg, len, "%s device %s refuses %d channel%s of %s at %g Hz: %s",
+                     dirname[dir], name, sp[dir]->channelCount,
+                     sp[dir]->channelCount == 1 ? "" : "s",
+                     ps_format_name(p->format[dir]), p->samplerate, Pa_GetErrorText(e1));
+            return;
+        }
+    }
+    snprintf(msg, len, "cannot open %s stream at %g Hz, blocksize %lu: %s",
+             sp[0] && sp[1] ? "duplex" : sp[0] ? "input" : "output",
+             p->samplerate, p->blocksize, Pa_GetErrorText(err));
+}
+
+PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_t errlen)
+{
+    PaStreamParameters in, out;
+    PaStreamParameters *sp[2] = { NULL, NULL };
+    PaStream *stream = NULL;
+    PaError r = ps_pa_init();
+    if (r != paNoError) {
+        snprintf(err, errlen, "PortAudio failed to start: %s", Pa_GetErrorText(r));
+        return NULL;
+    }
+    if (fill_params(&in, p, 0))
+        sp[0] = &in;
+    if (fill_params(&out, p, 1))
+        sp[1] = &out;
+    if (!sp[0] && !sp[1]) {
+        snprintf(err, errlen, "a stream needs an input or an output device");
+        return NULL;
+    }
+    PaStreamFlags flags = p->dither ? paNoFlag : paDitherOff;
+    r = Pa_OpenStream(&stream, sp[0], sp[1], p->samplerate, p->blocksize, flags,
+                      ps_engine_callback, e);
+    if (r != paNoError) {
+        explain(p, sp, r, err, errlen);
+        return NULL;
+    }
+    r = Pa_SetStreamFinishedCallback(stream, ps_engine_finished);
+    if (r != paNoError) {
+        snprintf(err, errlen, "PortAudio: %s", Pa_GetErrorText(r));
+        Pa_CloseStream(stream);
+        return NULL;
+    }
+    return stream;
+}

@@ -1,0 +1,37 @@
+/* PortAudio glue: one initialisation per process, device listing, and
+ * opening streams that run the engine's callback.  Errors come back as
+ * messages that name the device and the setting that failed. */
+#ifndef PS_DEVICE_H
+#define PS_DEVICE_H
+
+#include <portaudio.h>
+#include <stddef.h>
+
+#include "engine.h"
+
+/* Initialise PortAudio once (later calls are free).  Returns paNoError or
+ * the error; PortAudio's and JACK's start-up chatter on stderr is hidden
+ * unless PASTREAM_DEBUG is set. */
+PaError ps_pa_init(void);
+/* Terminate PortAudio if it was initialised (at process exit). */
+void ps_pa_terminate(void);
+
+typedef struct ps_open_params {
+    int device[2];            /* [0] input, [1] output; -1 = direction unused */
+    int channels[2];
+    ps_format format[2];
+    double samplerate;
+    unsigned long blocksize;  /* 0 = let the host decide (lowest latency) */
+    double latency[2];        /* seconds; < 0: the device's default high latency,
+                                 -2: its default low latency */
+    int dither;               /* 0: paDitherOff (the default) */
+} ps_open_params;
+
+/* Open a stream that runs ps_engine_callback on e.  On error returns NULL
+ * and writes a message to err. */
+PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_t errlen);
+
+/* "name" of a device, or "device N" if there is none. */
+const char *ps_device_name(int device, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,398 @@
+#include "engine.h"
+
+#include <string.h>
+
+#define RLX memory_order_relaxed
+
+static void set_identity(int *map, int n)
+{
+    for (int k = 0; k < PS_MAXCH; k++)
+        map[k] = k < n ? k + 1 : 0;
+}
+
+void ps_engine_init(ps_engine *e)
+{
+    memset(e, 0, sizeof *e);
+    e->in_format = e->out_format = PS_FLOAT32;
+    e->in_ss = e->out_ss = 4;
+    e->frames = -1;
+    set_identity(e->rxmap, PS_MAXCH);
+    set_identity(e->txmap, PS_MAXCH);
+    e->rx_identity = e->tx_identity = true;
+    ps_engine_arm(e);
+}
+
+static bool is_identity(const int *map, int n, int src_ch)
+{
+    if (n != src_ch)
+        return false;
+    for (int k = 0; k < n; k++)
+        if (map[k] != k + 1)
+            return false;
+    return true;
+}
+
+int ps_engine_set_input(ps_engine *e, int channels, ps_format f)
+{
+    if (channels < 0 || channels > PS_MAXCH || f >= PS_NFORMATS)
+        return -1;
+    e->in_channels = channels;
+    e->in_format = f;
+    e->in_ss = ps_format_size(f);
+    return ps_engine_set_rxmap(e, channels, NULL);
+}
+
+int ps_engine_set_output(ps_engine *e, int channels, ps_format f)
+{
+    if (channels < 0 || channels > PS_MAXCH || f >= PS_NFORMATS)
+        return -1;
+    e->out_channels = channels;
+    e->out_format = f;
+    e->out_ss = ps_format_size(f);
+    return ps_engine_set_txmap(e, channels, NULL);
+}
+
+int ps_engine_set_rxmap(ps_engine *e, int rx_channels, const int *map)
+{
+    if (rx_channels < 0 || rx_channels > PS_MAXCH)
+        return -1;
+    if (map) {
+        for (int k = 0; k < rx_channels; k++)
+            if (map[k] < 0 || map[k] > e->in_channels)
+                return -1;
+        memcpy(e->rxmap, map, sizeof(int) * (size_t)rx_channels);
+    } else
+        set_identity(e->rxmap, rx_channels);
+    e->rx_channels = rx_channels;
+    e->rx_identity = is_identity(e->rxmap, rx_channels, e->in_channels);
+    return 0;
+}
+
+int ps_engine_set_txmap(ps_engine *e, int tx_channels, const int *map)
+{
+    if (tx_channels < 0 || tx_channels > PS_MAXCH)
+        return -1;
+    if (map) {
+        for (int k = 0; k < e->out_channels; k++)
+            if (map[k] < 0 || map[k] > tx_channels)
+                return -1;
+        memcpy(e->txmap, map, sizeof(int) * (size_t)e->out_channels);
+    } else
+        set_identity(e->txmap, tx_channels < e->out_channels ? tx_channels : e->out_channels);
+    e->tx_channels = tx_channels;
+    e->tx_identity = is_identity(e->txmap, e->out_channels, tx_channels);
+    return 0;
+}
+
+void ps_engine_arm(ps_engine *e)
+{
+    e->phase = PS_PHASE_SOURCE;
+    e->txbuf_pos = 0;
+    e->rxbuf_pos = 0;
+    e->pad_left = e->pad;
+    e->offset_left = e->offset > 0 ? e->offset : 0;
+    atomic_store(&e->tx_eof, false);
+    atomic_store(&e->frame_count, 0);
+    atomic_store(&e->tx_frames, 0);
+    atomic_store(&e->rx_frames, 0);
+    atomic_store(&e->tx_lost, 0);
+    atomic_store(&e->rx_lost, 0);
+    for (int i = 0; i < PS_NXRUN; i++)
+        atomic_store(&e->xruns[i], 0);
+    atomic_store(&e->status, PS_RUNNING);
+    atomic_store(&e->status_frame, 0);
+    atomic_store(&e->finished, false);
+}
+
+const char *ps_status_name(ps_status st)
+{
+    switch (st) {
+    case PS_RUNNING:      return "running";
+    case PS_COMPLETE:     return "complete";
+    case PS_BUFFER_EMPTY: return "BufferEmpty";
+    case PS_BUFFER_FULL:  return "BufferFull";
+    case PS_XRUN:         return "XRun";
+    case PS_STOPPED:      return "stopped";
+    case PS_DEVICE_ERROR: return "DeviceError";
+    }
+    return "unknown";
+}
+
+/* ---- copying ---------------------------------------------------------- */
+
+/* The mapped copy, specialised by sample size so the inner loop is a plain
+ * load/store the compiler can keep in registers. */
+#define COPY_MAPPED(T)                                                      \
+    do {                                                                    \
+        T *d = (T *)(void *)dst;                                            \
+        const T *s = (const T *)(const void *)src;                          \
+        for (size_t i = 0; i < nframes; i++, d += dst_ch, s += src_ch)     \
+            for (int k = 0; k < dst_ch; k++)                                \
+                d[k] = map[k] ? s[map[k] - 1] : (T)0;                       \
+    } while (0)
+
+void ps_copy_mapped(unsigned char *dst, int dst_ch, const unsigned char *src,
+                    int src_ch, const int *map, size_t ss, unsigned char silence,
+                    size_t nframes)
+{
+    if (!src) {
+        memset(dst, silence, nframes * (size_t)dst_ch * ss);
+        return;
+    }
+    if (silence == 0 && ((uintptr_t)dst | (uintptr_t)src) % ss == 0) {
+        switch (ss) {
+        case 4: COPY_MAPPED(uint32_t); return;
+        case 2: COPY_MAPPED(uint16_t); return;
+        case 1: COPY_MAPPED(uint8_t); return;
+        default: break;
+        }
+    }
+    for (size_t i = 0; i < nframes; i++) {
+        unsigned char *d = dst + i * (size_t)dst_ch * ss;
+        const unsigned char *s = src + i * (size_t)src_ch * ss;
+        for (int k = 0; k < dst_ch; k++) {
+            if (map[k])
+                memcpy(d + (size_t)k * ss, s + (size_t)(map[k] - 1) * ss, ss);
+            else
+                memset(d + (size_t)k * ss, silence, ss);
+        }
+    }
+}
+
+/* Copy n source frames (tx layout) to the device output at frame `at`. */
+static void tx_copy(ps_engine *e, unsigned char *out, size_t at,
+                    const unsigned char *src, size_t n)
+{
+    size_t ofs = at * (size_t)e->out_channels * e->out_ss;
+    if (e->tx_identity)
+        memcpy(out + ofs, src, n * (size_t)e->out_channels * e->out_ss);
+    else
+        ps_copy_mapped(out + ofs, e->out_channels, src, e->tx_channels, e->txmap,
+                       e->out_ss, ps_sample_silence(e->out_format), n);
+}
+
+static void tx_silence(ps_engine *e, unsigned char *out, size_t at, size_t n)
+{
+    size_t fb = (size_t)e->out_channels * e->out_ss;
+    memset(out + at * fb, ps_sample_silence(e->out_format), n * fb);
+}
+
+/* Receive n device frames (in may be NULL: silence) into dst (rx layout). */
+static void rx_copy(ps_engine *e, unsigned char *dst, const unsigned char *in, size_t n)
+{
+    if (e->rx_identity && in)
+        memcpy(dst, in, n * (size_t)e->in_channels * e->in_ss);
+    else
+        ps_copy_mapped(dst, e->rx_channels, in, e->in_channels, e->rxmap,
+                       e->in_ss, ps_sample_silence(e->in_format), n);
+}
+
+/* ---- the two directions ------------------------------------------------ */
+
+/* Fill up to n frames of output from the source, then padding.  Returns
+ * the number of frames of playback produced (source + pad); fewer than n
+ * means playback ended (phase DONE) or the ring underran (*underrun). */
+static size_t tx_fill(ps_engine *e, unsigned char *out, size_t n, bool *underrun)
+{
+    size_t got = 0;
+    *underrun = false;
+    while (got < n && e->phase != PS_PHASE_DONE) {
+        if (e->phase == PS_PHASE_SOURCE) {
+            if (e->txbuf) {
+                int64_t avail = e->txbuf_frames - e->txbuf_pos;
+                if (avail <= 0) {
+                    if (e->loop && e->txbuf_frames > 0)
+                        e->txbuf_pos = 0;
+                    else
+                        e->phase = PS_PHASE_PAD;
+                    continue;
+                }
+                size_t k = (size_t)avail < n - got ? (size_t)avail : n - got;
+                size_t fb = (size_t)e->tx_channels * e->out_ss;
+                tx_copy(e, out, got, e->txbuf + (size_t)e->txbuf_pos * fb, k);
+                e->txbuf_pos += (int64_t)k;
+                got += k;
+                atomic_fetch_add_explicit(&e->tx_frames, (int64_t)k, RLX);
+            } else if (e->txring) {
+                void *p1, *p2;
+                size_t n1, n2;
+                size_t k = ps_ring_read_regions(e->txring, n - got, &p1, &n1, &p2, &n2);
+                if (k == 0) {
+                    /* eof is published after the last write, so once it is
+                     * seen, an empty ring really is the end. */
+                    if (atomic_load_explicit(&e->tx_eof, memory_order_acquire)) {
+                        if (ps_ring_read_available(e->txring) == 0)
+                            e->phase = PS_PHASE_PAD;
+                        continue;
+                    }
+                    if (e->flags & PS_FILL_GAPS) {
+                        tx_silence(e, out, got, n - got);
+                        atomic_fetch_add_explicit(&e->tx_lost, (int64_t)(n - got), RLX);
+                        got = n;
+                        break;
+                    }
+                    *underrun = true;
+                    break;
+                }
+                tx_copy(e, out, got, p1, n1);
+                if (n2)
+                    tx_copy(e, out, got + n1, p2, n2);
+                ps_ring_read_advance(e->txring, k);
+                got += k;
+                atomic_fetch_add_explicit(&e->tx_frames, (int64_t)k, RLX);
+            } else {
+                /* No playback source: the output plays silence. */
+                tx_silence(e, out, got, n - got);
+                got = n;
+            }
+        } else {   /* PS_PHASE_PAD */
+            if (e->pad_left < 0) {
+                tx_silence(e, out, got, n - got);
+                got = n;
+            } else if (e->pad_left == 0) {
+                e->phase = PS_PHASE_DONE;
+            } else {
+                size_t k = (size_t)e->pad_left < n - got ? (size_t)e->pad_left : n - got;
+                tx_silence(e, out, got, k);
+                e->pad_left -= (int64_t)k;
+                got += k;
+            }
+        }
+    }
+    return got;
+}
+
+/* Deliver n input frames; returns false when the sink is full (BufferFull). */
+static bool rx_store(ps_engine *e, const unsigned char *in, size_t n)
+{
+    size_t fb_in = (size_t)e->in_channels * e->in_ss;
+    if (e->offset_left > 0) {
+        size_t k = (size_t)e->offset_left < n ? (size_t)e->offset_left : n;
+        e->offset_left -= (int64_t)k;
+        n -= k;
+        if (in)
+            in += k * fb_in;
+    }
+    if (n == 0)
+        return true;
+
+    size_t fb = (size_t)e->rx_channels * e->in_ss;
+    size_t put = 0;
+    if (e->rxbuf) {
+        int64_t room = e->rxbuf_frames - e->rxbuf_pos;
+        put = (size_t)room < n ? (size_t)room : n;
+        rx_copy(e, e->rxbuf + (size_t)e->rxbuf_pos * fb, in, put);
+        e->rxbuf_pos += (int64_t)put;
+    } else if (e->rxring) {
+        void *p1, *p2;
+        size_t n1, n2;
+        put = ps_ring_write_regions(e->rxring, n, &p1, &n1, &p2, &n2);
+        rx_copy(e, p1, in, n1);
+        if (n2)
+            rx_copy(e, p2, in ? in + n1 * fb_in : NULL, n2);
+        ps_ring_write_advance(e->rxring, put);
+    } else {
+        return true;       /* nobody records: input is discarded */
+    }
+    atomic_fetch_add_explicit(&e->rx_frames, (int64_t)put, RLX);
+    if (put < n) {
+        if (e->flags & PS_FILL_GAPS) {
+            atomic_fetch_add_explicit(&e->rx_lost, (int64_t)(n - put), RLX);
+            return true;
+        }
+        return false;
+    }
+    return true;
+}
+
+static void wake_all(ps_engine *e)
+{
+    for (int i = 0; i < PS_MAXWAKE; i++)
+        ps_wake_signal(e->wake[i]);
+}
+
+static int finish(ps_engine *e, ps_status st, int64_t at, int ret)
+{
+    int expected = PS_RUNNING;
+    if (atomic_compare_exchange_strong(&e->status, &expected, (int)st))
+        atomic_store(&e->status_frame, at);
+    wake_all(e);
+    return ret;
+}
+
+/* ---- the callback ------------------------------------------------------ */
+
+int ps_engine_callback(const void *input, void *output, unsigned long nframes,
+                       const PaStreamCallbackTimeInfo *time_info,
+                       PaStreamCallbackFlags flags, void *user_data)
+{
+    ps_engine *e = user_data;
+    const unsigned char *in = e->in_channels ? input : NULL;
+    unsigned char *out = e->out_channels ? output : NULL;
+    int64_t done = atomic_load_explicit(&e->frame_count, RLX);
+    size_t n = nframes, played;
+    bool underrun = false, xrun = false;
+    (void)time_info;
+
+    static const PaStreamCallbackFlags kinds[PS_NXRUN] = {
+        paInputUnderflow, paInputOverflow, paOutputUnderflow, paOutputOverflow
+    };
+    for (int i = 0; i < PS_NXRUN; i++)
+        if (flags & kinds[i]) {
+            atomic_fetch_add_explicit(&e->xruns[i], 1, RLX);
+            xrun = true;
+        }
+
+    if (atomic_load_explicit(&e->status, RLX) != PS_RUNNING) {
+        if (out)
+            tx_silence(e, out, 0, nframes);
+        return paComplete;
+    }
+    if (xrun && e->fatal_xruns) {
+        if (out)
+            tx_silence(e, out, 0, nframes);
+        return finish(e, PS_XRUN, done, paAbort);
+    }
+
+    if (e->frames >= 0 && (int64_t)n > e->frames - done)
+        n = (size_t)(e->frames - done);
+
+    played = n;
+    if (out) {
+        played = tx_fill(e, out, n, &underrun);
+        if (played < nframes)
+            tx_silence(e, out, played, nframes - played);
+    }
+    /* Playback ended early: the stream's last frame is the last one played. */
+    n = played;
+
+    if (in || e->in_channels) {
+        if (!rx_store(e, in, n)) {
+            atomic_store_explicit(&e->frame_count, done + (int64_t)n, RLX);
+            return finish(e, PS_BUFFER_FULL, done + (int64_t)n, paAbort);
+        }
+    }
+    done += (int64_t)n;
+    atomic_store_explicit(&e->frame_count, done, memory_order_release);
+
+    if (underrun)
+        return finish(e, PS_BUFFER_EMPTY, done, paAbort);
+    if (e->phase == PS_PHASE_DONE && e->frames >= 0 && done < e->frames)
+        return finish(e, PS_BUFFER_EMPTY, done, paAbort);
+    if (e->phase == PS_PHASE_DONE || (e->frames >= 0 && done >= e->frames))
+        return finish(e, PS_COMPLETE, done, paComplete);
+    wake_all(e);
+    return paContinue;
+}
+
+void ps_engine_finished(void *user_data)
+{
+    ps_engine *e = user_data;
+    atomic_store(&e->finished, true);
+    wake_all(e);
+}
+
+void ps_engine_end(ps_engine *e, ps_status st)
+{
+    finish(e, st, atomic_load(&e->frame_count), 0);
+}

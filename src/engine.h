@@ -1,0 +1,134 @@
+/* The realtime engine: the PortAudio callback and the stream state around it.
+ *
+ * This file never includes a Lua header.  The callback never allocates,
+ * locks, logs, does I/O or calls Lua: it copies between PortAudio's buffers
+ * and the transmit/receive sources (a ring buffer or a flat buffer), applies
+ * the channel maps while copying, counts, and decides when the stream ends.
+ * Everything the other threads may read while it runs is atomic.
+ *
+ * Stream semantics (DESIGN.md, "Stream semantics"):
+ *   frames  how many frames the stream runs; < 0: until the playback source
+ *           (and its padding) ends, or forever when there is no playback.
+ *   pad     zero frames played after the source ends; pad < 0 with
+ *           frames >= 0 pads out to exactly frames; with frames < 0 too it
+ *           pads forever.
+ *   offset  input frames dropped from the start of the recording; they count
+ *           towards frames (frames is the stream's clock, as in playrec).
+ *   loop    a flat playback buffer restarts at its end, seamlessly; a ring
+ *           source loops by its producer writing it again.
+ * A ring source that runs empty before its producer said end-of-stream is an
+ * underrun: BufferEmpty (or silence counted in tx_lost, with PS_FILL_GAPS).
+ * Playback (source and padding) that ends before frames does so too.  A full
+ * receive ring is BufferFull (or frames counted in rx_lost, PS_FILL_GAPS). */
+#ifndef PS_ENGINE_H
+#define PS_ENGINE_H
+
+#include <portaudio.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ringbuf.h"
+#include "sample.h"
+#include "wake.h"
+
+#define PS_MAXCH 64          /* channels per direction */
+#define PS_MAXWAKE 4         /* wake-ups signalled after each callback */
+
+typedef enum ps_status {
+    PS_RUNNING = 0,          /* not ended (also: not started yet) */
+    PS_COMPLETE,             /* frames reached or playback ended */
+    PS_BUFFER_EMPTY,         /* transmit underrun */
+    PS_BUFFER_FULL,          /* receive overrun */
+    PS_XRUN,                 /* an xrun with fatal_xruns set */
+    PS_STOPPED,              /* stopped or aborted by the user */
+    PS_DEVICE_ERROR          /* the host API stopped the stream */
+} ps_status;
+
+enum { PS_XRUN_INPUT_UNDERFLOW, PS_XRUN_INPUT_OVERFLOW,
+       PS_XRUN_OUTPUT_UNDERFLOW, PS_XRUN_OUTPUT_OVERFLOW, PS_NXRUN };
+
+enum { PS_FILL_GAPS = 1 };   /* flags: count lost frames instead of aborting */
+
+enum { PS_PHASE_SOURCE, PS_PHASE_PAD, PS_PHASE_DONE };
+
+typedef struct ps_engine {
+    /* --- configuration: set with ps_engine_* before start, then read-only */
+    int in_channels, out_channels;      /* device channels; 0 = direction unused */
+    ps_format in_format, out_format;
+    size_t in_ss, out_ss;               /* bytes per sample */
+    int rx_channels, tx_channels;       /* channels of a received/transmitted frame */
+    int rxmap[PS_MAXCH];                /* rx channel k <- device input rxmap[k] (1-based, 0 = silence) */
+    int txmap[PS_MAXCH];                /* device output k <- tx channel txmap[k] (1-based, 0 = silence) */
+    bool rx_identity, tx_identity;      /* maps that are a plain copy */
+    int64_t frames, pad, offset;
+    bool loop, fatal_xruns;
+    int flags;
+
+    ps_ring *txring;                    /* transmit source: a ring ... */
+    const unsigned char *txbuf;         /* ... or a flat buffer of txbuf_frames */
+    int64_t txbuf_frames;
+    atomic_bool tx_eof;                 /* the ring's producer wrote its last frame */
+
+    ps_ring *rxring;                    /* receive sink: a ring ... */
+    unsigned char *rxbuf;               /* ... or a flat buffer of rxbuf_frames */
+    int64_t rxbuf_frames;
+
+    ps_wake *wake[PS_MAXWAKE];          /* signalled after every callback */
+
+    /* --- callback-owned state */
+    int phase;
+    int64_t txbuf_pos, pad_left, offset_left, rxbuf_pos;
+
+    /* --- shared: written by the callback, read by anyone */
+    _Atomic int64_t frame_count;        /* frames the stream has run */
+    _Atomic int64_t tx_frames;          /* frames taken from the source */
+    _Atomic int64_t rx_frames;          /* frames delivered to the sink */
+    _Atomic int64_t tx_lost, rx_lost;   /* gaps filled / frames dropped (PS_FILL_GAPS) */
+    _Atomic uint32_t xruns[PS_NXRUN];
+    _Atomic int status;                 /* ps_status */
+    _Atomic int64_t status_frame;       /* frame_count when the status was set */
+    atomic_bool finished;               /* PortAudio reported the stream inactive */
+} ps_engine;
+
+/* Reset to defaults: no direction, float32, frames = -1, pad = 0, no
+ * source/sink, identity maps.  Does not touch rings the caller owns. */
+void ps_engine_init(ps_engine *e);
+
+/* Set the device side of a direction; returns 0 or -1 (bad count). */
+int ps_engine_set_input(ps_engine *e, int channels, ps_format f);
+int ps_engine_set_output(ps_engine *e, int channels, ps_format f);
+
+/* Channel maps.  map may be NULL for identity; n = channels of the
+ * received frame (rx) or of the transmitted frame (tx).  rxmap entries name
+ * device inputs; txmap is indexed by device output and names tx channels, so
+ * for tx pass n = tx channels and the map of length out_channels.
+ * Returns 0, or -1 if an entry is out of range. */
+int ps_engine_set_rxmap(ps_engine *e, int rx_channels, const int *map);
+int ps_engine_set_txmap(ps_engine *e, int tx_channels, const int *map);
+
+/* Prepare the callback state for a new run (positions, counters, status).
+ * Call before every start, after configuration. */
+void ps_engine_arm(ps_engine *e);
+
+/* The PortAudio stream callback (user_data is the ps_engine). */
+int ps_engine_callback(const void *input, void *output, unsigned long nframes,
+                       const PaStreamCallbackTimeInfo *time_info,
+                       PaStreamCallbackFlags flags, void *user_data);
+
+/* PortAudio's stream-finished callback. */
+void ps_engine_finished(void *user_data);
+
+/* Mark the end of the stream from outside the callback (user stop, device
+ * error); keeps an earlier status. */
+void ps_engine_end(ps_engine *e, ps_status st);
+
+const char *ps_status_name(ps_status st);   /* "BufferEmpty", ... */
+
+/* Copy nframes interleaved frames, mapping channels: dst channel k gets src
+ * channel map[k] (1-based), or silence for 0.  src NULL gives silence. */
+void ps_copy_mapped(unsigned char *dst, int dst_ch, const unsigned char *src,
+                    int src_ch, const int *map, size_t ss, unsigned char silence,
+                    size_t nframes);
+
+#endif

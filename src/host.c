@@ -1,0 +1,274 @@
+/* pastream-lua: Lua 5.4 with luv and pastream built in.
+ *
+ *   pastream-lua [options] [SCRIPT [ARGS...]]
+ *
+ * Like lua(1): `arg` holds the script name at 0 and its arguments at 1..n.
+ * The script runs as the first task on the luv loop (lua/pastream/init.lua,
+ * ps.main), and the process exits when every task has ended.  Everything
+ * runs under a protected call with a traceback; an uncaught error prints
+ * it and exits 1.  SIGINT/SIGTERM close every stream (see init.lua). */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <luv/luv.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "device.h"
+#include "lpastream.h"
+
+#ifndef PS_SHAREDIR
+#define PS_SHAREDIR "/usr/local/share"
+#endif
+
+int luaopen_pastream_core(lua_State *L);
+
+static const char *progname = "pastream-lua";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: %s [options] [script [args...]]\n"
+        "Runs a Lua 5.4 script with luv and pastream loaded, as a task on the event loop.\n"
+        "  -e CODE   run CODE (before the script, if any)\n"
+        "  -v        print the versions of pastream-lua and what it runs on\n"
+        "  -h        print this help\n"
+        "  --        stop handling options\n"
+        "  -         run the script from standard input\n"
+        "The script's arguments are in the global table `arg`, as with lua.\n",
+        progname);
+}
+
+/* Directory of the running executable, for finding the Lua modules. */
+static int exe_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    return 0;
+}
+
+static int exists(const char *path) { return access(path, R_OK) == 0; }
+
+/* Put pastream's own Lua modules first on package.path: the build tree's
+ * when this binary runs from one, else the installed ones. */
+static void set_paths(lua_State *L)
+{
+    char dir[PATH_MAX], probe[PATH_MAX + 64], lua_dir[PATH_MAX + 64] = "";
+    if (exe_dir(dir, sizeof dir) == 0) {
+        snprintf(probe, sizeof probe, "%s/lua/pastream/init.lua", dir);
+        if (exists(probe))
+            snprintf(lua_dir, sizeof lua_dir, "%s/lua", dir);
+        else {
+            snprintf(probe, sizeof probe, "%s/../share/lua/5.4/pastream/init.lua", dir);
+            if (exists(probe))
+                snprintf(lua_dir, sizeof lua_dir, "%s/../share/lua/5.4", dir);
+        }
+    }
+    if (!lua_dir[0])
+        snprintf(lua_dir, sizeof lua_dir, "%s/lua/5.4", PS_SHAREDIR);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", lua_dir, lua_dir, lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    lua_pop(L, 1);
+    lua_pushstring(L, dir);
+    lua_setfield(L, -2, "pastream_bindir");
+    lua_pop(L, 1);
+}
+
+/* package.loaded.luv = luv on our loop; package.preload["pastream.core"]. */
+static void open_libs(lua_State *L, uv_loop_t *loop)
+{
+    luaL_openlibs(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    luv_set_loop(L, loop);
+    luaopen_luv(L);
+    lua_setfield(L, -2, "luv");
+    lua_pop(L, 1);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_pastream_core);
+    lua_setfield(L, -2, "pastream.core");
+    lua_pop(L, 1);
+}
+
+static int traceback(lua_State *L)
+{
+    if (lua_istable(L, 1))          /* {exit = N, message = ...}: not an error */
+        return 1;
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL && !lua_isnoneornil(L, 1)) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+typedef struct host_args {
+    int argc;
+    char **argv;
+    int script;       /* index of the script in argv, or 0 */
+    const char **code;
+    int ncode;
+    int version;
+} host_args;
+
+static int print_versions(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "pastream.core");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "versions");
+    lua_call(L, 0, 1);
+    const char *keys[] = { "pastream", "portaudio", "sndfile", "lua", "libuv" };
+    const char *labels[] = { "pastream-lua", "PortAudio", "libsndfile", "Lua", "libuv" };
+    for (int i = 0; i < 5; i++) {
+        lua_getfield(L, -1, keys[i]);
+        printf("%-13s %s\n", labels[i], lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "luv");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "version_string");
+    lua_call(L, 0, 1);
+    printf("%-13s %s\n", "luv (libuv)", lua_tostring(L, -1));
+    return 0;
+}
+
+/* Everything that can fail runs in here, under lua_pcall. */
+static int pmain(lua_State *L)
+{
+    host_args *a = lua_touserdata(L, 1);
+    int nargs = a->script ? a->argc - a->script - 1 : 0;
+
+    set_paths(L);
+    /* arg: script at 0, its arguments at 1.., the interpreter and options below 0 */
+    lua_createtable(L, nargs, a->script + 1);
+    for (int i = 0; i < a->argc; i++) {
+        lua_pushstring(L, a->argv[i]);
+        lua_rawseti(L, -2, i - (a->script ? a->script : a->argc));
+    }
+    lua_setglobal(L, "arg");
+
+    if (a->version)
+        print_versions(L);
+
+    /* ps.main(chunk, ...) runs chunks as the first task and the loop to the end. */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "pastream");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "main");
+    int ps_main = lua_gettop(L);
+
+    for (int i = 0; i < a->ncode; i++) {
+        lua_pushvalue(L, ps_main);
+        if (luaL_loadbuffer(L, a->code[i], strlen(a->code[i]), "=(command line)") != LUA_OK)
+            return lua_error(L);
+        lua_call(L, 1, 0);
+    }
+    if (a->script) {
+        const char *name = a->argv[a->script];
+        int st = strcmp(name, "-") == 0 ? luaL_loadfile(L, NULL) : luaL_loadfile(L, name);
+        if (st != LUA_OK)
+            return lua_error(L);
+        lua_pushvalue(L, ps_main);
+        lua_insert(L, -2);
+        luaL_checkstack(L, nargs, "too many arguments to script");
+        for (int i = 0; i < nargs; i++)
+            lua_pushstring(L, a->argv[a->script + 1 + i]);
+        lua_call(L, nargs + 1, 0);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    host_args a = { argc, argv, 0, NULL, 0, 0 };
+    const char *codes[64];
+    int i;
+    a.code = codes;
+    if (argv[0] && argv[0][0])
+        progname = argv[0];
+    for (i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "--") == 0) { i++; break; }
+        if (strcmp(o, "-") == 0 || o[0] != '-') break;
+        if (strcmp(o, "-v") == 0 || strcmp(o, "--version") == 0) a.version = 1;
+        else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) { usage(stdout); return 0; }
+        else if (strncmp(o, "-e", 2) == 0) {
+            const char *code = o[2] ? o + 2 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!code) {
+                fprintf(stderr, "%s: '-e' needs an argument\n", progname);
+                usage(stderr);
+                return 1;
+            }
+            if (a.ncode == 64) {
+                fprintf(stderr, "%s: too many -e options\n", progname);
+                return 1;
+            }
+            codes[a.ncode++] = code;
+        } else {
+            fprintf(stderr, "%s: unrecognized option '%s'\n", progname, o);
+            usage(stderr);
+            return 1;
+        }
+    }
+    if (i < argc)
+        a.script = i;
+    if (!a.script && !a.ncode && !a.version) {
+        if (isatty(0)) {
+            usage(stderr);
+            return 1;
+        }
+        /* like lua: no script and stdin is not a terminal: run stdin */
+        static char dash[] = "-";
+        static char *stdin_argv[3];
+        stdin_argv[0] = argv[0];
+        stdin_argv[1] = dash;
+        a.argv = stdin_argv;
+        a.argc = 2;
+        a.script = 1;
+    }
+
+    uv_loop_t *loop = uv_default_loop();
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", progname);
+        return 1;
+    }
+    open_libs(L, loop);
+    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, pmain);
+    lua_pushlightuserdata(L, &a);
+    int status = lua_pcall(L, 1, 0, 1);
+    int code = 0;
+    if (status != LUA_OK) {
+        /* ps.main raises {exit = N} for a signal; anything else is an error */
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "exit");
+            code = (int)lua_tointeger(L, -1);
+            lua_getfield(L, -2, "message");
+            if (lua_isstring(L, -1))
+                fprintf(stderr, "%s\n", lua_tostring(L, -1));
+        } else {
+            fprintf(stderr, "%s: %s\n", progname, lua_tostring(L, -1));
+            code = 1;
+        }
+    }
+    lua_close(L);           /* closes every stream (finalizing files) */
+    ps_pa_terminate();
+    uv_loop_close(loop);
+    return code;
+}

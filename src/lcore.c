@@ -1,0 +1,153 @@
+/* pastream.core: the C module.  Device and host-API listing, versions, and
+ * the Buffer and Stream types.  `require "pastream"` loads lua/pastream/
+ * init.lua, which builds the public API on top of this. */
+#include <sndfile.h>
+#include <uv.h>
+
+#include "device.h"
+#include "lpastream.h"
+
+static void init_or_raise(lua_State *L)
+{
+    PaError r = ps_pa_init();
+    if (r != paNoError)
+        luaL_error(L, "PortAudio failed to start: %s", Pa_GetErrorText(r));
+}
+
+#define SETNUM(k, v)  (lua_pushnumber(L, (v)), lua_setfield(L, -2, k))
+#define SETINT(k, v)  (lua_pushinteger(L, (v)), lua_setfield(L, -2, k))
+#define SETSTR(k, v)  (lua_pushstring(L, (v)), lua_setfield(L, -2, k))
+
+/* core.devices() -> list of device tables, 1-based position = index + 1;
+ * each has every field PortAudio gives plus `index` (PortAudio's, 0-based),
+ * `hostapi_name`, and default_input/default_output flags. */
+static int core_devices(lua_State *L)
+{
+    init_or_raise(L);
+    int n = Pa_GetDeviceCount();
+    if (n < 0)
+        return luaL_error(L, "PortAudio cannot list devices: %s", Pa_GetErrorText(n));
+    PaDeviceIndex din = Pa_GetDefaultInputDevice(), dout = Pa_GetDefaultOutputDevice();
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
+        const PaHostApiInfo *h = d ? Pa_GetHostApiInfo(d->hostApi) : NULL;
+        if (!d)
+            continue;
+        lua_createtable(L, 0, 14);
+        SETINT("index", i);
+        SETSTR("name", d->name);
+        SETINT("hostapi", d->hostApi);
+        SETSTR("hostapi_name", h ? h->name : "?");
+        SETINT("max_input_channels", d->maxInputChannels);
+        SETINT("max_output_channels", d->maxOutputChannels);
+        SETNUM("default_low_input_latency", d->defaultLowInputLatency);
+        SETNUM("default_low_output_latency", d->defaultLowOutputLatency);
+        SETNUM("default_high_input_latency", d->defaultHighInputLatency);
+        SETNUM("default_high_output_latency", d->defaultHighOutputLatency);
+        SETNUM("default_samplerate", d->defaultSampleRate);
+        lua_pushboolean(L, i == din); lua_setfield(L, -2, "default_input");
+        lua_pushboolean(L, i == dout); lua_setfield(L, -2, "default_output");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* core.hostapis() -> list of host API tables with every field PortAudio gives. */
+static int core_hostapis(lua_State *L)
+{
+    init_or_raise(L);
+    int n = Pa_GetHostApiCount();
+    if (n < 0)
+        return luaL_error(L, "PortAudio cannot list host APIs: %s", Pa_GetErrorText(n));
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        const PaHostApiInfo *h = Pa_GetHostApiInfo(i);
+        if (!h)
+            continue;
+        lua_createtable(L, 0, 6);
+        SETINT("index", i);
+        SETSTR("name", h->name);
+        SETINT("type", h->type);
+        SETINT("device_count", h->deviceCount);
+        SETINT("default_input_device", h->defaultInputDevice);
+        SETINT("default_output_device", h->defaultOutputDevice);
+        lua_pushboolean(L, i == Pa_GetDefaultHostApi()); lua_setfield(L, -2, "default");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* core.default_devices() -> input index, output index (-1 when none). */
+static int core_default_devices(lua_State *L)
+{
+    init_or_raise(L);
+    lua_pushinteger(L, Pa_GetDefaultInputDevice());
+    lua_pushinteger(L, Pa_GetDefaultOutputDevice());
+    return 2;
+}
+
+/* core.versions() -> table of the versions of everything pastream runs on. */
+static int core_versions(lua_State *L)
+{
+    char sf[128];
+    sf_command(NULL, SFC_GET_LIB_VERSION, sf, sizeof sf);
+    lua_createtable(L, 0, 5);
+    SETSTR("pastream", PS_VERSION);
+    SETSTR("portaudio", Pa_GetVersionText());
+    SETSTR("sndfile", sf);
+    SETSTR("lua", LUA_RELEASE);
+    SETSTR("libuv", uv_version_string());
+    return 1;
+}
+
+/* core.terminate(): stop and close every stream, then PortAudio. */
+static int core_terminate(lua_State *L)
+{
+    (void)L;
+    ps_close_all_streams();
+    ps_pa_terminate();
+    return 0;
+}
+
+static const luaL_Reg funcs[] = {
+    { "devices", core_devices },
+    { "hostapis", core_hostapis },
+    { "default_devices", core_default_devices },
+    { "versions", core_versions },
+    { "terminate", core_terminate },
+    { "wake_fd", ps_wake_fd },
+    { "clear_wake", ps_clear_wake },
+    { NULL, NULL }
+};
+
+LUAMOD_API int luaopen_pastream_core(lua_State *L)
+{
+    /* Close every stream and PortAudio when the Lua state closes.  Not
+     * atexit(): plain lua5.4 unloads this module at lua_close, and a hook
+     * left behind would point into unmapped code.  The sentinel is created
+     * after the loader's own table, so it is finalized before the unload. */
+    lua_newuserdatauv(L, 1, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, core_terminate);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "pastream.sentinel");
+
+    luaL_newlib(L, funcs);
+    luaopen_pastream_buffer(L);
+    lua_setfield(L, -2, "Buffer");
+    luaopen_pastream_stream(L);
+    lua_setfield(L, -2, "Stream");
+    luaL_getmetatable(L, PS_STREAM);
+    lua_getfield(L, -1, "methods");
+    lua_setfield(L, -3, "stream_methods");
+    lua_pop(L, 1);
+    luaL_getmetatable(L, PS_BUFFER);
+    lua_getfield(L, -1, "methods");
+    lua_setfield(L, -3, "buffer_methods");
+    lua_pop(L, 1);
+    lua_pushliteral(L, PS_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}

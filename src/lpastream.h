@@ -1,0 +1,53 @@
+/* Shared by the Lua binding files (lbuffer.c, lstream.c, ldevice.c, lcore.c). */
+#ifndef PS_LPASTREAM_H
+#define PS_LPASTREAM_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "sample.h"
+
+#define PS_BUFFER "pastream.Buffer"
+#define PS_STREAM "pastream.Stream"
+#define PS_VERSION "0.1.0"
+
+/* Sample memory lives outside the Lua heap and is reference counted, so a
+ * running stream keeps the memory it plays or records into alive even when
+ * the garbage collector finalizes the Buffer first. */
+typedef struct ps_mem {
+    atomic_int refs;
+    size_t bytes;
+    unsigned char data[];
+} ps_mem;
+
+ps_mem *ps_mem_new(size_t bytes);       /* zeroed; refs = 1; NULL if out of memory */
+ps_mem *ps_mem_ref(ps_mem *m);
+void    ps_mem_unref(ps_mem *m);        /* NULL is a no-op */
+
+typedef struct ps_buffer {
+    ps_mem *mem;
+    int64_t frames;
+    int channels;
+    ps_format format;
+} ps_buffer;
+
+ps_buffer *ps_checkbuffer(lua_State *L, int idx);
+ps_buffer *ps_newbuffer(lua_State *L, int64_t frames, int channels, ps_format f);
+static inline size_t ps_buffer_framebytes(const ps_buffer *b)
+{
+    return (size_t)b->channels * ps_format_size(b->format);
+}
+ps_format ps_checkformat(lua_State *L, int idx, const char *def);
+
+int luaopen_pastream_buffer(lua_State *L);   /* leaves the Buffer constructor */
+int luaopen_pastream_stream(lua_State *L);   /* leaves the Stream constructor */
+
+int ps_wake_fd(lua_State *L);
+int ps_clear_wake(lua_State *L);
+
+/* Close every stream still open (SIGINT/SIGTERM in the host, and exit). */
+void ps_close_all_streams(void);
+
+#endif

@@ -1,0 +1,774 @@
+/* pastream.Stream: a PortAudio stream running the engine, seen from Lua.
+ *
+ * The engine lives in C memory outside the Lua heap: PortAudio's thread
+ * holds a pointer to it, so it is freed only after the stream is closed.
+ * Flat buffers and rings a stream plays or records hold a reference to
+ * their memory for the same reason.  This file is the low layer; the public
+ * constructors, defaults, device queries and the waiting methods (wait,
+ * play, record, chunks) are in lua/pastream/init.lua. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "engine.h"
+#include "lpastream.h"
+
+typedef struct ring_side {
+    ps_ring ring;
+    ps_mem *mem;                  /* NULL: no ring */
+    int channels;
+} ring_side;
+
+typedef struct ps_lstream {
+    ps_engine *e;
+    PaStream *pa;
+    ps_open_params params;
+    ps_mem *txbuf, *rxbuf;        /* flat sources/sinks, referenced while set */
+    ring_side tx, rx;
+    int txmap[PS_MAXCH], rxmap[PS_MAXCH];
+    int has_txmap, rx_channels;   /* rx_channels: 0 = all device inputs */
+    int started;
+    struct ps_lstream *prev, *next;
+} ps_lstream;
+
+static ps_lstream *open_streams;
+
+/* One wake-up for every stream of the process: Lua watches a single fd with
+ * a single poll handle, and each woken task checks its own condition. */
+static ps_wake wake = { .fd = -1 };
+
+static void open_wake(lua_State *L)
+{
+    int r = wake.fd >= 0 ? 0 : ps_wake_open(&wake);
+    if (r < 0)
+        luaL_error(L, "cannot create the engine's wake-up: %s", strerror(-r));
+}
+
+static ps_lstream *checkstream(lua_State *L, int idx)
+{
+    ps_lstream *s = luaL_checkudata(L, idx, PS_STREAM);
+    if (!s->e)
+        luaL_error(L, "attempt to use a closed stream");
+    return s;
+}
+
+static int has_in(const ps_lstream *s) { return s->params.device[0] >= 0; }
+static int has_out(const ps_lstream *s) { return s->params.device[1] >= 0; }
+
+static const char *kind_name(const ps_lstream *s)
+{
+    return has_in(s) && has_out(s) ? "DuplexStream" : has_in(s) ? "InputStream" : "OutputStream";
+}
+
+static void list_remove(ps_lstream *s)
+{
+    if (s->prev) s->prev->next = s->next;
+    else if (open_streams == s) open_streams = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+}
+
+/* Stop PortAudio and free everything; safe to call twice. */
+static void stream_release(ps_lstream *s)
+{
+    if (s->pa) {
+        if (!Pa_IsStreamStopped(s->pa))
+            Pa_AbortStream(s->pa);
+        Pa_CloseStream(s->pa);
+        s->pa = NULL;
+    }
+    if (s->e) {
+        ps_engine_end(s->e, PS_STOPPED);
+        free(s->e);
+        s->e = NULL;
+        list_remove(s);
+    }
+    ps_mem_unref(s->txbuf);
+    ps_mem_unref(s->rxbuf);
+    ps_mem_unref(s->tx.mem);
+    ps_mem_unref(s->rx.mem);
+    s->txbuf = s->rxbuf = s->tx.mem = s->rx.mem = NULL;
+}
+
+void ps_close_all_streams(void)
+{
+    while (open_streams)
+        stream_release(open_streams);
+}
+
+/* Read field `name` of the options table: a number, or a pair {in, out}. */
+static void getpair(lua_State *L, int t, const char *name, double out[2], double def)
+{
+    out[0] = out[1] = def;
+    lua_getfield(L, t, name);
+    if (lua_istable(L, -1)) {
+        for (int i = 0; i < 2; i++) {
+            lua_geti(L, -1, i + 1);
+            if (!lua_isnil(L, -1)) {
+                if (!lua_isnumber(L, -1))
+                    luaL_error(L, "option '%s'[%d] must be a number", name, i + 1);
+                out[i] = lua_tonumber(L, -1);
+            }
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        if (!lua_isnumber(L, -1))
+            luaL_error(L, "option '%s' must be a number or an {input, output} pair", name);
+        out[0] = out[1] = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+}
+
+static ps_format getformat(lua_State *L, int t, int dir)
+{
+    ps_format f = PS_FLOAT32;
+    lua_getfield(L, t, "format");
+    if (lua_istable(L, -1))
+        lua_geti(L, -1, dir + 1);
+    else
+        lua_pushvalue(L, -1);
+    if (!lua_isnil(L, -1)) {
+        const char *name = lua_tostring(L, -1);
+        int i = name ? ps_format_parse(name) : -1;
+        if (i < 0)
+            luaL_error(L, "unknown sample format '%s' (float32, int32, int24, int16, int8, uint8)",
+                       name ? name : luaL_typename(L, -1));
+        f = (ps_format)i;
+    }
+    lua_pop(L, 2);
+    return f;
+}
+
+/* core.Stream{device = {in, out}, channels = {in, out}, format = {in, out},
+ *             samplerate = , blocksize = , latency = {in, out}, dither = }
+ * device -1 (or nil) leaves a direction out; the Lua layer resolves names
+ * and defaults before calling this. */
+static int stream_new(lua_State *L)
+{
+    double dev[2], ch[2], lat[2], rate[2], bs[2];
+    char err[512];
+    luaL_checktype(L, 1, LUA_TTABLE);
+    getpair(L, 1, "device", dev, -1);
+    getpair(L, 1, "channels", ch, 2);
+    getpair(L, 1, "latency", lat, -1);
+    getpair(L, 1, "samplerate", rate, 48000);
+    getpair(L, 1, "blocksize", bs, 0);
+
+    ps_lstream *s = lua_newuserdatauv(L, sizeof *s, 1);
+    memset(s, 0, sizeof *s);
+    luaL_setmetatable(L, PS_STREAM);
+
+    open_wake(L);
+    ps_open_params *p = &s->params;
+    for (int d = 0; d < 2; d++) {
+        p->device[d] = (int)dev[d];
+        p->channels[d] = p->device[d] >= 0 ? (int)ch[d] : 0;
+        p->format[d] = getformat(L, 1, d);
+        p->latency[d] = lat[d];
+        if (p->device[d] >= 0 && (p->channels[d] < 1 || p->channels[d] > PS_MAXCH))
+            return luaL_error(L, "%s channels must be 1..%d, got %d",
+                              d ? "output" : "input", PS_MAXCH, p->channels[d]);
+    }
+    p->samplerate = rate[0];
+    if (!(p->samplerate > 0))
+        return luaL_error(L, "samplerate must be > 0, got %f", p->samplerate);
+    if (bs[0] < 0)
+        return luaL_error(L, "blocksize must be >= 0, got %f", bs[0]);
+    p->blocksize = (unsigned long)bs[0];
+    lua_getfield(L, 1, "dither");
+    p->dither = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+
+    s->e = malloc(sizeof *s->e);
+    if (!s->e)
+        return luaL_error(L, "not enough memory for a stream");
+    ps_engine_init(s->e);
+    ps_engine_set_input(s->e, p->channels[0], p->format[0]);
+    ps_engine_set_output(s->e, p->channels[1], p->format[1]);
+    s->next = open_streams;
+    if (open_streams)
+        open_streams->prev = s;
+    open_streams = s;
+    s->e->wake[0] = &wake;
+    s->pa = ps_device_open(s->e, p, err, sizeof err);
+    if (!s->pa) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        stream_release(s);
+        return 2;
+    }
+    return 1;
+}
+
+static int stream_close(lua_State *L)
+{
+    ps_lstream *s = luaL_checkudata(L, 1, PS_STREAM);
+    stream_release(s);
+    return 0;
+}
+
+static void check_idle(lua_State *L, ps_lstream *s, const char *what)
+{
+    if (s->pa && Pa_IsStreamActive(s->pa) == 1)
+        luaL_error(L, "cannot %s while the stream is active", what);
+}
+
+static int64_t optint64(lua_State *L, int t, const char *k, int64_t def)
+{
+    int64_t v = def;
+    lua_getfield(L, t, k);
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isinteger(L, -1))
+            luaL_error(L, "option '%s' must be an integer, got %s", k,
+                       lua_isnumber(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1));
+        v = lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static int optbool(lua_State *L, int t, const char *k, int def)
+{
+    lua_getfield(L, t, k);
+    int v = lua_isnil(L, -1) ? def : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* s:configure{frames, pad, offset, loop, fatal_xruns, fill_gaps}; omitted
+ * fields get their defaults (-1, 0, 0, false, false, false). */
+static int stream_configure(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    check_idle(L, s, "configure");
+    ps_engine *e = s->e;
+    e->frames = optint64(L, 2, "frames", -1);
+    e->pad = optint64(L, 2, "pad", 0);
+    e->offset = optint64(L, 2, "offset", 0);
+    luaL_argcheck(L, e->offset >= 0, 2, "offset must be >= 0");
+    e->loop = optbool(L, 2, "loop", 0);
+    e->fatal_xruns = optbool(L, 2, "fatal_xruns", 0);
+    e->flags = optbool(L, 2, "fill_gaps", 0) ? PS_FILL_GAPS : 0;
+    return 0;
+}
+
+static void check_format(lua_State *L, ps_lstream *s, ps_buffer *b, int dir)
+{
+    if (b->format != s->params.format[dir])
+        luaL_error(L, "the buffer is %s but the stream's %s is %s", ps_format_name(b->format),
+                   dir ? "output" : "input", ps_format_name(s->params.format[dir]));
+}
+
+/* s:set_txbuffer(buf | nil): play a Buffer directly from the callback. */
+static int stream_set_txbuffer(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "change the playback source");
+    if (!has_out(s))
+        return luaL_error(L, "an %s has no output to play on", kind_name(s));
+    ps_mem_unref(s->txbuf);
+    s->txbuf = NULL;
+    if (!lua_isnoneornil(L, 2)) {
+        ps_buffer *b = ps_checkbuffer(L, 2);
+        check_format(L, s, b, 1);
+        s->txbuf = ps_mem_ref(b->mem);
+        s->e->txbuf_frames = b->frames;
+        s->e->tx_channels = b->channels;
+    }
+    return 0;
+}
+
+/* s:set_rxbuffer(buf | nil): record straight into a Buffer. */
+static int stream_set_rxbuffer(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "change the recording sink");
+    if (!has_in(s))
+        return luaL_error(L, "an %s has no input to record from", kind_name(s));
+    ps_mem_unref(s->rxbuf);
+    s->rxbuf = NULL;
+    if (!lua_isnoneornil(L, 2)) {
+        ps_buffer *b = ps_checkbuffer(L, 2);
+        int want = s->rx_channels ? s->rx_channels : s->params.channels[0];
+        check_format(L, s, b, 0);
+        if (b->channels != want)
+            return luaL_error(L, "the buffer has %d channels but the stream records %d",
+                              b->channels, want);
+        s->rxbuf = ps_mem_ref(b->mem);
+        s->e->rxbuf_frames = b->frames;
+    }
+    return 0;
+}
+
+/* Read a channel map (a list of 1-based channels, 0 = silence) into map.
+ * Returns its length. */
+static int readmap(lua_State *L, int idx, int *map, int max_entry, const char *what)
+{
+    int n = (int)luaL_len(L, idx);
+    if (n < 1 || n > PS_MAXCH)
+        luaL_error(L, "%s must list 1..%d channels, got %d", what, PS_MAXCH, n);
+    for (int k = 0; k < n; k++) {
+        lua_geti(L, idx, k + 1);
+        int isint;
+        lua_Integer v = lua_tointegerx(L, -1, &isint);
+        lua_pop(L, 1);
+        if (!isint || v < 0 || v > max_entry)
+            luaL_error(L, "%s[%d] must be a channel 0..%d (0 = silence)", what, k + 1, max_entry);
+        map[k] = (int)v;
+    }
+    return n;
+}
+
+/* s:set_txmap(list | nil): entry k names the source channel that plays on
+ * device output k (0 = silence).  The list has one entry per output channel. */
+static int stream_set_txmap(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "change txmapping");
+    if (!has_out(s))
+        return luaL_error(L, "an %s has no output to map", kind_name(s));
+    s->has_txmap = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        int n = readmap(L, 2, s->txmap, PS_MAXCH, "txmapping");
+        if (n != s->params.channels[1])
+            return luaL_error(L, "txmapping has %d entries but the device plays %d channels",
+                              n, s->params.channels[1]);
+        s->has_txmap = 1;
+    }
+    return 0;
+}
+
+/* s:set_rxmap(list | nil): entry k names the device input recorded as
+ * channel k (0 = silence); the list's length is the recorded channel count. */
+static int stream_set_rxmap(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "change rxmapping");
+    if (!has_in(s))
+        return luaL_error(L, "an %s has no input to map", kind_name(s));
+    s->rx_channels = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        s->rx_channels = readmap(L, 2, s->rxmap, s->params.channels[0], "rxmapping");
+    }
+    return 0;
+}
+
+static int ispow2(lua_Integer n) { return n > 0 && (n & (n - 1)) == 0; }
+
+static void open_ring(lua_State *L, ring_side *r, lua_Integer frames, int channels, ps_format f)
+{
+    if (!ispow2(frames))
+        luaL_error(L, "buffersize must be a power of two, got %I", frames);
+    size_t es = (size_t)channels * ps_format_size(f);
+    size_t bytes = ps_ring_bytes(es, (size_t)frames);
+    ps_mem_unref(r->mem);
+    r->mem = bytes ? ps_mem_new(bytes) : NULL;   /* calloc touches every page */
+    if (!r->mem)
+        luaL_error(L, "not enough memory for a ring of %I frames", frames);
+    ps_ring_init(&r->ring, r->mem->data, es, (size_t)frames);
+    r->channels = channels;
+}
+
+/* s:open_txring(frames, channels): the playback source becomes a ring that
+ * Lua or a disk thread fills (s:write).  frames is a power of two. */
+static int stream_open_txring(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "change the playback source");
+    if (!has_out(s))
+        return luaL_error(L, "an %s has no output to play on", kind_name(s));
+    lua_Integer ch = luaL_optinteger(L, 3, s->params.channels[1]);
+    luaL_argcheck(L, ch >= 1 && ch <= PS_MAXCH, 3, "channels out of range");
+    open_ring(L, &s->tx, luaL_checkinteger(L, 2), (int)ch, s->params.format[1]);
+    return 0;
+}
+
+/* s:open_rxring(frames): the recording goes to a ring that Lua or a disk
+ * thread drains (s:read). */
+static int stream_open_rxring(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "change the recording sink");
+    if (!has_in(s))
+        return luaL_error(L, "an %s has no input to record from", kind_name(s));
+    int ch = s->rx_channels ? s->rx_channels : s->params.channels[0];
+    open_ring(L, &s->rx, luaL_checkinteger(L, 2), ch, s->params.format[0]);
+    return 0;
+}
+
+static int stream_close_rings(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "remove the rings");
+    ps_mem_unref(s->tx.mem);
+    ps_mem_unref(s->rx.mem);
+    s->tx.mem = s->rx.mem = NULL;
+    return 0;
+}
+
+/* Buffer range argument: frames first..first+count-1 of buf (1-based). */
+static void buffer_range(lua_State *L, ps_buffer *b, int idx, size_t *first, size_t *count)
+{
+    lua_Integer f = luaL_optinteger(L, idx, 1);
+    lua_Integer n = luaL_optinteger(L, idx + 1, b->frames - f + 1);
+    if (f < 1 || n < 0 || f - 1 + n > b->frames)
+        luaL_error(L, "frames %I..%I out of range 1..%I", f, f + n - 1, (lua_Integer)b->frames);
+    *first = (size_t)f - 1;
+    *count = (size_t)n;
+}
+
+/* s:write(buf [, first [, count]]) -> frames written to the transmit ring. */
+static int stream_write(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 2);
+    size_t first, count;
+    if (!s->tx.mem)
+        return luaL_error(L, "the stream has no transmit ring (open_txring)");
+    if (b->channels != s->tx.channels || b->format != s->params.format[1])
+        return luaL_error(L, "buffer is %d channels of %s, the transmit ring %d of %s",
+                          b->channels, ps_format_name(b->format), s->tx.channels,
+                          ps_format_name(s->params.format[1]));
+    buffer_range(L, b, 3, &first, &count);
+    lua_pushinteger(L, (lua_Integer)ps_ring_write(&s->tx.ring,
+        b->mem->data + first * ps_buffer_framebytes(b), count));
+    return 1;
+}
+
+/* s:read(buf [, first [, count]]) -> frames read from the receive ring. */
+static int stream_read(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 2);
+    size_t first, count;
+    if (!s->rx.mem)
+        return luaL_error(L, "the stream has no receive ring (open_rxring)");
+    if (b->channels != s->rx.channels || b->format != s->params.format[0])
+        return luaL_error(L, "buffer is %d channels of %s, the receive ring %d of %s",
+                          b->channels, ps_format_name(b->format), s->rx.channels,
+                          ps_format_name(s->params.format[0]));
+    buffer_range(L, b, 3, &first, &count);
+    lua_pushinteger(L, (lua_Integer)ps_ring_read(&s->rx.ring,
+        b->mem->data + first * ps_buffer_framebytes(b), count));
+    return 1;
+}
+
+static int stream_write_available(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    lua_pushinteger(L, s->tx.mem ? (lua_Integer)ps_ring_write_available(&s->tx.ring) : 0);
+    return 1;
+}
+
+static int stream_read_available(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    lua_pushinteger(L, s->rx.mem ? (lua_Integer)ps_ring_read_available(&s->rx.ring) : 0);
+    return 1;
+}
+
+/* s:set_eof(): the transmit ring's producer has written its last frame. */
+static int stream_set_eof(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    atomic_store_explicit(&s->e->tx_eof, true, memory_order_release);
+    return 0;
+}
+
+/* Wire the configured sources, sinks and maps into the engine. */
+static void wire(lua_State *L, ps_lstream *s)
+{
+    ps_engine *e = s->e;
+    e->txbuf = s->txbuf ? s->txbuf->data : NULL;
+    e->txring = !s->txbuf && s->tx.mem ? &s->tx.ring : NULL;
+    if (e->txring)
+        e->tx_channels = s->tx.channels;
+    if (!e->txbuf && !e->txring)
+        e->tx_channels = s->params.channels[1];
+    if (has_out(s) && ps_engine_set_txmap(e, e->tx_channels, s->has_txmap ? s->txmap : NULL))
+        luaL_error(L, "txmapping names a channel the playback source (%d channels) does not have",
+                   e->tx_channels);
+    if (has_in(s)) {
+        ps_engine_set_rxmap(e, s->rx_channels ? s->rx_channels : s->params.channels[0],
+                            s->rx_channels ? s->rxmap : NULL);
+        int want = e->rx_channels;
+        if (s->rx.mem && s->rx.channels != want)
+            luaL_error(L, "the receive ring has %d channels but the stream records %d",
+                       s->rx.channels, want);
+    }
+    e->rxbuf = s->rxbuf ? s->rxbuf->data : NULL;
+    e->rxring = !s->rxbuf && s->rx.mem ? &s->rx.ring : NULL;
+}
+
+static void pa_check(lua_State *L, ps_lstream *s, PaError r, const char *what)
+{
+    if (r != paNoError) {
+        char name[160];
+        int d = has_out(s) ? s->params.device[1] : s->params.device[0];
+        luaL_error(L, "cannot %s the stream on %s: %s", what,
+                   ps_device_name(d, name, sizeof name), Pa_GetErrorText(r));
+    }
+}
+
+/* s:start(): arm the engine and start PortAudio.  Lua fills a transmit
+ * ring before calling this when it wants prebuffering. */
+static int stream_start(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    if (Pa_IsStreamActive(s->pa) == 1)
+        return luaL_error(L, "the stream is already active");
+    if (!Pa_IsStreamStopped(s->pa))
+        Pa_StopStream(s->pa);           /* ended by itself: reset it */
+    wire(L, s);
+    ps_engine_arm(s->e);
+    s->started = 1;
+    pa_check(L, s, Pa_StartStream(s->pa), "start");
+    return 0;
+}
+
+/* s:stop(): let the buffers drain, then stop.  s:abort() drops them. */
+static int stop_or_abort(lua_State *L, int abort)
+{
+    ps_lstream *s = checkstream(L, 1);
+    if (!Pa_IsStreamStopped(s->pa)) {
+        ps_engine_end(s->e, PS_STOPPED);
+        pa_check(L, s, abort ? Pa_AbortStream(s->pa) : Pa_StopStream(s->pa),
+                 abort ? "abort" : "stop");
+    }
+    return 0;
+}
+static int stream_stop(lua_State *L) { return stop_or_abort(L, 0); }
+static int stream_abort(lua_State *L) { return stop_or_abort(L, 1); }
+
+/* core.wake_fd() -> the fd that becomes readable when any stream has news. */
+int ps_wake_fd(lua_State *L)
+{
+    open_wake(L);
+    lua_pushinteger(L, wake.fd);
+    return 1;
+}
+
+/* core.clear_wake(): reset the wake-up before checking what happened. */
+int ps_clear_wake(lua_State *L)
+{
+    (void)L;
+    if (wake.fd >= 0)
+        ps_wake_clear(&wake);
+    return 0;
+}
+
+/* s:error() -> nil while fine, else a message saying what ended the stream
+ * and after how many frames. */
+static int stream_error(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    ps_engine *e = s->e;
+    int st = atomic_load(&e->status);
+    long long at = (long long)atomic_load(&e->status_frame);
+    switch (st) {
+    case PS_BUFFER_EMPTY:
+        if (e->phase == PS_PHASE_DONE)
+            lua_pushfstring(L, "BufferEmpty: playback ended after %I of %I frames "
+                            "(pad = -1 pads out to frames)", (lua_Integer)at, (lua_Integer)e->frames);
+        else
+            lua_pushfstring(L, "BufferEmpty: the playback source ran dry after %I frames "
+                            "(its producer fell behind)", (lua_Integer)at);
+        break;
+    case PS_BUFFER_FULL:
+        lua_pushfstring(L, "BufferFull: the receive buffer overflowed after %I frames "
+                        "(%I recorded; the reader fell behind)", (lua_Integer)at,
+                        (lua_Integer)atomic_load(&e->rx_frames));
+        break;
+    case PS_XRUN: {
+        static const char *names[PS_NXRUN] = { "input underflow", "input overflow",
+                                               "output underflow", "output overflow" };
+        const char *what = "xrun";
+        for (int i = 0; i < PS_NXRUN; i++)
+            if (atomic_load(&e->xruns[i]))
+                what = names[i];
+        lua_pushfstring(L, "XRun: %s after %I frames (fatal_xruns is set)", what, (lua_Integer)at);
+        break;
+    }
+    case PS_DEVICE_ERROR:
+        lua_pushfstring(L, "DeviceError: the audio device stopped the stream after %I frames",
+                        (lua_Integer)at);
+        break;
+    default:
+        lua_pushnil(L);
+    }
+    return 1;
+}
+
+/* ---- properties ------------------------------------------------------- */
+
+static void pushpair(lua_State *L, ps_lstream *s, double in, double out, int isint)
+{
+    if (has_in(s) && has_out(s)) {
+        lua_createtable(L, 2, 0);
+        if (isint) { lua_pushinteger(L, (lua_Integer)in); lua_rawseti(L, -2, 1);
+                     lua_pushinteger(L, (lua_Integer)out); lua_rawseti(L, -2, 2); }
+        else       { lua_pushnumber(L, in); lua_rawseti(L, -2, 1);
+                     lua_pushnumber(L, out); lua_rawseti(L, -2, 2); }
+    } else if (isint)
+        lua_pushinteger(L, (lua_Integer)(has_in(s) ? in : out));
+    else
+        lua_pushnumber(L, has_in(s) ? in : out);
+}
+
+static int property(lua_State *L, ps_lstream *s, const char *k)
+{
+    ps_engine *e = s->e;
+    const PaStreamInfo *info = Pa_GetStreamInfo(s->pa);
+#define IS(name) (strcmp(k, name) == 0)
+    if (IS("active"))            lua_pushboolean(L, Pa_IsStreamActive(s->pa) == 1);
+    else if (IS("stopped"))      lua_pushboolean(L, Pa_IsStreamStopped(s->pa) == 1);
+    else if (IS("finished"))     lua_pushboolean(L, s->started && Pa_IsStreamActive(s->pa) != 1);
+    else if (IS("aborted"))      lua_pushboolean(L, atomic_load(&e->status) >= PS_BUFFER_EMPTY
+                                                    && atomic_load(&e->status) != PS_STOPPED);
+    else if (IS("status"))       lua_pushstring(L, ps_status_name(atomic_load(&e->status)));
+    else if (IS("frame_count"))  lua_pushinteger(L, atomic_load(&e->frame_count));
+    else if (IS("tx_frames"))    lua_pushinteger(L, atomic_load(&e->tx_frames));
+    else if (IS("rx_frames"))    lua_pushinteger(L, atomic_load(&e->rx_frames));
+    else if (IS("tx_lost"))      lua_pushinteger(L, atomic_load(&e->tx_lost));
+    else if (IS("rx_lost"))      lua_pushinteger(L, atomic_load(&e->rx_lost));
+    else if (IS("input_underflows"))  lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_INPUT_UNDERFLOW]));
+    else if (IS("input_overflows"))   lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_INPUT_OVERFLOW]));
+    else if (IS("output_underflows")) lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_OUTPUT_UNDERFLOW]));
+    else if (IS("output_overflows"))  lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_OUTPUT_OVERFLOW]));
+    else if (IS("xruns")) {
+        lua_Integer n = 0;
+        for (int i = 0; i < PS_NXRUN; i++)
+            n += atomic_load(&e->xruns[i]);
+        lua_pushinteger(L, n);
+    }
+    else if (IS("cpu_load"))     lua_pushnumber(L, Pa_GetStreamCpuLoad(s->pa));
+    else if (IS("time"))         lua_pushnumber(L, Pa_GetStreamTime(s->pa));
+    else if (IS("samplerate"))   lua_pushnumber(L, info ? info->sampleRate : s->params.samplerate);
+    else if (IS("blocksize"))    lua_pushinteger(L, (lua_Integer)s->params.blocksize);
+    else if (IS("channels"))     pushpair(L, s, s->params.channels[0], s->params.channels[1], 1);
+    else if (IS("device"))       pushpair(L, s, s->params.device[0], s->params.device[1], 1);
+    else if (IS("latency"))      pushpair(L, s, info ? info->inputLatency : 0,
+                                          info ? info->outputLatency : 0, 0);
+    else if (IS("format")) {
+        if (has_in(s) && has_out(s)) {
+            lua_createtable(L, 2, 0);
+            lua_pushstring(L, ps_format_name(s->params.format[0])); lua_rawseti(L, -2, 1);
+            lua_pushstring(L, ps_format_name(s->params.format[1])); lua_rawseti(L, -2, 2);
+        } else
+            lua_pushstring(L, ps_format_name(s->params.format[has_in(s) ? 0 : 1]));
+    }
+    else if (IS("kind"))         lua_pushstring(L, kind_name(s));
+    else if (IS("frames"))       lua_pushinteger(L, e->frames);
+    else if (IS("pad"))          lua_pushinteger(L, e->pad);
+    else if (IS("offset"))       lua_pushinteger(L, e->offset);
+    else if (IS("loop"))         lua_pushboolean(L, e->loop);
+    else return 0;
+#undef IS
+    return 1;
+}
+
+static int stream_index(lua_State *L)
+{
+    ps_lstream *s = luaL_checkudata(L, 1, PS_STREAM);
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "methods");
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL)
+        return 1;
+    /* Per-stream Lua fields (set by the Lua layer) live in the uservalue. */
+    if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, -2) != LUA_TNIL)
+            return 1;
+    }
+    const char *k = lua_tostring(L, 2);
+    if (k && strcmp(k, "closed") == 0) {
+        lua_pushboolean(L, s->e == NULL);
+        return 1;
+    }
+    if (!k || !s->e)
+        return 0;
+    return property(L, s, k);
+}
+
+/* Unknown keys are stored per stream, so the Lua layer and scripts can hang
+ * their own state on a stream. */
+static int stream_newindex(lua_State *L)
+{
+    luaL_checkudata(L, 1, PS_STREAM);
+    if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, 1, 1);
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, -3);
+    return 0;
+}
+
+static int stream_repr(lua_State *L)
+{
+    ps_lstream *s = luaL_checkudata(L, 1, PS_STREAM);
+    char in[160], out[160];
+    if (!s->e) {
+        lua_pushliteral(L, "Stream (closed)");
+        return 1;
+    }
+    const ps_open_params *p = &s->params;
+    ps_device_name(p->device[0], in, sizeof in);
+    ps_device_name(p->device[1], out, sizeof out);
+    if (has_in(s) && has_out(s))
+        lua_pushfstring(L, "DuplexStream(device=(%s, %s), samplerate=%d, channels=(%d, %d), "
+                        "format=(%s, %s), blocksize=%d, %s)", in, out, (int)p->samplerate,
+                        p->channels[0], p->channels[1], ps_format_name(p->format[0]),
+                        ps_format_name(p->format[1]), (int)p->blocksize,
+                        Pa_IsStreamActive(s->pa) == 1 ? "active" : "inactive");
+    else {
+        int d = has_in(s) ? 0 : 1;
+        lua_pushfstring(L, "%s(device=%s, samplerate=%d, channels=%d, format=%s, blocksize=%d, %s)",
+                        kind_name(s), d ? out : in, (int)p->samplerate, p->channels[d],
+                        ps_format_name(p->format[d]), (int)p->blocksize,
+                        Pa_IsStreamActive(s->pa) == 1 ? "active" : "inactive");
+    }
+    return 1;
+}
+
+static const luaL_Reg methods[] = {
+    { "configure", stream_configure },
+    { "set_txbuffer", stream_set_txbuffer },   { "set_rxbuffer", stream_set_rxbuffer },
+    { "set_txmap", stream_set_txmap },         { "set_rxmap", stream_set_rxmap },
+    { "open_txring", stream_open_txring },     { "open_rxring", stream_open_rxring },
+    { "close_rings", stream_close_rings },
+    { "write", stream_write },                 { "read", stream_read },
+    { "write_available", stream_write_available },
+    { "read_available", stream_read_available },
+    { "set_eof", stream_set_eof },
+    { "start", stream_start },                 { "stop", stream_stop },
+    { "abort", stream_abort },                 { "close", stream_close },
+    { "error", stream_error },
+    { NULL, NULL }
+};
+
+static const luaL_Reg metamethods[] = {
+    { "__index", stream_index },   { "__newindex", stream_newindex },
+    { "__tostring", stream_repr }, { "__gc", stream_close },
+    { "__close", stream_close },
+    { NULL, NULL }
+};
+
+int luaopen_pastream_stream(lua_State *L)
+{
+    luaL_newmetatable(L, PS_STREAM);
+    luaL_setfuncs(L, metamethods, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "methods");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, stream_new);
+    return 1;
+}

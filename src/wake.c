@@ -1,0 +1,56 @@
+#include "wake.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int ps_wake_open(ps_wake *w)
+{
+    atomic_init(&w->pending, 0);
+    w->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return w->fd < 0 ? -errno : 0;
+}
+
+void ps_wake_close(ps_wake *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+}
+
+void ps_wake_signal(ps_wake *w)
+{
+    if (!w || w->fd < 0)
+        return;
+    if (atomic_exchange_explicit(&w->pending, 1, memory_order_acq_rel) == 0) {
+        uint64_t one = 1;
+        /* Non-blocking; a full counter (2^64-2 pending) cannot happen since
+         * the flag allows one write per drain.  Errors are not reportable
+         * from here and a lost write only delays a reader polling too. */
+        ssize_t r = write(w->fd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+void ps_wake_clear(ps_wake *w)
+{
+    uint64_t v;
+    /* Clear the flag first: a signal arriving after this writes again, so
+     * the reader that drains afterwards cannot miss it. */
+    atomic_store_explicit(&w->pending, 0, memory_order_release);
+    while (read(w->fd, &v, sizeof v) == (ssize_t)sizeof v)
+        ;
+}
+
+int ps_wake_wait(ps_wake *w, int timeout_ms)
+{
+    struct pollfd p = { .fd = w->fd, .events = POLLIN };
+    int r;
+    do
+        r = poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    ps_wake_clear(w);
+    return r > 0;
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# Run every test: the C unit tests, then the Lua tests on the test rig.
+# Each test prints TAP lines ("ok N - ..." / "not ok N - ..."); this script
+# counts them over all tests and ends with "N passed, N failed".
+#   tests/run.sh [PATTERN]   -- only tests whose name contains PATTERN
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+out=tests/out
+mkdir -p "$out"
+pattern=${1:-}
+
+rig=pastream-test-$$
+scripts/jackrig.sh start --name "$rig" --probe build/pa_probe >"$out/rig.log" 2>&1 || {
+  cat "$out/rig.log"
+  echo "the test rig did not start: every audio test would fail"
+  echo "0 passed, 1 failed"
+  exit 1
+}
+trap 'scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1' EXIT INT TERM
+eval "$(scripts/jackrig.sh env --name "$rig")"
+
+passed=0
+failed=0
+run() {   # run NAME COMMAND...
+  name=$1; shift
+  case "$name" in *"$pattern"*) ;; *) return ;; esac
+  log="$out/$(echo "$name" | tr '/ ' '__').log"
+  start=$(date +%s)
+  timeout 900 "$@" >"$log" 2>&1
+  rc=$?
+  p=$(grep -c '^ok ' "$log")
+  f=$(grep -c '^not ok ' "$log")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1   # crashed or exited non-zero without saying why
+    echo "not ok - $name exited with status $rc" >>"$log"
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  printf '%-40s %5d passed %3d failed  %3ds\n' "$name" "$p" "$f" $(( $(date +%s) - start ))
+  if [ "$f" -ne 0 ]; then
+    grep -A4 '^not ok' "$log" | head -40 | sed 's/^/    /'
+    tail -5 "$log" | sed 's/^/    | /'
+  fi
+}
+
+run ringbuf build/test_ringbuf
+run engine build/test_engine
+for t in tests/lua/test_*.lua; do
+  run "$(basename "$t" .lua)" "$top/pastream-lua" "$t"
+done
+for t in tests/sh/test_*.sh; do
+  [ -e "$t" ] || continue
+  run "$(basename "$t" .sh)" sh "$t"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,76 @@
+# The pastream-lua host: options, arg, stdin, errors, tasks and signals.
+. tests/sh/tap.sh
+PL=./pastream-lua
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+out=$($PL -v)
+for lib in pastream-lua PortAudio libsndfile Lua libuv; do
+  check "-v names $lib" contains "$out" "$lib"
+done
+check "-v prints the Lua version" contains "$out" "Lua 5.4"
+
+check_eq "-e runs code" "$($PL -e 'print(1 + 1)')" "2"
+check_eq "several -e run in order" "$($PL -e 'x = 3' -e 'print(x * 2)')" "6"
+
+printf 'print(arg[0], arg[1], arg[2], #arg, ...)\n' >"$tmp/args.lua"
+check_eq "arg and ... as lua sets them" "$($PL "$tmp/args.lua" a 'b c')" "$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$tmp/args.lua" a 'b c' 2 a 'b c')"
+check_eq "- runs the script from stdin" "$(echo 'print(arg[0], arg[1])' | $PL - x)" "$(printf -- '-\tx')"
+
+printf 'local function f() error("boom") end\nf()\n' >"$tmp/err.lua"
+err=$($PL "$tmp/err.lua" 2>&1); rc=$?
+check_eq "an uncaught error exits 1" "$rc" "1"
+check "the error names file and line" contains "$err" "err.lua:1: boom"
+check "the error has a traceback" contains "$err" "stack traceback"
+
+$PL "$tmp/missing.lua" 2>"$tmp/e"; rc=$?
+check_eq "a missing script exits 1" "$rc" "1"
+check "a missing script is named" contains "$(cat "$tmp/e")" "missing.lua"
+
+$PL --bogus 2>"$tmp/e"; rc=$?
+check_eq "an unknown option exits 1" "$rc" "1"
+check "an unknown option is named" contains "$(cat "$tmp/e")" "'--bogus'"
+
+cat >"$tmp/tasks.lua" <<'LUA'
+local ps = require "pastream"
+local order = {}
+ps.spawn(function() ps.sleep(0.05) order[#order + 1] = "b" end)
+ps.spawn(function() order[#order + 1] = "a" ps.sleep(0.1) order[#order + 1] = "c"
+  print(table.concat(order)) end)
+LUA
+check_eq "tasks interleave on sleep, loop runs until all end" "$($PL "$tmp/tasks.lua")" "abc"
+
+cat >"$tmp/taskerr.lua" <<'LUA'
+local ps = require "pastream"
+ps.spawn(function() ps.sleep(0.01) error("task failed") end)
+ps.sleep(1)
+print("not reached")
+LUA
+err=$($PL "$tmp/taskerr.lua" 2>&1); rc=$?
+check_eq "an error in a task exits 1" "$rc" "1"
+check "the task error names the task's file and line" contains "$err" "taskerr.lua:2: task failed"
+check "the script stopped at the task error" test "$(printf '%s' "$err" | grep -c 'not reached')" = 0
+
+# A stream playing forever; the signal must close it and exit 128 + signo.
+cat >"$tmp/forever.lua" <<'LUA'
+local ps = require "pastream"
+local s = ps.OutputStream{ device = "loopback" }
+print("started") io.stdout:flush()
+s:play(ps.Buffer(4800, 2), { loop = true })
+LUA
+for sig in INT TERM; do
+  $PL "$tmp/forever.lua" >"$tmp/o" 2>"$tmp/e" &
+  pid=$!
+  i=0; while [ $i -lt 100 ] && ! grep -q started "$tmp/o"; do sleep 0.1; i=$((i + 1)); done
+  sleep 0.3
+  kill -$sig $pid
+  t0=$(date +%s%N)
+  wait $pid; rc=$?
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  want=130; [ $sig = TERM ] && want=143
+  check_eq "SIG$sig exits $want" "$rc" "$want"
+  check "SIG$sig says it was interrupted" contains "$(cat "$tmp/e")" "interrupted"
+  check "SIG$sig stops within 2 s (took $ms ms)" test "$ms" -lt 2000
+done
+
+echo "# $tap_n checks"

@@ -1,0 +1,44 @@
+-- A small TAP helper for the Lua tests: "ok N - name" / "not ok N - name"
+-- lines that tests/run.sh counts, with both values printed on a failure.
+local T = { n = 0, failed = 0 }
+
+local function report(ok, name, detail)
+  T.n = T.n + 1
+  print(string.format("%s %d - %s", ok and "ok" or "not ok", T.n, name))
+  if not ok then
+    T.failed = T.failed + 1
+    local info = debug.getinfo(3, "Sl")
+    print(string.format("#   at %s:%d", info.short_src, info.currentline))
+    if detail then print("#   " .. tostring(detail):gsub("\n", "\n#   ")) end
+  end
+  io.stdout:flush()
+  return ok
+end
+
+function T.ok(cond, name, detail) return report(not not cond, name, detail) end
+
+function T.eq(got, want, name)
+  return report(got == want, name,
+    string.format("got %s, want %s", tostring(got), tostring(want)))
+end
+
+-- fn must raise an error whose message contains `pattern` (plain text).
+function T.raises(fn, pattern, name)
+  local ok, err = pcall(fn)
+  if ok then return report(false, name, "no error raised") end
+  return report(tostring(err):find(pattern, 1, true) ~= nil, name,
+    string.format("error %q does not contain %q", tostring(err), pattern))
+end
+
+-- Run fn as a named group; an error inside counts as one failed check.
+function T.group(name, fn, ...)
+  local ok, err = xpcall(fn, debug.traceback, ...)
+  if not ok then report(false, name .. " (raised)", err) end
+end
+
+function T.done()
+  print(string.format("# %d checks, %d failed", T.n, T.failed))
+  if T.failed > 0 then os.exit(1) end
+end
+
+return T

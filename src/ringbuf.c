@@ -1,0 +1,164 @@
+/* SPSC lock-free ring buffer; see ringbuf.h for the contract.
+ *
+ * Memory ordering, the whole of it:
+ * - Each side loads its own index relaxed: only it ever stores it.
+ * - The producer loads read_idx with acquire, so the consumer's reads of the
+ *   slots it released happen before the producer overwrites them; it
+ *   publishes write_idx with release, so the data it copied is visible
+ *   before the consumer can see the new index.
+ * - The consumer mirrors that: acquire on write_idx, release on read_idx. */
+#include "ringbuf.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Returns the bytes needed, or 0 if elem_size * capacity overflows. */
+size_t ps_ring_bytes(size_t elem_size, size_t capacity)
+{
+    if (elem_size != 0 && capacity > SIZE_MAX / elem_size)
+        return 0;
+    return elem_size * capacity;
+}
+
+/* Returns 0, or -EINVAL for a bad capacity, element size, memory or size. */
+int ps_ring_init(ps_ring *r, void *mem, size_t elem_size, size_t capacity)
+{
+    /* capacity & (capacity - 1) clears the lowest set bit: zero only for
+     * powers of two.  A power of two also divides 2^N, which is what lets
+     * free-running size_t indexes wrap around without a glitch. */
+    if (mem == NULL || elem_size == 0 || capacity == 0 ||
+        (capacity & (capacity - 1)) != 0 ||
+        ps_ring_bytes(elem_size, capacity) == 0)
+        return -EINVAL;
+    r->capacity = capacity;
+    r->mask = capacity - 1;
+    r->elem_size = elem_size;
+    r->data = mem;
+    memset(mem, 0, elem_size * capacity);   /* fault pages in now, not in a callback */
+    ps_ring_reset(r);
+    return 0;
+}
+
+/* Returns nothing. */
+void ps_ring_reset(ps_ring *r)
+{
+    /* Relaxed is enough: neither side runs, and whatever starts them
+     * (thread creation, stream start) synchronizes with this thread. */
+    atomic_store_explicit(&r->write_idx, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->read_idx, 0, memory_order_relaxed);
+}
+
+/* Returns the fill level, clamped to [0, capacity]. */
+size_t ps_ring_read_available(const ps_ring *r)
+{
+    /* read_idx first: write_idx, loaded later, is at least as large, so the
+     * difference never goes negative.  Only an observer that is not the
+     * consumer can see it exceed capacity (read_idx moved meanwhile). */
+    size_t ri = atomic_load_explicit(&r->read_idx, memory_order_acquire);
+    size_t wi = atomic_load_explicit(&r->write_idx, memory_order_acquire);
+    size_t used = wi - ri;
+    return used > r->capacity ? r->capacity : used;
+}
+
+/* Returns the free space, clamped to [0, capacity]. */
+size_t ps_ring_write_available(const ps_ring *r)
+{
+    /* write_idx first: read_idx, loaded later, can then only make the ring
+     * look emptier.  Only an observer that is not the producer can see
+     * read_idx pass its stale write_idx ("negative" fill): the ring was
+     * drained meanwhile, so report it empty. */
+    size_t wi = atomic_load_explicit(&r->write_idx, memory_order_acquire);
+    size_t ri = atomic_load_explicit(&r->read_idx, memory_order_acquire);
+    size_t used = wi - ri;
+    if (used > r->capacity)
+        used = 0;
+    return r->capacity - used;
+}
+
+/* Split n elements starting at free-running index idx into at most two
+ * contiguous regions.  Returns n. */
+static size_t split(const ps_ring *r, size_t idx, size_t n, void **p1,
+                    size_t *n1, void **p2, size_t *n2)
+{
+    size_t at = idx & r->mask;
+    size_t first = r->capacity - at;        /* elements before the end */
+    if (first > n)
+        first = n;
+    *p1 = r->data + at * r->elem_size;
+    *n1 = first;
+    *p2 = n > first ? r->data : NULL;
+    *n2 = n - first;
+    return n;
+}
+
+/* Returns the number of elements available in the two regions. */
+size_t ps_ring_write_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
+                             void **p2, size_t *n2)
+{
+    size_t wi = atomic_load_explicit(&r->write_idx, memory_order_relaxed);
+    size_t ri = atomic_load_explicit(&r->read_idx, memory_order_acquire);
+    size_t room = r->capacity - (wi - ri);
+    return split(r, wi, n < room ? n : room, p1, n1, p2, n2);
+}
+
+/* Returns nothing. */
+void ps_ring_write_advance(ps_ring *r, size_t n)
+{
+    size_t wi = atomic_load_explicit(&r->write_idx, memory_order_relaxed);
+    assert(n <= ps_ring_write_available(r));
+    atomic_store_explicit(&r->write_idx, wi + n, memory_order_release);
+}
+
+/* Returns the number of elements available in the two regions. */
+size_t ps_ring_read_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
+                            void **p2, size_t *n2)
+{
+    size_t ri = atomic_load_explicit(&r->read_idx, memory_order_relaxed);
+    size_t wi = atomic_load_explicit(&r->write_idx, memory_order_acquire);
+    size_t used = wi - ri;
+    return split(r, ri, n < used ? n : used, p1, n1, p2, n2);
+}
+
+/* Returns nothing. */
+void ps_ring_read_advance(ps_ring *r, size_t n)
+{
+    size_t ri = atomic_load_explicit(&r->read_idx, memory_order_relaxed);
+    assert(n <= ps_ring_read_available(r));
+    atomic_store_explicit(&r->read_idx, ri + n, memory_order_release);
+}
+
+/* Returns how many elements were copied in. */
+size_t ps_ring_write(ps_ring *r, const void *src, size_t n)
+{
+    void *p1, *p2;
+    size_t n1, n2;
+    size_t got = ps_ring_write_regions(r, n, &p1, &n1, &p2, &n2);
+    if (got == 0)
+        return 0;               /* full: src may even be NULL when n is 0 */
+    memcpy(p1, src, n1 * r->elem_size);
+    if (n2 > 0)
+        memcpy(p2, (const unsigned char *)src + n1 * r->elem_size,
+               n2 * r->elem_size);
+    ps_ring_write_advance(r, got);
+    return got;
+}
+
+/* Returns how many elements were consumed. */
+size_t ps_ring_read(ps_ring *r, void *dst, size_t n)
+{
+    void *p1, *p2;
+    size_t n1, n2;
+    size_t got = ps_ring_read_regions(r, n, &p1, &n1, &p2, &n2);
+    if (got == 0)
+        return 0;
+    if (dst != NULL) {
+        memcpy(dst, p1, n1 * r->elem_size);
+        if (n2 > 0)
+            memcpy((unsigned char *)dst + n1 * r->elem_size, p2,
+                   n2 * r->elem_size);
+    }
+    ps_ring_read_advance(r, got);
+    return got;
+}

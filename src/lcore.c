@@ -135,6 +135,7 @@ LUAMOD_API int luaopen_pastream_core(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "pastream.sentinel");
 
     luaL_newlib(L, funcs);
+    ps_sndfile_functions(L);
     luaopen_pastream_buffer(L);
     lua_setfield(L, -2, "Buffer");
     luaopen_pastream_stream(L);

@@ -14,6 +14,13 @@ local ps = {
   versions = core.versions,
 }
 
+--- Write a Buffer to a sound file (type from the extension, WAV if none),
+-- keeping its sample format exactly.  Returns true, or nil and a message.
+ps.save = core.save
+--- Read a whole sound file: returns a float32 Buffer and the sample rate,
+-- or nil and a message.
+ps.load = core.load
+
 local Stream = core.stream_methods
 
 ---------------------------------------------------------------------------

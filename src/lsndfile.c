@@ -1,0 +1,115 @@
+/* Whole-file reading and writing of Buffers with libsndfile.
+ *
+ *   core.save(path, buf, samplerate [, {type =, subtype =, endian =}])
+ *   core.load(path) -> buf, samplerate
+ *
+ * Streaming to and from disk while a stream runs is done by C disk threads
+ * (the Files issue); these are for files that fit in memory. */
+#include <sndfile.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lpastream.h"
+
+/* The major format for a file name's extension, or 0. */
+static int major_from_name(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    SF_FORMAT_INFO info;
+    int n = 0;
+    if (!dot)
+        return 0;
+    dot++;
+    if (strcasecmp(dot, "aif") == 0) dot = "aiff";
+    if (strcasecmp(dot, "oga") == 0) dot = "ogg";
+    sf_command(NULL, SFC_GET_FORMAT_MAJOR_COUNT, &n, sizeof n);
+    for (int i = 0; i < n; i++) {
+        info.format = i;
+        sf_command(NULL, SFC_GET_FORMAT_MAJOR, &info, sizeof info);
+        if (info.extension && strcasecmp(info.extension, dot) == 0)
+            return info.format;
+    }
+    return 0;
+}
+
+/* The subtype that keeps a sample format exactly. */
+static int subtype_for(ps_format f)
+{
+    switch (f) {
+    case PS_FLOAT32: return SF_FORMAT_FLOAT;
+    case PS_INT32:   return SF_FORMAT_PCM_32;
+    case PS_INT24:   return SF_FORMAT_PCM_24;
+    case PS_INT16:   return SF_FORMAT_PCM_16;
+    case PS_INT8:    return SF_FORMAT_PCM_S8;
+    case PS_UINT8:   return SF_FORMAT_PCM_U8;
+    default:         return SF_FORMAT_FLOAT;
+    }
+}
+
+static int core_save(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 2);
+    lua_Integer rate = luaL_checkinteger(L, 3);
+    int major = major_from_name(path);
+    if (!major)
+        major = SF_FORMAT_WAV;
+    SF_INFO info = { .samplerate = (int)rate, .channels = b->channels,
+                     .format = major | subtype_for(b->format) };
+    if (!sf_format_check(&info))
+        return luaL_error(L, "%s: this file type cannot hold %s samples", path,
+                          ps_format_name(b->format));
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    if (!sf) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, sf_strerror(NULL));
+        return 2;
+    }
+    sf_count_t n = sf_write_raw(sf, b->mem->data, (sf_count_t)b->mem->bytes);
+    const char *err = n == (sf_count_t)b->mem->bytes ? NULL : sf_strerror(sf);
+    if (sf_close(sf) != 0 && !err)
+        err = "error while closing";
+    if (err) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int core_load(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    ps_format f = ps_checkformat(L, 2, "float32");
+    SF_INFO info = { 0 };
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, sf_strerror(NULL));
+        return 2;
+    }
+    if (f != PS_FLOAT32) {
+        sf_close(sf);
+        return luaL_error(L, "load reads float32 only for now, %s asked for", ps_format_name(f));
+    }
+    ps_buffer *b = ps_newbuffer(L, info.frames, info.channels, f);
+    sf_count_t got = sf_readf_float(sf, (float *)(void *)b->mem->data, info.frames);
+    sf_close(sf);
+    if (got != info.frames) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: read %I of %I frames", path, (lua_Integer)got,
+                        (lua_Integer)info.frames);
+        return 2;
+    }
+    lua_pushinteger(L, info.samplerate);
+    return 2;
+}
+
+void ps_sndfile_functions(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {
+        { "save", core_save }, { "load", core_load }, { NULL, NULL }
+    };
+    luaL_setfuncs(L, funcs, 0);
+}

@@ -661,6 +661,7 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
         } else
             lua_pushstring(L, ps_format_name(s->params.format[has_in(s) ? 0 : 1]));
     }
+    else if (IS("rx_channels"))  lua_pushinteger(L, s->rx_channels ? s->rx_channels : s->params.channels[0]);
     else if (IS("kind"))         lua_pushstring(L, kind_name(s));
     else if (IS("frames"))       lua_pushinteger(L, e->frames);
     else if (IS("pad"))          lua_pushinteger(L, e->pad);

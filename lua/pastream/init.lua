@@ -385,9 +385,8 @@ function Stream:record(o)
   local out = o.out
   if not out then
     if not n then error("record needs frames >= 0 (or out = a Buffer)", 2) end
-    local ch = self.kind == "DuplexStream" and self.channels[1] or self.channels
     local fmt = self.kind == "DuplexStream" and self.format[1] or self.format
-    out = ps.Buffer(n, ch, fmt)
+    out = ps.Buffer(n, self.rx_channels, fmt)
   end
   local ro = run_opts(o)
   if ro.frames < 0 then ro.frames = out:frames() + offset end
@@ -407,7 +406,7 @@ function Stream:playrec(source, o)
   local out = o.out
   if not out then
     if not n then error("playrec with no end needs frames >= 0 (or out = a Buffer)", 2) end
-    out = ps.Buffer(n, self.channels[1], self.format[1])
+    out = ps.Buffer(n, self.rx_channels, self.format[1])
   end
   self:configure(run_opts(o))
   self:set_txbuffer(source)

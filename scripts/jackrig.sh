@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# jackrig.sh: start and stop a named JACK2 server with the dummy backend, so
+# that PortAudio sees real devices ("system", "loopback") on a machine with no
+# sound card. See shared DESIGN.md, "Test rig".
+#
+#   jackrig.sh start  [--name NAME] [--rate R] [--period P] [--probe PA_PROBE]
+#   jackrig.sh stop   [--name NAME]
+#   jackrig.sh status [--name NAME]
+#   jackrig.sh env    [--name NAME]      # eval "$(jackrig.sh env)"
+#
+# Defaults: NAME pastream-rig, R 48000, P 256. Each server is stopped only by
+# the PID recorded when it was started (never by process name), so several
+# rigs (e.g. --name pastream-rig-fast --rate 384000 --period 2048) can run at
+# once, beside any other JACK server on the machine.
+#
+# State (pid file, jackd log, lock) lives in $JACKRIG_DIR/NAME, by default
+# ${TMPDIR:-/tmp}/jackrig-$UID/NAME.
+#
+# The readiness probe is tests/pa_probe.c built as a program: --probe PATH, or
+# $PA_PROBE, or pa_probe on $PATH. Without one, start falls back to waiting for
+# the server with jack_lsp (PortAudio itself is then not checked).
+set -eu
+
+NAME=pastream-rig
+RATE=48000
+PERIOD=256
+PROBE=${PA_PROBE:-}
+START_TIMEOUT=15   # seconds
+STOP_TIMEOUT=5     # seconds
+
+prog=${0##*/}
+
+die() { echo "$prog: $*" >&2; exit 1; }
+
+usage() {
+    cat <<EOF
+usage: $prog start  [--name NAME] [--rate R] [--period P] [--probe PA_PROBE]
+       $prog stop   [--name NAME]
+       $prog status [--name NAME]
+       $prog env    [--name NAME]
+defaults: --name pastream-rig --rate 48000 --period 256
+EOF
+}
+
+# ---- argument parsing ------------------------------------------------------
+
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+cmd=$1; shift
+case $cmd in
+    -h|--help|help) usage; exit 0 ;;
+    start|stop|status|env) ;;
+    *) usage >&2; exit 2 ;;
+esac
+
+while [ $# -gt 0 ]; do
+    opt=$1
+    case $opt in
+        --*=*) val=${opt#*=}; opt=${opt%%=*}; shift ;;
+        --name|--rate|--period|--probe)
+            [ $# -ge 2 ] || die "$opt needs a value"
+            val=$2; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; exit 2 ;;
+    esac
+    case $cmd:$opt in
+        *:--name) NAME=$val ;;
+        start:--rate) RATE=$val ;;
+        start:--period) PERIOD=$val ;;
+        start:--probe) PROBE=$val ;;
+        *) die "$cmd does not take $opt" ;;
+    esac
+done
+
+case $NAME in
+    ''|*[!A-Za-z0-9._-]*|.*) die "bad server name '$NAME' (use letters, digits, . _ -)" ;;
+esac
+case $RATE in ''|*[!0-9]*) die "bad rate '$RATE'" ;; esac
+case $PERIOD in ''|*[!0-9]*) die "bad period '$PERIOD'" ;; esac
+
+STATE_DIR=${JACKRIG_DIR:-${TMPDIR:-/tmp}/jackrig-$UID}/$NAME
+PID_FILE=$STATE_DIR/jackd.pid
+LOG_FILE=$STATE_DIR/jackd.log
+LOCK_FILE=$STATE_DIR/lock
+
+# ---- helpers ---------------------------------------------------------------
+
+now_ms() {
+    if [ -n "${EPOCHREALTIME:-}" ]; then
+        local t=${EPOCHREALTIME/[.,]/}
+        echo $(( t / 1000 ))
+    else
+        echo $(( $(date +%s) * 1000 ))
+    fi
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local pid=$1 state
+    kill -0 "$pid" 2>/dev/null || return 1
+    if [ -r "/proc/$pid/stat" ]; then
+        state=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+        [ "$state" != Z ] || return 1
+    fi
+    return 0
+}
+
+# is_our_jackd PID: PID is a live jackd started for server NAME.
+is_our_jackd() {
+    local pid=$1 comm args
+    alive "$pid" || return 1
+    comm=$(ps -p "$pid" -o comm= 2>/dev/null) || return 1
+    [ "$comm" = jackd ] || return 1
+    if [ -r "/proc/$pid/cmdline" ]; then
+        args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    else
+        args=$(ps -p "$pid" -o args= 2>/dev/null) || return 1
+    fi
+    case " $args " in *" -n $NAME "*) return 0 ;; esac
+    return 1
+}
+
+# recorded_pid: prints the PID from the pid file (nothing if none).
+recorded_pid() {
+    local pid=
+    if [ -f "$PID_FILE" ]; then read -r pid <"$PID_FILE" 2>/dev/null || true; fi
+    case $pid in ''|*[!0-9]*) return 0 ;; esac
+    echo "$pid"
+}
+
+# running: the recorded PID is our jackd; sets RUNNING_PID.
+RUNNING_PID=
+running() {
+    RUNNING_PID=$(recorded_pid)
+    [ -n "$RUNNING_PID" ] && is_our_jackd "$RUNNING_PID"
+}
+
+# Serialize start/stop of one rig (make -j, parallel test scripts). fd 9 is
+# closed for jackd so that it never holds the lock.
+lock() {
+    if ! command -v flock >/dev/null 2>&1; then
+        mkdir -p "$STATE_DIR"
+        return 0
+    fi
+    while :; do
+        # a concurrent stop may remove the directory between these two steps
+        mkdir -p "$STATE_DIR"
+        { exec 9>>"$LOCK_FILE"; } 2>/dev/null || continue
+        flock 9
+        # stop removes the lock file; make sure ours is still the live one
+        [ "$LOCK_FILE" -ef /dev/fd/9 ] && return 0
+        exec 9>&-
+    done
+}
+
+remove_state() {
+    rm -f "$PID_FILE" "$LOG_FILE" "$LOCK_FILE"
+    rmdir "$STATE_DIR" 2>/dev/null || true
+}
+
+jack_env() {
+    env JACK_DEFAULT_SERVER="$NAME" JACK_NO_START_SERVER=1 "$@"
+}
+
+find_probe() {
+    if [ -n "$PROBE" ]; then
+        case $PROBE in */*) [ -x "$PROBE" ] || die "probe '$PROBE' is not an executable" ;;
+                       *) command -v "$PROBE" >/dev/null 2>&1 || die "probe '$PROBE' not found" ;;
+        esac
+        return 0
+    fi
+    if command -v pa_probe >/dev/null 2>&1; then
+        PROBE=pa_probe
+    fi
+}
+
+# ready: the server answers (PortAudio lists "loopback" when we have a probe).
+ready() {
+    if [ -n "$PROBE" ]; then
+        jack_env "$PROBE" loopback </dev/null >/dev/null 2>&1
+    else
+        jack_env jack_lsp </dev/null 2>/dev/null | grep -q '^system:capture_'
+    fi
+}
+
+# kill_pid PID: SIGTERM, wait up to STOP_TIMEOUT s, then SIGKILL.
+kill_pid() {
+    local pid=$1 deadline
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$(( $(now_ms) + STOP_TIMEOUT * 1000 ))
+    while alive "$pid"; do
+        if [ "$(now_ms)" -ge "$deadline" ]; then
+            echo "$prog: jackd (pid $pid) did not exit in ${STOP_TIMEOUT}s; sending SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+            deadline=$(( $(now_ms) + 2000 ))
+            while alive "$pid" && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.1; done
+            alive "$pid" && die "jackd (pid $pid) survived SIGKILL"
+            break
+        fi
+        sleep 0.1
+    done
+    # It has exited; give its new parent (init) a moment to reap the zombie,
+    # so that `ps -p PID` right after stop shows nothing.
+    deadline=$(( $(now_ms) + 3000 ))
+    while kill -0 "$pid" 2>/dev/null && [ "$(now_ms)" -lt "$deadline" ]; do
+        sleep 0.05
+    done
+}
+
+# ---- subcommands -----------------------------------------------------------
+
+do_start() {
+    if ! command -v jackd >/dev/null 2>&1; then
+        die "jackd not found; install it with:
+    DEBIAN_FRONTEND=noninteractive apt-get install --no-install-recommends jackd2"
+    fi
+    find_probe
+    if [ -z "$PROBE" ] && ! command -v jack_lsp >/dev/null 2>&1; then
+        die "no readiness probe: build tests/pa_probe.c and pass --probe PATH (or set PA_PROBE)"
+    fi
+
+    lock
+    if running; then
+        echo "jack server '$NAME' already running (pid $RUNNING_PID)"
+        return 0
+    fi
+    if [ -e "$PID_FILE" ]; then
+        echo "$prog: removing stale pid file of '$NAME' (pid ${RUNNING_PID:-?})" >&2
+        rm -f "$PID_FILE"
+    fi
+
+    local setsid=
+    command -v setsid >/dev/null 2>&1 && setsid=setsid
+    # The subshell execs (setsid execs too: a non-interactive shell's
+    # background job is no process group leader), so $! is jackd itself.
+    # setsid: own session, so the terminal's Ctrl-C / hangup does not reach it.
+    # Its stdio is the log and /dev/null, and every other inherited fd (the
+    # lock, a caller's pipes: make's, CI's) is closed, so that nobody waiting
+    # for EOF on a pipe waits for jackd.
+    (
+        for fd in /proc/self/fd/*; do
+            fd=${fd##*/}
+            case $fd in ''|*[!0-9]*|0|1|2) continue ;; esac
+            eval "exec $fd>&-" 2>/dev/null || true
+        done
+        exec $setsid jackd -n "$NAME" --no-realtime -L 2 \
+            -d dummy -r "$RATE" -p "$PERIOD" -C 2 -P 2
+    ) </dev/null >"$LOG_FILE" 2>&1 9>&- &
+    local pid=$!
+    echo "$pid" >"$PID_FILE"
+
+    local t0 deadline
+    t0=$(now_ms)
+    deadline=$(( t0 + START_TIMEOUT * 1000 ))
+    while :; do
+        if ! alive "$pid"; then
+            echo "$prog: jackd '$NAME' (pid $pid) exited during startup; log:" >&2
+            tail -n 30 "$LOG_FILE" >&2 || true
+            wait "$pid" 2>/dev/null || true
+            rm -f "$PID_FILE"
+            exit 1
+        fi
+        if is_our_jackd "$pid" && ready; then
+            break
+        fi
+        if [ "$(now_ms)" -ge "$deadline" ]; then
+            echo "$prog: jack server '$NAME' not ready after ${START_TIMEOUT}s; log tail:" >&2
+            tail -n 30 "$LOG_FILE" >&2 || true
+            kill_pid "$pid"
+            remove_state
+            exit 1
+        fi
+        sleep 0.1
+    done
+    echo "jack server '$NAME' started (pid $pid, ${RATE} Hz, period $PERIOD, ready in $(( $(now_ms) - t0 )) ms)"
+}
+
+do_stop() {
+    if [ ! -d "$STATE_DIR" ]; then
+        echo "jack server '$NAME' not running"
+        return 0
+    fi
+    lock
+    if running; then
+        kill_pid "$RUNNING_PID"
+        echo "jack server '$NAME' stopped (pid $RUNNING_PID)"
+    elif [ -n "$RUNNING_PID" ]; then
+        echo "jack server '$NAME' not running (stale pid $RUNNING_PID)"
+    else
+        echo "jack server '$NAME' not running"
+    fi
+    remove_state
+}
+
+do_status() {
+    if running; then
+        echo "jack server '$NAME' running (pid $RUNNING_PID)"
+        return 0
+    fi
+    echo "jack server '$NAME' not running"
+    return 1
+}
+
+do_env() {
+    echo "export JACK_DEFAULT_SERVER=$NAME JACK_NO_START_SERVER=1"
+}
+
+"do_$cmd"

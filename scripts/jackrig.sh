@@ -230,6 +230,14 @@ do_start() {
 
     local setsid=
     command -v setsid >/dev/null 2>&1 && setsid=setsid
+    # Realtime scheduling where this user may have it (root, or rtprio in
+    # limits): jackd and its clients' process threads then run ahead of
+    # everything else, so a busy machine does not make the rig xrun.  Else
+    # --no-realtime, which works anywhere.
+    local rt=--no-realtime
+    if [ "${JACKRIG_REALTIME:-auto}" != no ] && chrt -f 10 true 2>/dev/null; then
+        rt="--realtime -P 70"
+    fi
     # The subshell execs (setsid execs too: a non-interactive shell's
     # background job is no process group leader), so $! is jackd itself.
     # setsid: own session, so the terminal's Ctrl-C / hangup does not reach it.
@@ -242,7 +250,7 @@ do_start() {
             case $fd in ''|*[!0-9]*|0|1|2) continue ;; esac
             eval "exec $fd>&-" 2>/dev/null || true
         done
-        exec $setsid jackd -n "$NAME" --no-realtime -L 2 \
+        exec $setsid jackd -n "$NAME" $rt -L 2 \
             -d dummy -r "$RATE" -p "$PERIOD" -C 2 -P 2
     ) </dev/null >"$LOG_FILE" 2>&1 9>&- &
     local pid=$!

@@ -91,7 +91,8 @@ void ps_engine_arm(ps_engine *e)
     e->rxbuf_pos = 0;
     e->pad_left = e->pad;
     e->offset_left = e->offset > 0 ? e->offset : 0;
-    atomic_store(&e->tx_eof, false);
+    /* tx_eof is the producer's: it may already have written everything
+     * while prebuffering, so it is reset with the ring, not here. */
     atomic_store(&e->frame_count, 0);
     atomic_store(&e->tx_frames, 0);
     atomic_store(&e->rx_frames, 0);
@@ -388,6 +389,9 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
 void ps_engine_finished(void *user_data)
 {
     ps_engine *e = user_data;
+    /* Still running means neither the callback nor the user ended it: the
+     * host API stopped the stream (the server went away, a device error). */
+    finish(e, PS_DEVICE_ERROR, atomic_load(&e->frame_count), 0);
     atomic_store(&e->finished, true);
     wake_all(e);
 }

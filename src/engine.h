@@ -108,7 +108,8 @@ int ps_engine_set_rxmap(ps_engine *e, int rx_channels, const int *map);
 int ps_engine_set_txmap(ps_engine *e, int tx_channels, const int *map);
 
 /* Prepare the callback state for a new run (positions, counters, status).
- * Call before every start, after configuration. */
+ * Call before every start, after configuration.  tx_eof is left alone: the
+ * producer resets it with its ring, before prebuffering. */
 void ps_engine_arm(ps_engine *e);
 
 /* The PortAudio stream callback (user_data is the ps_engine). */

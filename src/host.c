@@ -111,6 +111,8 @@ static int traceback(lua_State *L)
             return 1;
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
+    if (strstr(msg, "\nstack traceback:"))   /* a task's error has its own */
+        return 1;
     luaL_traceback(L, L, msg, 1);
     return 1;
 }

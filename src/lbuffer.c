@@ -74,6 +74,7 @@ ps_buffer *ps_newbuffer(lua_State *L, int64_t frames, int channels, ps_format f)
 }
 
 static size_t nsamples(const ps_buffer *b) { return (size_t)b->frames * (size_t)b->channels; }
+static size_t nbytes(const ps_buffer *b) { return nsamples(b) * ps_format_size(b->format); }
 static unsigned char *sample_ptr(const ps_buffer *b, size_t i)
 {
     return b->mem->data + i * ps_format_size(b->format);
@@ -234,7 +235,7 @@ static int buffer_copy(lua_State *L)
 static int buffer_tostring(lua_State *L)
 {
     ps_buffer *b = tobuffer(L, 1);
-    lua_pushlstring(L, (const char *)b->mem->data, b->mem->bytes);
+    lua_pushlstring(L, (const char *)b->mem->data, nbytes(b));
     return 1;
 }
 
@@ -389,11 +390,62 @@ static int buffer_equals(lua_State *L)
     ps_buffer *b = tobuffer(L, 1), *o = tobuffer(L, 2);
     lua_pushboolean(L, b->frames == o->frames && b->channels == o->channels &&
                        b->format == o->format &&
-                       memcmp(b->mem->data, o->mem->data, b->mem->bytes) == 0);
+                       memcmp(b->mem->data, o->mem->data, nbytes(b)) == 0);
+    return 1;
+}
+
+/* Frames the buffer's memory can hold (its size when made). */
+static int64_t capacity(const ps_buffer *b)
+{
+    return (int64_t)(b->mem->bytes / ps_buffer_framebytes(b));
+}
+
+static int buffer_capacity(lua_State *L)
+{
+    lua_pushinteger(L, capacity(tobuffer(L, 1)));
+    return 1;
+}
+
+/* buf:resize(frames): change the frame count within the capacity, without
+ * allocating (chunk iterators reuse one buffer for chunks of any size). */
+static int buffer_resize(lua_State *L)
+{
+    ps_buffer *b = tobuffer(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    if (n < 0 || n > capacity(b))
+        return luaL_error(L, "cannot resize to %I frames: capacity is %I",
+                          n, (lua_Integer)capacity(b));
+    b->frames = n;
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* buf:copyfrom(src [, dst_first [, src_first [, count]]]): copy frames from
+ * another buffer (or the same one: overlapping ranges are fine) of the same
+ * channels and format.  Returns buf. */
+static int buffer_copyfrom(lua_State *L)
+{
+    ps_buffer *d = tobuffer(L, 1), *s = tobuffer(L, 2);
+    lua_Integer df = luaL_optinteger(L, 3, 1), sf = luaL_optinteger(L, 4, 1);
+    lua_Integer n = luaL_optinteger(L, 5, s->frames - sf + 1);
+    if (d->channels != s->channels || d->format != s->format)
+        return luaL_error(L, "cannot copy %d channels of %s into %d channels of %s",
+                          s->channels, ps_format_name(s->format), d->channels,
+                          ps_format_name(d->format));
+    if (n < 0 || sf < 1 || sf - 1 + n > s->frames || df < 1 || df - 1 + n > d->frames)
+        return luaL_error(L, "cannot copy frames %I..%I of %I into frames %I..%I of %I",
+                          sf, sf + n - 1, (lua_Integer)s->frames, df, df + n - 1,
+                          (lua_Integer)d->frames);
+    size_t fb = ps_buffer_framebytes(d);
+    memmove(d->mem->data + (size_t)(df - 1) * fb, s->mem->data + (size_t)(sf - 1) * fb,
+            (size_t)n * fb);
+    lua_settop(L, 1);
     return 1;
 }
 
 static const luaL_Reg methods[] = {
+    { "capacity", buffer_capacity }, { "resize", buffer_resize },
+    { "copyfrom", buffer_copyfrom },
     { "frames", buffer_frames },     { "channels", buffer_channels },
     { "format", buffer_format },     { "sample", buffer_sample },
     { "sub", buffer_sub },           { "copy", buffer_copy },

@@ -65,8 +65,9 @@ static int core_save(lua_State *L)
         lua_pushfstring(L, "%s: %s", path, sf_strerror(NULL));
         return 2;
     }
-    sf_count_t n = sf_write_raw(sf, b->mem->data, (sf_count_t)b->mem->bytes);
-    const char *err = n == (sf_count_t)b->mem->bytes ? NULL : sf_strerror(sf);
+    sf_count_t bytes = (sf_count_t)((size_t)b->frames * ps_buffer_framebytes(b));
+    sf_count_t n = sf_write_raw(sf, b->mem->data, bytes);
+    const char *err = n == bytes ? NULL : sf_strerror(sf);
     if (sf_close(sf) != 0 && !err)
         err = "error while closing";
     if (err) {

@@ -471,6 +471,18 @@ static int stream_read_available(lua_State *L)
     return 1;
 }
 
+/* s:reset_txring(): empty the transmit ring and clear end-of-stream, before
+ * a producer fills it for a new run. */
+static int stream_reset_txring(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "reset the transmit ring");
+    if (s->tx.mem)
+        ps_ring_reset(&s->tx.ring);
+    atomic_store(&s->e->tx_eof, false);
+    return 0;
+}
+
 /* s:set_eof(): the transmit ring's producer has written its last frame. */
 static int stream_set_eof(lua_State *L)
 {
@@ -502,6 +514,8 @@ static void wire(lua_State *L, ps_lstream *s)
     }
     e->rxbuf = s->rxbuf ? s->rxbuf->data : NULL;
     e->rxring = !s->rxbuf && s->rx.mem ? &s->rx.ring : NULL;
+    if (e->rxring)
+        ps_ring_reset(e->rxring);       /* nothing left over from an earlier run */
 }
 
 static void pa_check(lua_State *L, ps_lstream *s, PaError r, const char *what)
@@ -519,8 +533,8 @@ static void pa_check(lua_State *L, ps_lstream *s, PaError r, const char *what)
 static int stream_start(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
-    if (Pa_IsStreamActive(s->pa) == 1)
-        return luaL_error(L, "the stream is already active");
+    if (s->started && atomic_load(&s->e->status) == PS_RUNNING && !atomic_load(&s->e->finished))
+        return luaL_error(L, "the stream is already running");
     if (!Pa_IsStreamStopped(s->pa))
         Pa_StopStream(s->pa);           /* ended by itself: reset it */
     wire(L, s);
@@ -627,6 +641,12 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
     if (IS("active"))            lua_pushboolean(L, Pa_IsStreamActive(s->pa) == 1);
     else if (IS("stopped"))      lua_pushboolean(L, Pa_IsStreamStopped(s->pa) == 1);
     else if (IS("finished"))     lua_pushboolean(L, s->started && Pa_IsStreamActive(s->pa) != 1);
+    /* ended: the engine will move no more frames.  Set before the wake-up
+     * that announces it, unlike PortAudio's active flag, which the JACK
+     * host API may clear only after calling the finished callback. */
+    else if (IS("ended"))        lua_pushboolean(L, !s->started ||
+                                                    atomic_load(&e->status) != PS_RUNNING ||
+                                                    atomic_load(&e->finished));
     else if (IS("aborted"))      lua_pushboolean(L, atomic_load(&e->status) >= PS_BUFFER_EMPTY
                                                     && atomic_load(&e->status) != PS_STOPPED);
     else if (IS("status"))       lua_pushstring(L, ps_status_name(atomic_load(&e->status)));
@@ -749,7 +769,7 @@ static const luaL_Reg methods[] = {
     { "write", stream_write },                 { "read", stream_read },
     { "write_available", stream_write_available },
     { "read_available", stream_read_available },
-    { "set_eof", stream_set_eof },
+    { "set_eof", stream_set_eof },             { "reset_txring", stream_reset_txring },
     { "start", stream_start },                 { "stop", stream_stop },
     { "abort", stream_abort },                 { "close", stream_close },
     { "error", stream_error },

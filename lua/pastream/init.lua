@@ -90,12 +90,36 @@ local function suspend(arm)
   return table.unpack(res, 1, res.n)
 end
 
---- Wait s seconds without blocking other tasks.
+-- Tasks that yielded to let the loop go round once.  They are resumed by
+-- an idle handle, one batch per loop iteration.  (A 0 ms timer would not
+-- do: libuv runs a timer started from a timer callback with 0 ms again in
+-- the same pass, so a task sleeping 0 in a loop would starve the loop.)
+local ready, idle = {}, nil
+
+local function run_ready()
+  local list = ready
+  ready = {}
+  for _, w in ipairs(list) do w() end
+  if #ready == 0 then idle:stop() end
+end
+
+--- Let every other task and the loop's events run once, then go on.
+function ps.yield()
+  suspend(function(wake)
+    if not idle then idle = uv.new_idle() end
+    ready[#ready + 1] = wake
+    if #ready == 1 then idle:start(run_ready) end
+  end)
+end
+
+--- Wait s seconds without blocking other tasks (0: ps.yield()).
 function ps.sleep(s)
   assert(type(s) == "number" and s >= 0, "bad argument #1 to 'sleep' (seconds >= 0 expected)")
+  local ms = math.floor(s * 1000 + 0.5)
+  if ms == 0 then return ps.yield() end
   local t = uv.new_timer()
   suspend(function(wake)
-    t:start(math.floor(s * 1000 + 0.5), 0, function() t:close(); wake() end)
+    t:start(ms, 0, function() t:close(); wake() end)
   end)
 end
 
@@ -323,12 +347,136 @@ ps.InputStream = constructor("InputStream")
 ps.OutputStream = constructor("OutputStream")
 ps.DuplexStream = constructor("DuplexStream")
 
---- Wait until the stream has finished (or timeout seconds pass).  Returns
--- true when finished, false on timeout.  An engine abort (BufferEmpty,
--- BufferFull, XRun) raises its message, with the frame count.
-function Stream:wait(timeout)
+local c_start, c_stop, c_abort = Stream.start, Stream.stop, Stream.abort
+local c_close = Stream.close
+
+-- Ring sizes: the stream's buffersize, doubled until at least `atleast`.
+local function ring_frames(self, atleast)
+  local n = self.buffersize or ps.default.buffersize
+  if math.type(n) ~= "integer" or n < 1 or n & (n - 1) ~= 0 then
+    error("buffersize must be a power of two, got " .. tostring(n), 3)
+  end
+  while n < (atleast or 0) do n = n * 2 end
+  return n
+end
+
+local buffer_mt = getmetatable(core.Buffer(0))
+local function is_buffer(v) return getmetatable(v) == buffer_mt end
+
+-- Call a user function from a source/sink/chunk loop; on error stop the
+-- stream first, then raise the error with its traceback.
+local function guarded(self, fn, ...)
+  local ok, a = xpcall(fn, debug.traceback, ...)
+  if not ok then
+    pcall(c_abort, self)
+    error(a, 0)
+  end
+  return a
+end
+
+-- Fill the transmit ring from the Lua source until it is full or the
+-- source ends.  Returns false once the source has ended.
+local function fill_from_source(self)
+  local src = self._source
+  local buf = src.buf
+  while not src.ended do
+    local room = self:write_available()
+    if room == 0 then return true end
+    buf:resize(math.min(room, src.block))
+    local want = buf:frames()
+    local n = guarded(self, src.fn, buf)
+    if n == nil then n = want end
+    if math.type(n) ~= "integer" or n < 0 or n > want then
+      pcall(c_abort, self)
+      error(string.format("the source returned %s; it must return the frames it wrote (0..%d)",
+        tostring(n), want), 0)
+    end
+    if n > 0 then self:write(buf, 1, n) end
+    if n < want then
+      src.ended = true
+      self:set_eof()
+    end
+  end
+  return false
+end
+
+-- Drain the receive ring into the Lua sink.
+local function drain_to_sink(self)
+  local sink = self._sink
+  local buf = sink.buf
+  while true do
+    local n = math.min(self:read_available(), buf:capacity())
+    if n == 0 then return end
+    buf:resize(n)
+    self:read(buf)
+    guarded(self, sink.fn, buf)
+  end
+end
+
+--- s:set_source(fn [, {blocksize}]): fn(buf) is called on the loop thread
+-- to fill the next part of the transmit ring; it writes buf (frames x the
+-- output channels, reused between calls) and returns how many frames it
+-- wrote (nil: all of them).  Fewer than buf:frames() ends the source.
+-- nil removes the source.
+function Stream:set_source(fn, o)
+  if fn == nil then self._source = nil; self:close_rings(); return end
+  if type(fn) ~= "function" then error("bad argument #1 to 'set_source' (function expected)", 2) end
+  if self.kind == "InputStream" then error("an InputStream has no output for a source", 2) end
+  o = o or {}
+  local ch = self.kind == "DuplexStream" and self.channels[2] or self.channels
+  local fmt = self.kind == "DuplexStream" and self.format[2] or self.format
+  local frames = ring_frames(self, 2 * (o.blocksize or 0))
+  self:set_txbuffer(nil)
+  self:open_txring(frames, ch)
+  local block = o.blocksize or math.max(256, frames // 4)
+  self._source = { fn = fn, block = block, buf = ps.Buffer(block, ch, fmt) }
+end
+
+--- s:set_sink(fn [, {blocksize}]): fn(buf) is called on the loop thread
+-- with the frames received since the last call (buf is reused: copy it to
+-- keep it).  nil removes the sink.
+function Stream:set_sink(fn, o)
+  if fn == nil then self._sink = nil; return end
+  if type(fn) ~= "function" then error("bad argument #1 to 'set_sink' (function expected)", 2) end
+  if self.kind == "OutputStream" then error("an OutputStream has no input for a sink", 2) end
+  o = o or {}
+  local frames = ring_frames(self, 2 * (o.blocksize or 0))
+  self:set_rxbuffer(nil)
+  self:open_rxring(frames)
+  local fmt = self.kind == "DuplexStream" and self.format[1] or self.format
+  self._sink = { fn = fn, buf = ps.Buffer(o.blocksize or frames, self.rx_channels, fmt) }
+end
+
+-- The task that keeps a Lua source fed and a Lua sink drained while the
+-- stream runs; it wakes on the engine's signal, never on a timer.
+local function pump(self)
+  while true do
+    local ended = self.ended
+    if self._source and not self._source.ended then fill_from_source(self) end
+    if self._sink then drain_to_sink(self) end
+    if ended then break end
+    wait_engine()
+  end
+end
+
+--- Start the stream.  With a Lua source, the transmit ring is filled first
+-- unless prebuffer = false.
+function Stream:start(o)
+  o = o or {}
+  if self._source then
+    self._source.ended = false
+    self:reset_txring()
+    if o.prebuffer ~= false then fill_from_source(self) end
+  end
+  c_start(self)
+  if self._source or self._sink then ps.spawn(pump, self) end
+end
+
+-- Wait for the end of the stream; returns true, false on timeout, or nil
+-- and the engine's message when it aborted.
+local function wait_end(self, timeout)
   local deadline = timeout and uv.hrtime() / 1e6 + timeout * 1000
-  while self.active do
+  while not self.ended do
     local left
     if deadline then
       left = deadline - uv.hrtime() / 1e6
@@ -336,10 +484,20 @@ function Stream:wait(timeout)
     end
     wait_engine(left)
   end
+  if self._sink then drain_to_sink(self) end
   local err = self:error()
-  if not self.stopped then self:stop() end
-  if err then error(err, 2) end
+  if not self.stopped then c_stop(self) end
+  if err then return nil, err end
   return true
+end
+
+--- Wait until the stream has finished (or timeout seconds pass).  Returns
+-- true when finished, false on timeout.  An engine abort (BufferEmpty,
+-- BufferFull, XRun) raises its message, with the frame count.
+function Stream:wait(timeout)
+  local ok, err = wait_end(self, timeout)
+  if ok == nil then error(err, 2) end
+  return ok
 end
 
 -- Frames the recording of a run will hold, or nil when unbounded.
@@ -357,61 +515,185 @@ local function run_opts(o)
 end
 
 local function start_and_maybe_wait(self, o, result)
-  self:start()
+  self:start(o)
   if o.blocking == false then return result end
-  self:wait()
+  local ok, err = wait_end(self)
+  if ok == nil then error(err, 3) end
   return result
 end
 
---- Play a Buffer: stream:play(buf, {frames, pad, loop, blocking}).
+-- Set up the playback side for play/playrec: a Buffer plays from the
+-- callback directly, a function becomes a Lua source.
+local function set_playback(self, source, fname)
+  if is_buffer(source) then
+    self._source = nil
+    self:set_txbuffer(source)
+  elseif type(source) == "function" then
+    self:set_source(source)
+  else
+    error(string.format("bad argument #1 to '%s' (Buffer or function expected, got %s)",
+      fname, type(source)), 3)
+  end
+end
+
+--- Play a Buffer or a Lua source function:
+-- stream:play(source, {frames, pad, loop, blocking, fatal_xruns}).
 function Stream:play(source, o)
   o = o or {}
-  if getmetatable(source) ~= getmetatable(ps.Buffer(0)) then
-    error("bad argument #1 to 'play' (Buffer expected, got " .. type(source) .. ")", 2)
-  end
+  if self.kind == "InputStream" then error("play needs an output: this is an InputStream", 2) end
+  set_playback(self, source, "play")
+  if self.kind == "DuplexStream" then self._sink = nil; self:set_rxbuffer(nil) end
   self:configure(run_opts(o))
-  self:set_txbuffer(source)
-  if self.kind == "DuplexStream" then self:set_rxbuffer(nil) end
   return start_and_maybe_wait(self, o)
 end
 
---- Record into a new Buffer: stream:record{frames, offset, out, blocking}.
--- `out` may be a Buffer to record into.  Returns the Buffer (all of it is
--- recorded unless the stream ended early; then :sub(1, stream.rx_frames)).
-function Stream:record(o)
-  o = o or {}
-  local offset = o.offset or 0
-  local n = record_length(o.frames, offset)
+-- The receiving side for record/playrec: a Buffer (given, or made for a
+-- bounded run) or a sink function.  Returns the Buffer, if any.
+local function set_recording(self, o, n)
   local out = o.out
-  if not out then
-    if not n then error("record needs frames >= 0 (or out = a Buffer)", 2) end
+  if type(out) == "function" then
+    self:set_sink(out)
+    return nil
+  end
+  self._sink = nil
+  if out == nil then
+    if not n then error("a recording with no end needs frames >= 0 (or out = a Buffer or function)", 3) end
     local fmt = self.kind == "DuplexStream" and self.format[1] or self.format
     out = ps.Buffer(n, self.rx_channels, fmt)
+  elseif not is_buffer(out) then
+    error("out must be a Buffer or a function, got " .. type(out), 3)
   end
-  local ro = run_opts(o)
-  if ro.frames < 0 then ro.frames = out:frames() + offset end
-  self:configure(ro)
-  if self.kind == "DuplexStream" then self:set_txbuffer(nil) end
   self:set_rxbuffer(out)
+  return out
+end
+
+--- Record: stream:record{frames, offset, out, blocking, fatal_xruns}.
+-- out may be a Buffer to record into or a sink function; by default a
+-- Buffer of frames - offset frames is made and returned.
+function Stream:record(o)
+  o = o or {}
+  if self.kind == "OutputStream" then error("record needs an input: this is an OutputStream", 2) end
+  local offset = o.offset or 0
+  if self.kind == "DuplexStream" then self._source = nil; self:set_txbuffer(nil) end
+  local out = set_recording(self, o, record_length(o.frames, offset))
+  local ro = run_opts(o)
+  if ro.frames < 0 and out then ro.frames = out:frames() + offset end
+  self:configure(ro)
   return start_and_maybe_wait(self, o, out)
 end
 
---- Play a Buffer and record at once: stream:playrec(buf, {frames, pad,
--- offset, out, loop, blocking}) -> recorded Buffer.
+--- Play and record at once: stream:playrec(source, {frames, pad, offset,
+-- out, loop, blocking}) -> the recorded Buffer (unless out is a function).
 function Stream:playrec(source, o)
   o = o or {}
   if self.kind ~= "DuplexStream" then error("playrec needs a DuplexStream, this is an " .. self.kind, 2) end
-  local offset = o.offset or 0
-  local n = record_length(o.frames, offset, not o.loop and source:frames() or nil, o.pad or 0)
-  local out = o.out
-  if not out then
-    if not n then error("playrec with no end needs frames >= 0 (or out = a Buffer)", 2) end
-    out = ps.Buffer(n, self.rx_channels, self.format[1])
-  end
+  set_playback(self, source, "playrec")
+  local n = record_length(o.frames, o.offset or 0,
+    (is_buffer(source) and not o.loop) and source:frames() or nil, o.pad or 0)
+  local out = set_recording(self, o, n)
   self:configure(run_opts(o))
-  self:set_txbuffer(source)
-  self:set_rxbuffer(out)
   return start_and_maybe_wait(self, o, out)
+end
+
+---------------------------------------------------------------------------
+-- Chunk iterators
+---------------------------------------------------------------------------
+
+-- Closes (stops) the stream of a chunk loop on break or error.
+local chunk_closer = { __close = function(c)
+  if c.stream and not c.stream.closed then
+    if c.stream.active then pcall(c_abort, c.stream) end
+    if c.own then c_close(c.stream) end
+  end
+end }
+
+--- for chunk [, last] in stream:chunks{chunksize, overlap, frames, pad,
+-- offset, playback, loop, out} do ... end
+-- Yields the received audio in chunks of exactly chunksize frames (the last
+-- may be shorter, and then `last` is true); with overlap, each chunk starts
+-- with the previous chunk's last `overlap` frames.  The chunk Buffer is
+-- reused: :copy() one to keep it.  chunksize 0 (and blocksize 0) yields
+-- whatever has arrived.  playback: a Buffer or source function played at
+-- the same time.  out: a Buffer to use as the chunk.
+function Stream:chunks(o)
+  o = o or {}
+  if self.kind == "OutputStream" then error("chunks needs an input: this is an OutputStream", 2) end
+  local chunksize = o.chunksize or self.blocksize or 0
+  local overlap = o.overlap or 0
+  if math.type(chunksize) ~= "integer" or chunksize < 0 then
+    error("chunksize must be an integer >= 0, got " .. tostring(chunksize), 2)
+  end
+  if math.type(overlap) ~= "integer" or overlap < 0 or (overlap > 0 and overlap >= chunksize) then
+    error(string.format("overlap must be 0..chunksize-1 (chunksize %d), got %s", chunksize, tostring(overlap)), 2)
+  end
+  local fmt = self.kind == "DuplexStream" and self.format[1] or self.format
+  local ring = ring_frames(self, 2 * chunksize)
+  local chunk = o.out or ps.Buffer(chunksize > 0 and chunksize or ring, self.rx_channels, fmt)
+  if o.playback ~= nil then
+    if self.kind ~= "DuplexStream" then error("playback needs a DuplexStream", 2) end
+    set_playback(self, o.playback, "chunks")
+  elseif self.kind == "DuplexStream" then
+    self._source = nil
+    self:set_txbuffer(nil)
+  end
+  self._sink = nil
+  self:set_rxbuffer(nil)
+  self:open_rxring(ring)
+  self:configure(run_opts(o))
+  self:start(o)
+
+  local step = chunksize - overlap
+  local first = true
+  local done = false
+  local function next_chunk()
+    if done then return nil end
+    local want = first and chunksize or step
+    while true do
+      local avail = self:read_available()
+      if chunksize == 0 then
+        if avail > 0 then
+          chunk:resize(math.min(avail, chunk:capacity()))
+          self:read(chunk)
+          return chunk
+        end
+      elseif avail >= want then
+        if not first and overlap > 0 then
+          chunk:copyfrom(chunk, 1, step + 1, overlap)
+        end
+        chunk:resize(chunksize)
+        self:read(chunk, chunksize - want + 1, want)
+        first = false
+        return chunk
+      end
+      if self.ended then
+        -- the stream has ended: what is left is the last chunk
+        avail = self:read_available()
+        done = true
+        local err = self:error()
+        if err then error(err, 2) end
+        if avail == 0 then return nil end
+        local keep = first and 0 or overlap
+        if keep > 0 then chunk:copyfrom(chunk, 1, step + 1, keep) end
+        chunk:resize(keep + avail)
+        self:read(chunk, keep + 1, avail)
+        return chunk, true
+      end
+      wait_engine()
+    end
+  end
+  return next_chunk, nil, nil, setmetatable({ stream = self }, chunk_closer)
+end
+
+--- for chunk in ps.chunks{device, channels, samplerate, ..., chunksize,
+-- overlap, frames, playback, ...} do ... end: opens its own stream (a
+-- DuplexStream when playback is given, else an InputStream) and closes it
+-- when the loop ends, by break or error too.
+function ps.chunks(o)
+  o = o or {}
+  local s = o.playback ~= nil and ps.DuplexStream(o) or ps.InputStream(o)
+  local iter, _, _, closer = s:chunks(o)
+  closer.own = true
+  return iter, nil, nil, closer
 end
 
 --- The round-trip latency of a duplex stream in frames, as PortAudio

@@ -102,6 +102,7 @@ void ps_engine_arm(ps_engine *e)
         atomic_store(&e->xruns[i], 0);
     atomic_store(&e->status, PS_RUNNING);
     atomic_store(&e->status_frame, 0);
+    atomic_store(&e->ending, 0);
     atomic_store(&e->finished, false);
 }
 
@@ -314,9 +315,13 @@ static void wake_all(ps_engine *e)
 
 static int finish(ps_engine *e, ps_status st, int64_t at, int ret)
 {
-    int expected = PS_RUNNING;
-    if (atomic_compare_exchange_strong(&e->status, &expected, (int)st))
+    /* One winner: it stores the frame first, then publishes the status, so
+     * whoever sees the status also sees its frame. */
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&e->ending, &expected, 1)) {
         atomic_store(&e->status_frame, at);
+        atomic_store(&e->status, (int)st);
+    }
     wake_all(e);
     return ret;
 }

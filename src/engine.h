@@ -88,6 +88,7 @@ typedef struct ps_engine {
     _Atomic uint32_t xruns[PS_NXRUN];
     _Atomic int status;                 /* ps_status */
     _Atomic int64_t status_frame;       /* frame_count when the status was set */
+    atomic_int ending;                  /* 1 once a status has been claimed */
     atomic_bool finished;               /* PortAudio reported the stream inactive */
 } ps_engine;
 

@@ -22,11 +22,11 @@ ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS) -Isrc -DPS_SHAREDIR='"$(SHAREDIR)"'
 LIBS     = $(PKG_LIBS) -lm -pthread
 
 B = build
-CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c \
+CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c \
            src/lbuffer.c src/lstream.c src/lsndfile.c src/lcore.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
-TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/pa_probe
+TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe
 
 .PHONY: all deps test-deps test check demo install uninstall clean
 
@@ -54,6 +54,9 @@ $(B)/test_ringbuf: tests/test_ringbuf.c src/ringbuf.c src/ringbuf.h tests/check.
 
 $(B)/test_engine: tests/test_engine.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o tests/check.h | $(B)
 	$(CC) $(ALL_CFLAGS) -Itests tests/test_engine.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
+
+$(B)/test_disk: tests/test_disk.c $(B)/disk.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o tests/check.h | $(B)
+	$(CC) $(ALL_CFLAGS) -Itests tests/test_disk.c $(B)/disk.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
 
 $(B)/pa_probe: tests/pa_probe.c | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIBS)

@@ -1,7 +1,10 @@
 /* pastream.core: the C module.  Device and host-API listing, versions, and
  * the Buffer and Stream types.  `require "pastream"` loads lua/pastream/
  * init.lua, which builds the public API on top of this. */
+#include <signal.h>
 #include <sndfile.h>
+#include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "device.h"
@@ -110,7 +113,47 @@ static int core_terminate(lua_State *L)
     return 0;
 }
 
+/* The first SIGINT/SIGTERM is handled on the loop (luv's watcher: stop the
+ * streams, finalize files, exit).  A script busy in a loop that never
+ * yields never lets the loop see it, so a second one exits at once, from
+ * the handler: the "press Ctrl-C again to abort" of sox and friends. */
+static struct sigaction chained[2];
+static volatile sig_atomic_t signal_count;
+
+static void on_signal(int sig, siginfo_t *info, void *ctx)
+{
+    int i = sig == SIGINT ? 0 : 1;
+    if (++signal_count >= 2)
+        _exit(128 + sig);
+    if (chained[i].sa_flags & SA_SIGINFO)
+        chained[i].sa_sigaction(sig, info, ctx);
+    else if (chained[i].sa_handler != SIG_DFL && chained[i].sa_handler != SIG_IGN)
+        chained[i].sa_handler(sig);
+}
+
+/* core.chain_signals(): put the second-signal exit in front of the
+ * SIGINT/SIGTERM handlers installed so far (luv's).  Safe to call again. */
+static int core_chain_signals(lua_State *L)
+{
+    static const int sigs[2] = { SIGINT, SIGTERM };
+    (void)L;
+    for (int i = 0; i < 2; i++) {
+        struct sigaction cur, mine;
+        sigaction(sigs[i], NULL, &cur);
+        if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
+            continue;
+        chained[i] = cur;
+        memset(&mine, 0, sizeof mine);
+        mine.sa_sigaction = on_signal;
+        mine.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigfillset(&mine.sa_mask);
+        sigaction(sigs[i], &mine, NULL);
+    }
+    return 0;
+}
+
 static const luaL_Reg funcs[] = {
+    { "chain_signals", core_chain_signals },
     { "devices", core_devices },
     { "hostapis", core_hostapis },
     { "default_devices", core_default_devices },

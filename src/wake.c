@@ -37,11 +37,16 @@ void ps_wake_signal(ps_wake *w)
 void ps_wake_clear(ps_wake *w)
 {
     uint64_t v;
-    /* Clear the flag first: a signal arriving after this writes again, so
-     * the reader that drains afterwards cannot miss it. */
-    atomic_store_explicit(&w->pending, 0, memory_order_release);
+    /* Drain first, then clear the flag.  The other order loses wake-ups: a
+     * signal between the two would see the flag clear, write, and have its
+     * write drained, leaving the flag set with nothing to read, so every
+     * later signal would be skipped.  In this order a signal that comes
+     * during the drain finds the flag still set and writes nothing, and the
+     * reader, which looks at the shared state only after this returns,
+     * sees what that signal announced. */
     while (read(w->fd, &v, sizeof v) == (ssize_t)sizeof v)
         ;
+    atomic_exchange_explicit(&w->pending, 0, memory_order_acq_rel);
 }
 
 int ps_wake_wait(ps_wake *w, int timeout_ms)

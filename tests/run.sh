@@ -56,6 +56,7 @@ run() {   # run NAME COMMAND...
 
 run ringbuf build/test_ringbuf
 run engine build/test_engine
+run disk build/test_disk
 for t in tests/lua/test_*.lua; do
   case "$t" in
     *_fast.lua) run "$(basename "$t" .lua)" env JACK_DEFAULT_SERVER="$fast" "$top/pastream-lua" "$t" ;;

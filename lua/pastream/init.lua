@@ -178,6 +178,7 @@ local function install_signals()
     h:unref()                     -- a signal handler alone keeps nothing alive
     signals[#signals + 1] = h
   end
+  core.chain_signals()            -- a second signal exits even if Lua is busy
 end
 
 --- Run the event loop until every task has ended (or one fails).
@@ -200,6 +201,7 @@ end
 --- Run fn(...) as the first task and the loop until everything has ended:
 -- what `pastream-lua SCRIPT` does with the script.
 function ps.main(fn, ...)
+  install_signals()
   ps.spawn(fn, ...)
   ps.run()
 end

@@ -73,4 +73,15 @@ for sig in INT TERM; do
   check "SIG$sig stops within 2 s (took $ms ms)" test "$ms" -lt 2000
 done
 
+# A script busy in a loop never lets the loop see the first signal: the
+# second one must end it at once.
+printf 'print("busy") io.stdout:flush()\nwhile true do end\n' >"$tmp/busy.lua"
+$PL "$tmp/busy.lua" >"$tmp/o" 2>"$tmp/e" &
+pid=$!
+i=0; while [ $i -lt 100 ] && ! grep -q busy "$tmp/o"; do sleep 0.1; i=$((i + 1)); done
+kill -INT $pid; sleep 0.3; kill -INT $pid
+t0=$(date +%s)
+wait $pid; rc=$?
+check_eq "a second SIGINT ends a script busy in a loop (exit 130)" "$rc" "130"
+
 echo "# $tap_n checks"

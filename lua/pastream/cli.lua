@@ -1,0 +1,1086 @@
+--- pastream.cli: the bundled command line, a sox-like player and recorder.
+--
+--   pastream [options] input|NULL [output|NULL]
+--
+-- cli.main(argv) runs it and returns the exit status: 0 done, 1 a runtime
+-- failure, 2 a usage error (a bad option or value, a missing file, no such
+-- device, a rate the device refuses: anything that fails before the audio
+-- starts), 128 + the signal's number when SIGINT/SIGTERM stopped it.
+-- The parsers and the renderers of the status and summary lines are pure
+-- functions, exported for the tests.
+local cli = {}
+
+local PROG = "pastream"
+local USAGE = "usage: pastream [options] input|NULL [output|NULL]"
+
+---------------------------------------------------------------------------
+-- Errors
+---------------------------------------------------------------------------
+
+-- An error the CLI raises on purpose: a message for the user (no position,
+-- no traceback) and the exit status.  tostring() gives the message, so
+-- tests can match it.
+local Failure = {}
+Failure.__index = Failure
+Failure.__tostring = function(e) return e.message end
+
+local function fail(code, fmt, ...)
+  local msg = select("#", ...) > 0 and string.format(fmt, ...) or fmt
+  error(setmetatable({ code = code, message = msg }, Failure), 0)
+end
+local function usage_error(...) fail(2, ...) end
+local function runtime_error(...) fail(1, ...) end
+
+local function is_failure(e) return getmetatable(e) == Failure end
+
+-- A library error's message without the "file.lua:123: " position.
+local function clean(err)
+  if is_failure(err) then return err.message end
+  local msg = tostring(err)
+  msg = msg:gsub("\nstack traceback:.*$", "")
+  local stripped
+  repeat
+    stripped = msg
+    msg = msg:gsub("^[^\n:]-%.lua:%d+: ", ""):gsub("^%(command line%):%d+: ", "")
+  until msg == stripped
+  return msg
+end
+
+-- Run fn(...); a plain error becomes a Failure with `code`, its message
+-- prefixed by `prefix` (when given).
+local function try(code, prefix, fn, ...)
+  local res = table.pack(pcall(fn, ...))
+  if res[1] then return table.unpack(res, 2, res.n) end
+  if is_failure(res[2]) then error(res[2], 0) end
+  local msg = clean(res[2])
+  fail(code, "%s", prefix and (prefix .. ": " .. msg) or msg)
+end
+
+---------------------------------------------------------------------------
+-- Value parsers (each raises a plain message without the option's name;
+-- parse_args adds it)
+---------------------------------------------------------------------------
+
+-- "12", "1.5", ".5" -> number; anything else (signs, exponents, hex) -> nil
+local function decimal(s)
+  if s:match("^%d+%.?%d*$") or s:match("^%.%d+$") then return tonumber(s) end
+  return nil
+end
+
+local MULT = { k = 1000, K = 1024, m = 1000000, M = 1048576 }
+
+-- A number with an optional k/K/m/M multiplier, as a whole number.
+local function scaled(str, what)
+  local num, suffix = str:match("^(.-)([kKmM]?)$")
+  local v = decimal(num)
+  if not v then return nil end
+  v = v * (MULT[suffix] or 1)
+  local n = math.floor(v + 0.5)
+  if math.abs(v - n) > 1e-6 then
+    error(string.format("'%s' is not a whole number of %s", str, what), 0)
+  end
+  return math.tointeger(n) or error(string.format("'%s' is too large", str), 0)
+end
+
+local TIME_HELP = "[[hh:]mm:]ss[.frac], or samples with an s suffix like 480ks"
+
+--- cli.parse_time(str [, rate]) -> frames.
+-- str is [[hh:]mm:]ss[.frac] (the leading parts optional; minutes and
+-- seconds after the first part below 60), or a number of samples with an
+-- `s` suffix and an optional multiplier (k 1000, K 1024, m 10^6, M 2^20:
+-- 1Ks = 1024, 480ks = 480000), or -1 (unlimited).  A time in seconds needs
+-- the rate to become frames: without one, returns nil and the seconds.
+function cli.parse_time(str, rate)
+  if type(str) ~= "string" then error("a time must be a string, got " .. type(str), 0) end
+  if str == "-1" then return -1 end
+  if str:sub(-1) == "s" and str:sub(-2, -2):match("[%d.kKmM]") then
+    local n = scaled(str:sub(1, -2), "samples")
+    if not n then
+      error(string.format("'%s' is not a time (%s)", str, TIME_HELP), 0)
+    end
+    return n
+  end
+  local parts = {}
+  for p in (str .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = p end
+  local seconds = 0
+  local ok = #parts >= 1 and #parts <= 3
+  for i, p in ipairs(ok and parts or {}) do
+    local last = i == #parts
+    local v = last and decimal(p) or (p:match("^%d+$") and tonumber(p))
+    if not v then ok = false break end
+    if i > 1 and v >= 60 then
+      error(string.format("'%s': minutes and seconds must be below 60", str), 0)
+    end
+    seconds = seconds * 60 + v
+  end
+  if not ok then
+    error(string.format("'%s' is not a time (%s; -1 for unlimited)", str, TIME_HELP), 0)
+  end
+  if rate then return math.floor(seconds * rate + 0.5) end
+  return nil, seconds
+end
+
+--- cli.parse_frames(str) -> a frame count: 480000, 480k (k 1000, K 1024,
+-- m 10^6, M 2^20), an optional s suffix (480ks), or -1 (unlimited).
+function cli.parse_frames(str)
+  if str == "-1" then return -1 end
+  local s = str:gsub("s$", "")
+  local n = s ~= "" and scaled(s, "frames")
+  if not n then
+    error(string.format("'%s' is not a frame count (e.g. 480000, 480k, 64K; -1 for unlimited)", str), 0)
+  end
+  return n
+end
+
+--- cli.parse_size(str [, pow2]) -> a size in frames (k 1000, K 1024,
+-- m 10^6, M 2^20).  With pow2 it must be a power of two.
+function cli.parse_size(str, pow2)
+  local n = scaled(str, "frames")
+  if not n then
+    error(string.format("'%s' is not a size in frames (e.g. 2048, 64K)", str), 0)
+  end
+  if pow2 and (n < 1 or n & (n - 1) ~= 0) then
+    local p = 1
+    while p * 2 <= n do p = p * 2 end
+    error(string.format("%d is not a power of two (%d or %d would do)", n, p, p * 2), 0)
+  end
+  return n
+end
+
+--- cli.parse_rate(str) -> a sample rate in Hz: 48000, 48k, 44.1k (k or K
+-- both mean kHz here).
+function cli.parse_rate(str)
+  local num, k = str:match("^(.-)([kK]?)$")
+  local v = decimal(num)
+  if v and k ~= "" then v = v * 1000 end
+  if not v or v <= 0 then
+    error(string.format("'%s' is not a sample rate (e.g. 48000, 48k, 44.1k)", str), 0)
+  end
+  local n = math.floor(v + 0.5)
+  if math.abs(v - n) < 1e-6 then return math.tointeger(n) end
+  return v
+end
+
+--- cli.parse_map("CHIN[:CHOUT][,...]") -> list of {chin, chout}.
+-- Entry k sends channel CHIN to channel CHOUT (k when omitted); CHIN 0 is
+-- silence.  "null", "^" or "" -> nil (no map).
+function cli.parse_map(str)
+  if cli.is_null(str) then return nil end
+  local map, used = {}, {}
+  local k = 0
+  for entry in (str .. ","):gmatch("([^,]*),") do
+    k = k + 1
+    local a, b = entry:match("^%s*(%d+)%s*:%s*(%d+)%s*$")
+    if not a then a = entry:match("^%s*(%d+)%s*$") b = tostring(k) end
+    if not a then
+      error(string.format("'%s' is not a channel map entry (CHIN or CHIN:CHOUT, e.g. 2,1 or 1:2,2:1)", entry), 0)
+    end
+    local chin, chout = math.tointeger(tonumber(a)), math.tointeger(tonumber(b))
+    if chout < 1 then
+      error(string.format("'%s': channels to map to count from 1", entry), 0)
+    end
+    if used[chout] then
+      error(string.format("channel %d is mapped to twice ('%s' and '%s')", chout, used[chout], entry), 0)
+    end
+    used[chout] = entry
+    map[#map + 1] = { chin, chout }
+  end
+  return map
+end
+
+--- cli.is_null(s): true for the "use the default / nothing" placeholders
+-- null (any case), ^, {} and the empty string.
+function cli.is_null(s)
+  return s == nil or s == "" or s == "^" or s == "{}" or s:lower() == "null"
+end
+
+--- cli.parse_pair(value [, convert]) -> {input = a, output = b}.
+-- "a,b" gives a pair, "a" the same value for both; a null placeholder gives
+-- nil (the default) on its side.  convert(text) turns each present value
+-- into what is stored.  input is the input file's side (playback), output
+-- the output file's side (recording), as on the command line.
+function cli.parse_pair(value, convert)
+  local items = {}
+  for item in (value .. ","):gmatch("([^,]*),") do items[#items + 1] = item end
+  if #items > 2 then
+    error(string.format("'%s' has %d values; give one, or a pair INPUT,OUTPUT", value, #items), 0)
+  end
+  local out = {}
+  for i, item in ipairs(items) do
+    if not cli.is_null(item) then
+      out[i] = convert and convert(item) or item
+    end
+  end
+  if #items == 1 then out[2] = out[1] end
+  return { input = out[1], output = out[2] }
+end
+
+local FORMATS = { "float32", "int32", "int24", "int16", "int8", "uint8" }
+local ENDIANS = { "file", "little", "big", "cpu" }
+
+local function one_of(list, what)
+  return function(v)
+    local l = v:lower()
+    for _, x in ipairs(list) do if x == l then return x end end
+    error(string.format("'%s' is not a %s (%s)", v, what, table.concat(list, ", ")), 0)
+  end
+end
+
+local function channels_value(v)
+  local n = v:match("^%d+$") and math.tointeger(tonumber(v))
+  if not n or n < 1 then
+    error(string.format("'%s' is not a channel count (a whole number >= 1)", v), 0)
+  end
+  return n
+end
+
+---------------------------------------------------------------------------
+-- @argfile
+---------------------------------------------------------------------------
+
+--- cli.read_argfile(path) -> list of arguments read from a file: one or
+-- more per line, split at blanks as a shell would, with '...' (literal)
+-- and "..." (\" \\ \$ \` escapes) quoting, backslash escapes outside quotes,
+-- and # comments from the start of a word to the end of the line.
+function cli.read_argfile(path)
+  local f, err = io.open(path, "rb")
+  if not f then error(string.format("@%s: cannot read it (%s)", path, err), 0) end
+  local text = f:read("a")
+  f:close()
+  local args, word, line = {}, nil, 1
+  local i, n = 1, #text
+  local quote, quote_line
+  while i <= n do
+    local c = text:sub(i, i)
+    if quote == "'" then
+      if c == "'" then quote = nil else word = word .. c end
+    elseif quote == '"' then
+      if c == '"' then
+        quote = nil
+      elseif c == "\\" and text:sub(i + 1, i + 1):match('["\\$`\n]') then
+        i = i + 1
+        if text:sub(i, i) ~= "\n" then word = word .. text:sub(i, i) end
+      else
+        word = word .. c
+      end
+    elseif c == "'" or c == '"' then
+      quote, quote_line = c, line
+      word = word or ""
+    elseif c == "\\" then
+      i = i + 1
+      local nx = text:sub(i, i)
+      if nx ~= "\n" then word = (word or "") .. nx end
+    elseif c:match("%s") then
+      if word then args[#args + 1] = word; word = nil end
+    elseif c == "#" and not word then
+      while i <= n and text:sub(i, i) ~= "\n" do i = i + 1 end
+      i = i - 1
+    else
+      word = (word or "") .. c
+    end
+    if c == "\n" then line = line + 1 end
+    i = i + 1
+  end
+  if quote then
+    error(string.format("@%s:%d: the %s quote is never closed", path, quote_line, quote), 0)
+  end
+  if word then args[#args + 1] = word end
+  return args
+end
+
+---------------------------------------------------------------------------
+-- Options
+---------------------------------------------------------------------------
+
+local function time_value(allow_unlimited)
+  return function(v)
+    local frames = cli.parse_time(v)
+    if frames == -1 and not allow_unlimited then
+      error("must be >= 0 (-1 means nothing here)", 0)
+    end
+    return v       -- kept as text: it becomes frames once the rate is known
+  end
+end
+
+-- Every option: short and long name, the key it sets, and how its value is
+-- read (none for flags; optional for --pad; multi for --map).
+local OPTIONS = {
+  { "h", "help", flag = true },
+  { "l", "list", flag = true },
+  { "q", "quiet", flag = true },
+  { nil, "version", flag = true },
+  { nil, "buffersize", parse = function(v) return cli.parse_size(v, true) end },
+  { "d", "duration", parse = time_value(true) },
+  { "o", "offset", parse = time_value(false) },
+  { "n", "frames", parse = cli.parse_frames },
+  { "p", "pad", parse = time_value(true), optional = true },
+  { nil, "loop", flag = true },
+  { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
+  { "b", "blocksize", parse = function(v) return cli.parse_size(v) end, single = true },
+  { "c", "channels", parse = function(v) return cli.parse_pair(v, channels_value) end },
+  { "D", "device", parse = function(v) return cli.parse_pair(v) end },
+  { "f", "format", parse = function(v) return cli.parse_pair(v, one_of(FORMATS, "sample format")) end },
+  { "r", "rate", parse = cli.parse_rate, single = true },
+  { "m", "map", parse = function(v) return { cli.parse_map(v) } end, multi = true },
+  { "t", "file-type", key = "file_type", parse = function(v) return cli.parse_pair(v, string.upper) end },
+  { "e", "encoding", parse = function(v) return cli.parse_pair(v, string.upper) end },
+  { nil, "endian", parse = function(v) return cli.parse_pair(v, one_of(ENDIANS, "byte order")) end },
+}
+local by_short, by_long = {}, {}
+for _, o in ipairs(OPTIONS) do
+  o.short, o.long = o[1], o[2]
+  o.key = o.key or o.long
+  o.name = (o.short and ("-" .. o.short .. "/") or "") .. "--" .. o.long
+  if o.short then by_short[o.short] = o end
+  by_long[o.long] = o
+end
+cli.options = OPTIONS
+
+local function set_option(res, o, value)
+  if o.flag then res[o.key] = true return end
+  if value == true then res[o.key] = true return end    -- --pad without a value
+  if o.single and value:find(",", 1, true) then
+    usage_error("%s: '%s': give one value (a stream has one %s)", o.name, value, o.long)
+  end
+  local ok, v = pcall(o.parse, value)
+  if not ok then usage_error("%s: %s", o.name, clean(v)) end
+  if o.multi then
+    local list = res[o.key] or {}
+    if #list == 2 then
+      usage_error("%s: given more than twice (once for each direction)", o.name)
+    end
+    list[#list + 1] = v[1] or false
+    res[o.key] = list
+  else
+    res[o.key] = v
+  end
+end
+
+--- cli.parse_args(argv) -> options table; raises an error naming the
+-- option and the problem (tostring(err) is the message, err.code 2).
+-- argv is a list of strings (arg[1..n]).  The table has: help, list,
+-- quiet, version, loop, fatal_xruns (booleans); buffersize, frames,
+-- blocksize, rate (numbers); duration, offset (time text), pad (time text
+-- or true); channels, device, format, file_type, encoding, endian
+-- ({input =, output =} pairs); map (a list of one or two maps, false for
+-- a null one); input, output (file names, nil for null) and npositional.
+function cli.parse_args(argv)
+  local args = {}
+  for i = 1, #argv do args[i] = argv[i] end
+  local res = { positional = {} }
+  local i, only_positional, expansions = 1, false, 0
+
+  local function next_value(o)
+    i = i + 1
+    if args[i] == nil then usage_error("%s needs a value", o.name) end
+    return args[i]
+  end
+
+  while i <= #args do
+    local a = args[i]
+    if only_positional then
+      res.positional[#res.positional + 1] = a
+    elseif a:sub(1, 1) == "@" and #a > 1 then
+      expansions = expansions + 1
+      if expansions > 64 then usage_error("too many @argfiles (does one include itself?)") end
+      local ok, list = pcall(cli.read_argfile, a:sub(2))
+      if not ok then usage_error("%s", clean(list)) end
+      table.remove(args, i)
+      for k = #list, 1, -1 do table.insert(args, i, list[k]) end
+      i = i - 1
+    elseif a == "--" then
+      only_positional = true
+    elseif a:sub(1, 2) == "--" then
+      local name, value = a:match("^%-%-([^=]+)=(.*)$")
+      name = (name or a:sub(3)):gsub("_", "-")
+      local o = by_long[name]
+      if not o then usage_error("unknown option '--%s'", name) end
+      if o.flag then
+        if value then usage_error("%s takes no value (got '%s')", o.name, a) end
+        set_option(res, o, nil)
+      elseif value then
+        set_option(res, o, value)
+      elseif o.optional then
+        local nx = args[i + 1]
+        if nx and pcall(o.parse, nx) then i = i + 1 set_option(res, o, nx)
+        else set_option(res, o, true) end
+      else
+        set_option(res, o, next_value(o))
+      end
+    elseif a:sub(1, 1) == "-" and #a > 1 then
+      -- a cluster of short options: -ql, -c1, -r48k, -e=pcm_16, -qc 1
+      local k = 2
+      while k <= #a do
+        local ch = a:sub(k, k)
+        local o = by_short[ch]
+        if not o then
+          if k == 2 then usage_error("unknown option '%s'", a) end
+          usage_error("unknown option '-%s' (in '%s')", ch, a)
+        end
+        if o.flag then
+          set_option(res, o, nil)
+          k = k + 1
+        else
+          local rest = a:sub(k + 1)
+          if rest:sub(1, 1) == "=" then rest = rest:sub(2) end
+          if rest ~= "" or a:sub(k + 1, k + 1) == "=" then
+            set_option(res, o, rest)
+          elseif o.optional then
+            local nx = args[i + 1]
+            if nx and pcall(o.parse, nx) then i = i + 1 set_option(res, o, nx)
+            else set_option(res, o, true) end
+          else
+            set_option(res, o, next_value(o))
+          end
+          break
+        end
+      end
+    else
+      res.positional[#res.positional + 1] = a
+    end
+    i = i + 1
+  end
+
+  local pos = res.positional
+  res.npositional = #pos
+  if res.help or res.list or res.version then return res end
+  if #pos == 0 then
+    usage_error("missing input: a file to play (- for standard input), or null to only record")
+  end
+  if #pos > 2 then
+    usage_error("too many files: '%s' (give an input and an output, null for none)", pos[3])
+  end
+  if not cli.is_null(pos[1]) then res.input = pos[1] end
+  if pos[2] ~= nil and not cli.is_null(pos[2]) then res.output = pos[2] end
+  if not res.input and not res.output then
+    usage_error("nothing to do: the input and the output are both null")
+  end
+  if res.duration and res.frames then
+    usage_error("-d/--duration and -n/--frames both set the length: give one")
+  end
+  if not res.output then
+    if res.offset then usage_error("-o/--offset drops recorded frames, but nothing is recorded") end
+  end
+  if not res.input then
+    if res.pad then usage_error("-p/--pad pads the playback, but nothing is played") end
+    if res.loop then usage_error("--loop repeats the playback, but nothing is played") end
+  end
+  if res.map and #res.map == 2 and not (res.input and res.output) then
+    usage_error("-m/--map is given twice, but only %s: give it once",
+      res.input and "playing" or "recording")
+  end
+  return res
+end
+
+---------------------------------------------------------------------------
+-- Help, version, device list
+---------------------------------------------------------------------------
+
+local HELP = [==[
+usage: pastream [options] input|NULL [output|NULL]
+
+Play a sound file, record one, or both at once (full duplex) through an
+audio device. A live status line goes to standard error.
+
+  input      the file to play; - reads standard input
+  output     the file to record into; - writes standard output
+             null, ^ or '' in place of a file: only record, or only play
+
+general options
+  -h, --help              show this help and exit
+  -l, --list              list the audio devices (defaults marked) and exit
+  -q, --quiet             no status line and no summary (errors still show)
+      --version           print the versions and exit
+  @FILE                   read more arguments from FILE: one or more a line,
+                          '' and "" quote, # starts a comment
+
+playback/record options
+      --buffersize=N      ring buffer frames between the device and the files,
+                          a power of two (default 65536, also written 64K)
+  -d, --duration=TIME     stop after TIME; -1 (default): at the end of the
+                          input, or never when only recording
+  -n, --frames=N          the same as a frame count: 480k is 480000 frames
+  -o, --offset=TIME       drop TIME from the start of the recording (e.g. the
+                          round-trip latency), counted in the duration
+  -p, --pad[=TIME]        play TIME of silence after the input; with no value,
+                          pad out to the duration (forever without one)
+      --loop              play the input again and again
+      --fatal-xruns       stop at the first xrun (exit status 1)
+
+  TIME is [[hh:]mm:]ss[.frac] (10:00 is ten minutes, 2.5 is 2.5 seconds) or
+  samples with an s suffix and an optional multiplier: 480000s, 480ks
+  (k 1000, K 1024, m 1000000, M 1048576: 1Ks is 1024 samples). -1 means
+  unlimited.
+
+audio device options
+  -b, --blocksize=N       frames per callback (default 0: the host decides,
+                          the lowest latency)
+  -c, --channels=N[,N]    channels (default: the input file's for playback,
+                          up to 2 for recording)
+  -D, --device=DEV[,DEV]  device index, or name: every word must occur in it
+  -f, --format=F[,F]      sample format: float32 (default), int32, int24,
+                          int16, int8, uint8
+  -r, --rate=RATE         sample rate in Hz, k for kHz: 48000, 48k, 44.1k
+                          (default: the input file's, else the device's)
+  -m, --map=CHIN[:CHOUT][,...]
+                          channel map: entry k sends channel CHIN to channel
+                          CHOUT (k if omitted); CHIN 0 is silence. Playing, it
+                          maps input file channels to device outputs;
+                          recording, device inputs to output file channels.
+                          Playing and recording, the first -m maps the
+                          playback and a second the recording (-m null for
+                          none). 2,1 swaps a stereo pair; 1:2 plays file
+                          channel 1 on device output 2 only.
+
+  Options with N[,N] take one value for both sides or a pair INPUT,OUTPUT in
+  the order of the files: the first for the playback side (input file to
+  device output), the second for the recording side (device input to output
+  file). null, ^ or '' on a side keeps its default.
+
+audio file options
+  -t, --file-type=T[,T]   file type: WAV, AIFF, AU, RAW, FLAC, OGG, CAF, W64,
+                          RF64, ... (default: from the file name; needed for -)
+  -e, --encoding=E[,E]    sample encoding: PCM_16, PCM_24, PCM_32, FLOAT, ...
+                          (default: the closest to the device's format)
+      --endian=E[,E]      file, little, big or cpu
+  A RAW input needs -r, -c and -e.
+
+Values attach as -c1, -c 1, -c=1, --channels=1 or --channels 1; -- ends
+the options.
+
+examples
+  pastream -l                                  list the devices
+  pastream input.wav output.wav                play and record at once
+  sox -n -t au - synth 3 sine 440 | pastream - output.wav
+  pastream -c1 -r48k -e=pcm_16 input.raw       play a RAW file
+  pastream null output.wav -r48k -d10:00       record ten minutes
+  pastream null output.wav -r48k -n=480k       record 480000 frames
+  pastream -D loopback -p -d 2 in.wav out.wav  play, pad, record 2 seconds
+
+exit status: 0 done, 1 a failure while running, 2 a usage error (nothing
+was played), 130 stopped by SIGINT (a second one aborts at once).
+]==]
+
+--- cli.help() -> the --help text.
+function cli.help() return HELP end
+
+--- cli.format_devices(devices) -> a table of the devices, one a line, with
+-- the default input (>) and output (<) marked (* both).
+function cli.format_devices(devices)
+  local rows = { { "", "#", "name", "host API", "in", "out", "rate" } }
+  for _, d in ipairs(devices) do
+    local mark = (d.default_input and d.default_output) and "*"
+      or d.default_input and ">" or d.default_output and "<" or ""
+    rows[#rows + 1] = { mark, tostring(d.index), d.name, d.hostapi_name or "",
+      tostring(d.max_input_channels), tostring(d.max_output_channels),
+      string.format("%g", d.default_samplerate or 0) }
+  end
+  local width = {}
+  for _, r in ipairs(rows) do
+    for c, v in ipairs(r) do width[c] = math.max(width[c] or 0, utf8.len(v) or #v) end
+  end
+  local right = { false, true, false, false, true, true, true }
+  local lines = {}
+  for _, r in ipairs(rows) do
+    local cells = {}
+    for c, v in ipairs(r) do
+      local pad = string.rep(" ", width[c] - (utf8.len(v) or #v))
+      cells[c] = right[c] and pad .. v or v .. pad
+    end
+    lines[#lines + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
+  end
+  if #devices == 0 then lines[#lines + 1] = "(no audio devices)" end
+  lines[#lines + 1] = "> default input, < default output, * both"
+  return table.concat(lines, "\n") .. "\n"
+end
+
+---------------------------------------------------------------------------
+-- Status and summary lines
+---------------------------------------------------------------------------
+
+--- cli.format_time(seconds) -> "mm:ss.t", or "h:mm:ss.t" from an hour on.
+function cli.format_time(sec)
+  local t = math.floor(sec * 10 + 0.5)
+  local h, m, s = t // 36000, (t // 600) % 60, (t % 600) / 10
+  if h > 0 then return string.format("%d:%02d:%04.1f", h, m, s) end
+  return string.format("%02d:%04.1f", m, s)
+end
+
+local CLIP = 32767 / 32768     -- full scale of the narrowest integer format
+
+--- cli.db(peak) -> peak (linear, 1.0 = full scale) in dBFS as text.
+function cli.db(peak)
+  if not peak or peak <= 0 then return " -inf" end
+  return string.format("%5.1f", 20 * math.log(peak, 10))
+end
+
+-- The largest value of a peak reading (a number or a list per channel).
+local function peak_of(p)
+  if type(p) == "table" then
+    local m = 0
+    for _, v in ipairs(p) do if v > m then m = v end end
+    return m
+  end
+  return p
+end
+cli.peak_of = peak_of
+
+--- cli.status_line(state) -> the live status line (no \r, no newline).
+-- state: elapsed (seconds), total (seconds, or nil when unknown: then no
+-- progress bar), play_peak / rec_peak (linear peaks since the last line,
+-- a number or a list per channel; nil: no meter), play_clip / rec_clip
+-- (latched: a clip was seen), xruns, cpu (0..1), width (columns; the line
+-- is cut to width - 1).
+function cli.status_line(st)
+  local parts = {}
+  local time = cli.format_time(st.elapsed or 0)
+  if st.total then time = time .. " / " .. cli.format_time(st.total) end
+  parts[#parts + 1] = time
+  if st.total then
+    local frac = st.total > 0 and math.min(1, math.max(0, (st.elapsed or 0) / st.total)) or 1
+    local n = math.floor(frac * 10)
+    parts[#parts + 1] = string.format("[%s%s] %3d%%", string.rep("#", n),
+      string.rep("-", 10 - n), math.floor(frac * 100))
+  end
+  for _, side in ipairs { "play", "rec" } do
+    local p = peak_of(st[side .. "_peak"])
+    if p then
+      local clip = st[side .. "_clip"] or p >= CLIP
+      parts[#parts + 1] = string.format("%s %s dB%s", side, cli.db(p), clip and " CLIP" or "")
+    end
+  end
+  parts[#parts + 1] = string.format("xruns %d", st.xruns or 0)
+  if st.cpu then parts[#parts + 1] = string.format("cpu %3.0f%%", st.cpu * 100) end
+  local line = table.concat(parts, "  ")
+  local width = st.width or 80
+  if #line > width - 1 then line = line:sub(1, math.max(0, width - 1)) end
+  return line
+end
+
+--- cli.summary_line(state) -> the line printed at the end.
+-- state: frames, samplerate, the four xrun counters (input_underflows,
+-- input_overflows, output_underflows, output_overflows), tx_lost, rx_lost,
+-- interrupted (e.g. "SIGINT", or nil).
+function cli.summary_line(st)
+  local frames, rate = st.frames or 0, st.samplerate or 0
+  local iu, io_, ou, oo = st.input_underflows or 0, st.input_overflows or 0,
+    st.output_underflows or 0, st.output_overflows or 0
+  local tl, rl = st.tx_lost or 0, st.rx_lost or 0
+  return string.format(
+    "%s%d frames (%.3f s at %g Hz); xruns %d (input underflow %d, input overflow %d, "
+      .. "output underflow %d, output overflow %d); lost frames %d (playback %d, recording %d)",
+    st.interrupted and ("interrupted (" .. st.interrupted .. ") after ") or "",
+    frames, rate > 0 and frames / rate or 0, rate,
+    iu + io_ + ou + oo, iu, io_, ou, oo, tl + rl, tl, rl)
+end
+
+---------------------------------------------------------------------------
+---------------------------------------------------------------------------
+-- Running
+---------------------------------------------------------------------------
+
+local function side_value(pair, side)
+  if pair == nil then return nil end
+  return pair[side]
+end
+
+local function max_of(map, k)
+  local m = 0
+  for _, e in ipairs(map) do if e[k] > m then m = e[k] end end
+  return m
+end
+
+--- cli.txmapping(map, nout) -> the stream's txmapping for a playback map:
+-- entry k names the source channel played on device output k (0: silence).
+function cli.txmapping(map, nout)
+  local t = {}
+  for k = 1, nout do t[k] = 0 end
+  for _, e in ipairs(map) do t[e[2]] = e[1] end
+  return t
+end
+
+--- cli.rxmapping(map) -> the stream's rxmapping for a recording map: entry
+-- k names the device input recorded as channel k (0: silence).
+function cli.rxmapping(map)
+  local t = {}
+  for k = 1, max_of(map, 2) do t[k] = 0 end
+  for _, e in ipairs(map) do t[e[2]] = e[1] end
+  return t
+end
+
+local function is_buffer(ps, v)
+  return type(v) == "userdata" and getmetatable(v) == getmetatable(ps.Buffer(0))
+end
+
+-- The file options of one side for the Files API, nil when none is given.
+local function file_opts(o, side, extra)
+  local f = {
+    type = side_value(o.file_type, side),
+    subtype = side_value(o.encoding, side),
+    endian = side_value(o.endian, side),
+  }
+  for k, v in pairs(extra or {}) do f[k] = v end
+  if next(f) == nil then return nil end
+  return f
+end
+
+-- Errors of the Lua API that mean "this build cannot play or record files".
+local function no_file_support(msg)
+  return msg:find("expected, got string", 1, true)
+    or msg:find("must be a Buffer or a function, got string", 1, true)
+end
+
+-- Open the stream; an error is put on the option it concerns.  Without -r
+-- the input file's rate is tried first, then the device's (the Files API
+-- converts the rate).
+local function open_stream(ps, kind, so, retry_rate)
+  local ok, s = pcall(ps[kind], so)
+  if ok then return s end
+  local msg = clean(s)
+  if msg:find("Invalid sample rate", 1, true) then
+    if retry_rate then
+      so.samplerate = nil
+      return open_stream(ps, kind, so, false)
+    end
+    usage_error("-r/--rate: %s", msg)
+  elseif msg:find("sample format", 1, true) or msg:find("Sample format", 1, true) then
+    usage_error("-f/--format: %s", msg)
+  elseif msg:find("channel", 1, true) then
+    usage_error("-c/--channels: %s", msg)
+  elseif msg:find("blocksize", 1, true) then
+    usage_error("-b/--blocksize: %s", msg)
+  elseif msg:find("buffersize", 1, true) then
+    usage_error("--buffersize: %s", msg)
+  end
+  runtime_error("cannot open the stream: %s", msg)
+end
+
+-- "in.wav -> 'loopback' (2 ch float32) ... at 48000 Hz": the header line.
+local function describe(ps, s, o)
+  local devs = ps.devices()
+  local function pick(v, side) if type(v) == "table" then return v[side] end return v end
+  local function dev(i, ch, fmt)
+    local d = devs[i + 1]
+    return string.format("%s (%d ch %s)", d and ("'" .. d.name .. "'") or ("device " .. i), ch, fmt)
+  end
+  local function file(name, std)
+    if name == nil then return "(Lua)" end
+    return name == "-" and std or name
+  end
+  local parts = {}
+  if s.kind ~= "InputStream" then
+    parts[#parts + 1] = file(o.input, "stdin")
+    parts[#parts + 1] = dev(pick(s.device, 2), pick(s.channels, 2), pick(s.format, 2))
+  end
+  if s.kind ~= "OutputStream" then
+    local d = dev(pick(s.device, 1), s.rx_channels, pick(s.format, 1))
+    if s.kind == "DuplexStream" then parts[#parts] = parts[#parts] .. " | " .. d
+    else parts[#parts + 1] = d end
+    parts[#parts + 1] = file(o.output, "stdout")
+  end
+  return string.format("%s at %g Hz", table.concat(parts, " -> "), s.samplerate)
+end
+
+-- What to open, from the options: the stream's kind and settings, the
+-- playback source and what is known about it.  Raises usage errors.
+local function plan(ps, o, env)
+  local playing, recording = o.input ~= nil, o.output ~= nil
+  local p = { playing = playing, recording = recording }
+
+  -- The maps: once for one direction; playing and recording, the first is
+  -- the playback's and the second the recording's (false: none).
+  local maps = o.map or {}
+  local pmap, rmap
+  if playing and recording then pmap, rmap = maps[1], maps[2]
+  elseif playing then pmap = maps[1] else rmap = maps[1] end
+  pmap, rmap = pmap or nil, rmap or nil
+
+  if recording and o.output == "-" and not env.record then
+    local uv = require "luv"
+    if uv.guess_handle(1) == "tty" then
+      usage_error("refusing to write audio to a terminal: redirect standard output")
+    end
+  end
+
+  -- What is played: its channels, rate and length.
+  local source = env.playback or o.input
+  local info = {}
+  if playing then
+    if type(source) == "string" then
+      local path = source
+      if path ~= "-" then
+        local f, err = io.open(path, "rb")
+        if not f then usage_error("input file '%s': %s", path, (err:gsub("^.-: ", ""))) end
+        f:close()
+      end
+      local ftype = side_value(o.file_type, "input")
+      if ftype == "RAW" or (not ftype and path:lower():match("%.raw$")) then
+        local missing = {}
+        if not o.rate then missing[#missing + 1] = "-r/--rate" end
+        if not side_value(o.channels, "input") then missing[#missing + 1] = "-c/--channels" end
+        if not side_value(o.encoding, "input") then missing[#missing + 1] = "-e/--encoding" end
+        if #missing > 0 then
+          usage_error("input file '%s' is RAW: give its %s", path, table.concat(missing, ", "))
+        end
+      end
+      if type(ps.file_info) ~= "function" then
+        runtime_error("playing a file is not supported yet by this pastream-lua (it has no ps.file_info)")
+      end
+      info = try(2, "input file '" .. path .. "'", ps.file_info, path,
+        file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") }))
+      if type(info) ~= "table" then info = {} end
+    elseif is_buffer(ps, source) then
+      info = { channels = source:channels(), frames = source:frames() }
+    end
+  end
+  p.source, p.info = source, info
+
+  -- Channels on each side of the device.
+  local play_ch = side_value(o.channels, "input")
+  local rec_ch = side_value(o.channels, "output")
+  if pmap then
+    local m = max_of(pmap, 1)
+    if info.channels and m > info.channels then
+      usage_error("-m/--map: input channel %d is out of range (the input has %d)", m, info.channels)
+    end
+    m = max_of(pmap, 2)
+    if play_ch and m > play_ch then
+      usage_error("-m/--map: device output %d is out of range (-c/--channels is %d)", m, play_ch)
+    end
+    play_ch = play_ch or m
+  end
+  play_ch = play_ch or info.channels
+  if rmap then
+    local m = max_of(rmap, 1)
+    if rec_ch and m > rec_ch then
+      usage_error("-m/--map: device input %d is out of range (-c/--channels is %d)", m, rec_ch)
+    end
+    rec_ch = rec_ch or math.max(1, m)
+  end
+
+  -- Devices, resolved here so that a bad -D is named as such.
+  local dev_in, dev_out
+  if playing then
+    dev_out = try(2, "-D/--device", ps.device, side_value(o.device, "input"), "output")
+    if play_ch and play_ch > dev_out.max_output_channels then
+      usage_error("%s: device '%s' has %d output channels, %d asked for",
+        (pmap and not side_value(o.channels, "input")) and "-m/--map" or "-c/--channels",
+        dev_out.name, dev_out.max_output_channels, play_ch)
+    end
+  end
+  if recording then
+    dev_in = try(2, "-D/--device", ps.device, side_value(o.device, "output"), "input")
+    local need = rmap and max_of(rmap, 1) or rec_ch
+    if need and need > dev_in.max_input_channels then
+      usage_error("%s: device '%s' has %d input channels, %d asked for",
+        rmap and "-m/--map" or "-c/--channels", dev_in.name, dev_in.max_input_channels, need)
+    end
+  end
+
+  p.kind = playing and recording and "DuplexStream" or playing and "OutputStream" or "InputStream"
+  local so = {
+    samplerate = o.rate or info.samplerate,
+    blocksize = o.blocksize,
+    buffersize = o.buffersize,
+  }
+  local fmt_play, fmt_rec = side_value(o.format, "input"), side_value(o.format, "output")
+  if p.kind == "DuplexStream" then
+    so.device = { dev_in.index, dev_out.index }
+    so.channels = { rec_ch, play_ch }
+    so.format = { fmt_rec, fmt_play }
+  elseif p.kind == "OutputStream" then
+    so.device, so.channels, so.format = dev_out.index, play_ch, fmt_play
+  else
+    so.device, so.channels, so.format = dev_in.index, rec_ch, fmt_rec
+  end
+  if pmap then so.txmapping = cli.txmapping(pmap, play_ch) end
+  if rmap then so.rxmapping = cli.rxmapping(rmap) end
+  p.so = so
+  return p
+end
+
+-- One run: open, start, show the status until the end.  Fills `state`
+-- (stream, total) as it goes, so that a signal handler can stop the stream.
+local function run(ps, o, env, state)
+  local uv = require "luv"
+  local p = plan(ps, o, env)
+  local stream = open_stream(ps, p.kind, p.so, not o.rate and p.so.samplerate ~= nil)
+  state.stream = stream
+
+  local rate = stream.samplerate
+  local frames = o.frames or (o.duration and cli.parse_time(o.duration, rate)) or -1
+  local offset = o.offset and cli.parse_time(o.offset, rate) or 0
+  local pad = o.pad == true and -1 or (o.pad and cli.parse_time(o.pad, rate)) or 0
+  if p.recording and frames >= 0 and offset > frames then
+    usage_error("-o/--offset (%d frames) is longer than the duration (%d frames)", offset, frames)
+  end
+  local total
+  if frames >= 0 then total = frames
+  elseif p.playing and p.info.frames and p.info.frames >= 0 and not o.loop and pad >= 0 then
+    total = p.info.frames + pad
+  end
+  state.total = total and total / rate
+
+  local ro = { frames = frames, pad = pad, offset = offset, loop = o.loop,
+               fatal_xruns = o.fatal_xruns, blocking = false }
+  if p.playing then
+    local f = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
+    ro.input_file = f
+    if not p.recording then ro.file = f end
+  end
+  if p.recording then
+    local f = file_opts(o, "output")
+    ro.output_file = f
+    if not p.playing then ro.file = f end
+    ro.out = env.record or o.output
+  end
+
+  local started, serr = pcall(function()
+    if p.kind == "DuplexStream" then stream:playrec(p.source, ro)
+    elseif p.kind == "OutputStream" then stream:play(p.source, ro)
+    else stream:record(ro) end
+  end)
+  if not started then
+    if is_failure(serr) then error(serr, 0) end
+    local msg = clean(serr)
+    if no_file_support(msg) then
+      runtime_error("%s a file is not supported yet by this pastream-lua (%s)",
+        (p.playing and type(p.source) == "string") and "playing" or "recording to", msg)
+    end
+    usage_error("%s", msg)
+  end
+  state.started = true
+  if state.interrupted then pcall(stream.stop, stream) end
+
+  if env.header then env.stderr:write("pastream: ", describe(ps, stream, o), "\n") end
+
+  -- The live status line, on a luv timer.
+  local clip = { play = false, rec = false }
+  local function snapshot()
+    local st = {
+      elapsed = stream.frame_count / rate, total = state.total,
+      xruns = stream.xruns, cpu = stream.cpu_load, width = env.width,
+    }
+    for _, side in ipairs { "play", "rec" } do
+      if (side == "play" and p.playing) or (side == "rec" and p.recording) then
+        local peak = side == "play" and stream.tx_peak or stream.rx_peak   -- reading resets it
+        if peak and peak_of(peak) >= CLIP then clip[side] = true end
+        st[side .. "_peak"], st[side .. "_clip"] = peak, clip[side]
+      end
+    end
+    return st
+  end
+  local timer
+  if env.status then
+    timer = uv.new_timer()
+    timer:start(0, env.interval or 250, function()
+      local good, line = pcall(function() return cli.status_line(snapshot()) end)
+      if good then env.stderr:write("\r", line, "\27[K") end
+    end)
+  end
+  local waited, werr = pcall(stream.wait, stream)
+  if timer then
+    timer:stop()
+    timer:close()
+    env.stderr:write("\r\27[K")
+  end
+  if not waited then
+    if is_failure(werr) then error(werr, 0) end
+    runtime_error("%s", clean(werr))
+  end
+end
+
+local function summary(s, interrupted)
+  return cli.summary_line {
+    frames = s.frame_count, samplerate = s.samplerate,
+    input_underflows = s.input_underflows, input_overflows = s.input_overflows,
+    output_underflows = s.output_underflows, output_overflows = s.output_overflows,
+    tx_lost = s.tx_lost, rx_lost = s.rx_lost, interrupted = interrupted,
+  }
+end
+
+local function signal_status(name) return name == "SIGTERM" and 143 or 130 end
+
+--- cli.main(argv [, env]) -> exit status.  argv: the arguments (arg, or a
+-- list).  env, for tests: stdout, stderr (objects with :write), tty (true:
+-- live status line, as on a terminal), width (columns), interval (status
+-- refresh, ms), playback / record (a Buffer or function in place of the
+-- input / output file).
+function cli.main(argv, env)
+  env = env or {}
+  local out = env.stdout or io.stdout
+  local err = env.stderr or io.stderr
+  local args = {}
+  for i = 1, #(argv or {}) do args[i] = argv[i] end
+
+  local function report(e)
+    local code = is_failure(e) and e.code or 1
+    err:write(PROG, ": ", clean(e), "\n")
+    if code == 2 then err:write(USAGE, "\nTry 'pastream --help' for more.\n") end
+    if not is_failure(e) and os.getenv("PASTREAM_DEBUG") then err:write(tostring(e), "\n") end
+    return code
+  end
+
+  local ok, o = pcall(cli.parse_args, args)
+  if not ok then return report(o) end
+  if o.help then out:write(HELP) return 0 end
+
+  local loaded, ps = pcall(require, "pastream")
+  if not loaded then return report(ps) end
+  if o.version then
+    local v = ps.versions()
+    out:write(string.format("pastream %s (pastream-lua; %s, %s, %s, libuv %s)\n",
+      ps.version, v.portaudio, v.sndfile, v.lua, v.libuv))
+    return 0
+  end
+  if o.list then
+    local good, text = pcall(function() return cli.format_devices(ps.devices()) end)
+    if not good then return report(text) end
+    out:write(text)
+    return 0
+  end
+
+  local uv = require "luv"
+  local tty = env.tty
+  if tty == nil then tty = uv.guess_handle(2) == "tty" end
+  local width = env.width
+  if tty and not width then
+    local h = uv.new_tty(2, false)      -- libuv reopens the terminal: fd 2 stays as it is
+    if h then
+      local w = h:get_winsize()
+      h:close()
+      if type(w) == "number" and w > 0 then width = w end
+    end
+  end
+  local renv = {
+    stderr = err, width = width or 80, interval = env.interval,
+    status = tty and not o.quiet, header = tty and not o.quiet,
+    playback = env.playback, record = env.record,
+  }
+
+  -- SIGINT/SIGTERM stop the stream (the files are finalized); then the
+  -- summary, and exit 128 + n.  A second signal aborts at once (the host's
+  -- handler).
+  local state = {}
+  local saved = ps.on_signal
+  ps.on_signal = function(name)
+    state.interrupted = state.interrupted or name:upper()
+    local s = state.stream
+    if s and state.started and not s.closed then pcall(s.stop, s) end
+  end
+  local good, e = pcall(run, ps, o, renv, state)
+  ps.on_signal = saved
+
+  local code = good and 0 or report(e)
+  local s = state.stream
+  if state.interrupted and code ~= 2 then code = signal_status(state.interrupted) end
+  if s then
+    if state.started and not o.quiet then
+      err:write(PROG, ": ", summary(s, state.interrupted), "\n")
+    end
+    pcall(s.close, s)
+  end
+  return code
+end
+
+return cli

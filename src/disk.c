@@ -1,0 +1,673 @@
+/* Disk threads; see disk.h for the contract.
+ *
+ * Each thread loops: take what the ring offers (a writer) or room in it (a
+ * reader), at most block frames as one or two contiguous regions, move them
+ * with libsndfile, advance the ring; when there is nothing to do, sleep on
+ * the wake the engine signals after every callback.  ps_wake_wait clears
+ * the wake only after poll returns, and the loop re-checks the ring after
+ * every wake-up, so a signal that lands between the check and the sleep
+ * only makes the sleep return at once: none is lost.
+ *
+ * float32, int32 and int16 frames go straight between the ring's regions
+ * and sf_{read,write}f_{float,int,short}.  Other formats, and the pairs
+ * whose libsndfile scaling is not what we want (see disk.h), go through a
+ * scratch buffer of block_frames 32-bit samples, allocated at creation. */
+#include "disk.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WAIT_MS 100              /* longest sleep: a lost wake costs this much */
+#define DEFAULT_BLOCK 16384
+#define DEFAULT_HEADER_INTERVAL 1.0
+
+enum { STOP_NONE, STOP_DRAIN, STOP_DROP };
+
+/* How samples cross between the ring and libsndfile. */
+enum io_path {
+    IO_FLOAT,           /* float32 ring <-> sf_*f_float, zero-copy */
+    IO_INT,             /* int32 ring <-> sf_*f_int, zero-copy */
+    IO_SHORT,           /* int16 ring <-> sf_*f_short, zero-copy */
+    IO_VIA_INT,         /* any ring -> int32 scratch -> sf_*f_int */
+    IO_VIA_FLOAT        /* reader: sf_readf_float -> float scratch -> int ring */
+};
+
+struct ps_disk {
+    SNDFILE *sf;
+    ps_ring *ring;
+    ps_wake *wake, *notify;
+    atomic_bool *eof;
+    bool writer;
+    bool seekable;
+    bool header_updates;     /* writer: SFC_UPDATE_HEADER_NOW is safe */
+    bool loop;
+    ps_format format;
+    int channels;
+    enum io_path path;
+    int file_bits;           /* IO_VIA_INT from float32: the file's width */
+    int64_t limit;           /* reader: frames to deliver, < 0 none */
+    double header_interval;
+    size_t block;
+    void *scratch;           /* block * channels 32-bit samples, or NULL */
+
+    pthread_t thread;
+    bool joined;
+    atomic_int stop;         /* STOP_* */
+    _Atomic int64_t frames;
+    atomic_bool failed;      /* errmsg is written before this is set */
+    char errmsg[256];
+
+    /* Reader -> ps_disk_prefill: set once, under the lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool ready;
+};
+
+/* ---- sample conversions ---- */
+
+static int32_t get_int24(const unsigned char *b)
+{
+    uint32_t u;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
+#else
+    u = (uint32_t)b[2] | (uint32_t)b[1] << 8 | (uint32_t)b[0] << 16;
+#endif
+    return (int32_t)(u << 8) >> 8;
+}
+
+static void set_int24(unsigned char *b, int32_t v)
+{
+    uint32_t u = (uint32_t)v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    b[0] = u & 0xff; b[1] = (u >> 8) & 0xff; b[2] = (u >> 16) & 0xff;
+#else
+    b[2] = u & 0xff; b[1] = (u >> 8) & 0xff; b[0] = (u >> 16) & 0xff;
+#endif
+}
+
+/* Round x * 2^(bits-1) to the nearest integer of that width, clipping;
+ * NaN gives 0.  Returns the integer. */
+static int32_t float_to_bits(float x, int bits)
+{
+    double full = ldexp(1.0, bits - 1);
+    double v = (double)x * full;
+    if (v >= full - 1)
+        return (int32_t)(full - 1);
+    if (v <= -full)
+        return (int32_t)-full;
+    if (v != v)
+        return 0;
+    return (int32_t)lrint(v);
+}
+
+/* Ring samples -> left-justified int32 for sf_writef_int: the top bits
+ * carry the sample, so libsndfile's shifts make every width exact.
+ * Returns nothing. */
+static void ring_to_int(const struct ps_disk *d, const unsigned char *src,
+                        int32_t *dst, size_t n)
+{
+    switch (d->format) {
+    case PS_FLOAT32: {
+        int shift = 32 - d->file_bits;
+        for (size_t i = 0; i < n; i++) {
+            float x;
+            memcpy(&x, src + 4 * i, 4);
+            dst[i] = (int32_t)((uint32_t)float_to_bits(x, d->file_bits) << shift);
+        }
+        break;
+    }
+    case PS_INT24:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (int32_t)((uint32_t)get_int24(src + 3 * i) << 8);
+        break;
+    case PS_INT8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (int32_t)((uint32_t)(int8_t)src[i] << 24);
+        break;
+    case PS_UINT8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (int32_t)((uint32_t)(src[i] - 128) << 24);
+        break;
+    default:                 /* int32 and int16 never take this path */
+        break;
+    }
+}
+
+/* Left-justified int32 from sf_readf_int -> ring samples (int24, int8,
+ * uint8: the top bits, as libsndfile truncates too).  Returns nothing. */
+static void int_to_ring(ps_format f, const int32_t *src, unsigned char *dst,
+                        size_t n)
+{
+    switch (f) {
+    case PS_INT24:
+        for (size_t i = 0; i < n; i++)
+            set_int24(dst + 3 * i, src[i] >> 8);
+        break;
+    case PS_INT8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (unsigned char)(int8_t)(src[i] >> 24);
+        break;
+    case PS_UINT8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (unsigned char)((src[i] >> 24) + 128);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Floats from a FLOAT/DOUBLE file -> integer ring samples, scaled by
+ * 2^(bits-1), rounded and clipped.  Returns nothing. */
+static void float_to_ring(ps_format f, const float *src, unsigned char *dst,
+                          size_t n)
+{
+    switch (f) {
+    case PS_INT32:
+        for (size_t i = 0; i < n; i++) {
+            int32_t v = float_to_bits(src[i], 32);
+            memcpy(dst + 4 * i, &v, 4);
+        }
+        break;
+    case PS_INT24:
+        for (size_t i = 0; i < n; i++)
+            set_int24(dst + 3 * i, float_to_bits(src[i], 24));
+        break;
+    case PS_INT16:
+        for (size_t i = 0; i < n; i++) {
+            int16_t v = (int16_t)float_to_bits(src[i], 16);
+            memcpy(dst + 2 * i, &v, 2);
+        }
+        break;
+    case PS_INT8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (unsigned char)(int8_t)float_to_bits(src[i], 8);
+        break;
+    case PS_UINT8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (unsigned char)(float_to_bits(src[i], 8) + 128);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Width of an integer PCM subtype (also FLAC's and ALAC's), whose
+ * sf_writef_int keeps the top `bits` bits; 0 for anything else (float,
+ * lossy and companding codecs keep libsndfile's own float conversion).
+ * Returns the width. */
+static int pcm_bits(int format)
+{
+    switch (format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: return 8;
+    case SF_FORMAT_PCM_16: case SF_FORMAT_ALAC_16: return 16;
+    case SF_FORMAT_PCM_24: case SF_FORMAT_ALAC_24: return 24;
+    case SF_FORMAT_PCM_32: case SF_FORMAT_ALAC_32: return 32;
+    default: return 0;
+    }
+}
+
+/* Returns whether libsndfile keeps the file's samples as floats, whose
+ * int reads and writes it would not scale by itself. */
+static bool is_float_file(int format)
+{
+    int sub = format & SF_FORMAT_SUBMASK;
+    return sub == SF_FORMAT_FLOAT || sub == SF_FORMAT_DOUBLE;
+}
+
+/* Returns whether SFC_UPDATE_HEADER_NOW may rewrite this file's header:
+ * not on a pipe (the header would go down it again), and not where a codec
+ * library owns the stream: libsndfile 1.2 then re-emits the stream headers
+ * into the middle of an OGG (Vorbis: the file no longer opens; Opus, MPEG:
+ * wrong lengths), and for FLAC it does nothing. */
+static bool header_updatable(const SF_INFO *info)
+{
+    int major = info->format & SF_FORMAT_TYPEMASK;
+    return info->seekable && major != SF_FORMAT_OGG &&
+           major != SF_FORMAT_MPEG && major != SF_FORMAT_FLAC;
+}
+
+/* ---- thread helpers ---- */
+
+/* Returns monotonic seconds. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Let ps_disk_prefill return.  Returns nothing. */
+static void set_ready(struct ps_disk *d)
+{
+    pthread_mutex_lock(&d->lock);
+    if (!d->ready) {
+        d->ready = true;
+        pthread_cond_broadcast(&d->cond);
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Record the thread's error; the message is complete before failed is set.
+ * Returns -1, for the callers' convenience. */
+static int fail(struct ps_disk *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->errmsg, sizeof d->errmsg, fmt, ap);
+    va_end(ap);
+    atomic_store_explicit(&d->failed, true, memory_order_release);
+    return -1;
+}
+
+/* Count n more frames moved.  Returns nothing. */
+static void add_frames(struct ps_disk *d, int64_t n)
+{
+    /* Only this thread writes the counter: load + store, no RMW needed. */
+    int64_t f = atomic_load_explicit(&d->frames, memory_order_relaxed);
+    atomic_store_explicit(&d->frames, f + n, memory_order_release);
+}
+
+/* ---- writer ---- */
+
+/* Write n frames of one contiguous ring region.  Returns 0, or -1 after
+ * recording a short write. */
+static int write_region(struct ps_disk *d, const void *p, size_t n)
+{
+    sf_count_t want = (sf_count_t)n, got;
+    switch (d->path) {
+    case IO_FLOAT: got = sf_writef_float(d->sf, p, want); break;
+    case IO_INT:   got = sf_writef_int(d->sf, p, want); break;
+    case IO_SHORT: got = sf_writef_short(d->sf, p, want); break;
+    default:
+        ring_to_int(d, p, d->scratch, n * (size_t)d->channels);
+        got = sf_writef_int(d->sf, d->scratch, want);
+        break;
+    }
+    if (got > 0)
+        add_frames(d, got);
+    if (got != want)
+        return fail(d, "write error after %lld frames: %s",
+                    (long long)atomic_load(&d->frames), sf_strerror(d->sf));
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    struct ps_disk *d = arg;
+    bool dirty = false;              /* frames written since the last header */
+    double next_header = now_s() + d->header_interval;
+
+    for (;;) {
+        /* Load stop before looking at the ring: the producer stopped before
+         * STOP_DRAIN was stored, so an empty ring after it is truly empty. */
+        int stop = atomic_load_explicit(&d->stop, memory_order_acquire);
+        if (stop == STOP_DROP)
+            break;
+        void *p1, *p2;
+        size_t n1, n2;
+        size_t n = ps_ring_read_regions(d->ring, d->block, &p1, &n1, &p2, &n2);
+        if (n > 0) {
+            if (write_region(d, p1, n1) < 0 ||
+                (n2 > 0 && write_region(d, p2, n2) < 0))
+                break;
+            ps_ring_read_advance(d->ring, n);
+            dirty = true;
+        }
+        double t = now_s();
+        if (dirty && d->header_interval > 0 && t >= next_header) {
+            sf_command(d->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+            dirty = false;
+            next_header = t + d->header_interval;
+        }
+        if (n > 0)
+            continue;                /* drain everything before sleeping */
+        if (stop == STOP_DRAIN)
+            break;
+        int ms = WAIT_MS;
+        if (dirty && d->header_interval > 0) {
+            double left = (next_header - t) * 1000.0 + 1.0;
+            if (left < ms)
+                ms = (int)left;
+        }
+        ps_wake_wait(d->wake, ms);
+    }
+    if (d->header_updates)
+        sf_command(d->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+    if (atomic_load_explicit(&d->failed, memory_order_relaxed))
+        ps_wake_signal(d->notify);
+    return NULL;
+}
+
+/* ---- reader ---- */
+
+/* Read up to n frames into p (part of one ring region).  Returns the frames
+ * read (a short count at the end of the file), or -1 on an error, which
+ * sf_strerror(d->sf) describes. */
+static sf_count_t read_some(struct ps_disk *d, unsigned char *p, size_t n)
+{
+    sf_count_t want = (sf_count_t)n, got;
+    switch (d->path) {
+    case IO_FLOAT: got = sf_readf_float(d->sf, (float *)(void *)p, want); break;
+    case IO_INT:   got = sf_readf_int(d->sf, (int *)(void *)p, want); break;
+    case IO_SHORT: got = sf_readf_short(d->sf, (short *)(void *)p, want); break;
+    case IO_VIA_INT:
+        got = sf_readf_int(d->sf, d->scratch, want);
+        if (got > 0)
+            int_to_ring(d->format, d->scratch, p, (size_t)got * (size_t)d->channels);
+        break;
+    default:
+        got = sf_readf_float(d->sf, d->scratch, want);
+        if (got > 0)
+            float_to_ring(d->format, d->scratch, p, (size_t)got * (size_t)d->channels);
+        break;
+    }
+    /* A short count is the end of the file or an error; libsndfile clears
+     * its error at each call, so sf_error tells them apart. */
+    if (got < want && sf_error(d->sf) != SF_ERR_NO_ERROR)
+        return -1;
+    return got < 0 ? 0 : got;
+}
+
+/* Fill the n frames at p, looping at the end of the file when asked: a
+ * short read is followed by a seek to 0 and a read into the rest of the
+ * same region, so the seam neither drops nor repeats a frame.  `before`
+ * frames of this block were filled already (for the error message).  Sets
+ * *end when the source ended.  Returns the frames filled, or -1 after
+ * recording an error. */
+static sf_count_t fill_region(struct ps_disk *d, unsigned char *p, size_t n,
+                              int64_t before, bool *end)
+{
+    size_t fs = d->ring->elem_size, done = 0;
+    bool rewound = false;            /* no frame read since the last seek */
+    while (done < n) {
+        sf_count_t got = read_some(d, p + done * fs, n - done);
+        if (got < 0)
+            return fail(d, "read error after %lld frames: %s",
+                        (long long)(atomic_load(&d->frames) + before + (int64_t)done),
+                        sf_strerror(d->sf));
+        done += (size_t)got;
+        if (got > 0)
+            rewound = false;
+        if (done == n)
+            break;
+        if (!d->loop || rewound) {   /* the end, or a file with no frames */
+            *end = true;
+            break;
+        }
+        if (sf_seek(d->sf, 0, SEEK_SET) < 0)
+            return fail(d, "read error after %lld frames: cannot seek to the "
+                        "start to loop: %s",
+                        (long long)(atomic_load(&d->frames) + before + (int64_t)done),
+                        sf_strerror(d->sf));
+        rewound = true;
+    }
+    return (sf_count_t)done;
+}
+
+static void *reader_main(void *arg)
+{
+    struct ps_disk *d = arg;
+    int64_t left = d->limit;         /* < 0: no limit */
+    bool end = left == 0;
+
+    while (!end && atomic_load_explicit(&d->stop, memory_order_acquire) == STOP_NONE) {
+        size_t want = d->block;
+        if (left >= 0 && (uint64_t)left < want)
+            want = (size_t)left;
+        void *p1, *p2;
+        size_t n1, n2;
+        size_t n = ps_ring_write_regions(d->ring, want, &p1, &n1, &p2, &n2);
+        if (n == 0) {                /* full: prefill is done; wait for room */
+            set_ready(d);
+            ps_wake_wait(d->wake, WAIT_MS);
+            continue;
+        }
+        sf_count_t got = fill_region(d, p1, n1, 0, &end);
+        sf_count_t got2 = 0;
+        if (got >= 0 && !end && n2 > 0)
+            got2 = fill_region(d, p2, n2, got, &end);
+        if (got < 0 || got2 < 0)
+            break;
+        ps_ring_write_advance(d->ring, (size_t)(got + got2));
+        add_frames(d, got + got2);
+        if (left >= 0) {
+            left -= got + got2;
+            if (left == 0)
+                end = true;
+        }
+    }
+    /* Nothing is published after this: the consumer may trust eof + empty. */
+    if (end && d->eof)
+        atomic_store_explicit(d->eof, true, memory_order_release);
+    set_ready(d);
+    if (end || atomic_load_explicit(&d->failed, memory_order_relaxed))
+        ps_wake_signal(d->notify);
+    return NULL;
+}
+
+/* ---- creation and the rest of the API ---- */
+
+void ps_disk_opts_init(ps_disk_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = PS_FLOAT32;
+    o->frames = -1;
+}
+
+static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
+                       atomic_bool *eof, const ps_disk_opts *o,
+                       char *err, size_t errlen)
+{
+    SF_INFO info;
+    struct ps_disk *d;
+    const char *what = writer ? "writer" : "reader";
+
+#define ERR(...) do { if (errlen) snprintf(err, errlen, __VA_ARGS__); } while (0)
+    if (!sf || !ring || !wake || !o) {
+        ERR("disk %s: no file, ring, wake or options", what);
+        return NULL;
+    }
+    if ((unsigned)o->format >= PS_NFORMATS || o->channels < 0) {
+        ERR("disk %s: bad format or channel count", what);
+        return NULL;
+    }
+    memset(&info, 0, sizeof info);
+    sf_command(sf, SFC_GET_CURRENT_SF_INFO, &info, sizeof info);
+    int channels = o->channels ? o->channels : info.channels;
+    if (channels != info.channels) {
+        ERR("disk %s: %d channels, but the file has %d", what, channels,
+            info.channels);
+        return NULL;
+    }
+    if (ring->elem_size != (size_t)channels * ps_format_size(o->format)) {
+        ERR("disk %s: ring frames of %zu bytes, but %d channels of %s are "
+            "%zu bytes", what, ring->elem_size, channels,
+            ps_format_name(o->format),
+            (size_t)channels * ps_format_size(o->format));
+        return NULL;
+    }
+    if (!writer && o->loop && !info.seekable) {
+        ERR("cannot loop a pipe");
+        return NULL;
+    }
+
+    d = calloc(1, sizeof *d);
+    if (!d) {
+        ERR("disk %s: out of memory", what);
+        return NULL;
+    }
+    d->sf = sf;
+    d->ring = ring;
+    d->wake = wake;
+    d->notify = o->notify;
+    d->eof = writer ? NULL : eof;
+    d->writer = writer;
+    d->seekable = info.seekable != 0;
+    d->loop = !writer && o->loop;
+    d->format = o->format;
+    d->channels = channels;
+    d->limit = writer ? -1 : o->frames;
+    d->header_interval = o->header_interval == 0 ? DEFAULT_HEADER_INTERVAL
+                                                 : o->header_interval;
+    d->header_updates = writer && header_updatable(&info);
+    if (!d->header_updates)
+        d->header_interval = -1;
+    d->block = o->block_frames ? o->block_frames : DEFAULT_BLOCK;
+    atomic_init(&d->stop, STOP_NONE);
+    atomic_init(&d->frames, 0);
+    atomic_init(&d->failed, false);
+
+    /* Pick the path, and set the conversion flags it relies on. */
+    bool float_file = is_float_file(info.format);
+    switch (o->format) {
+    case PS_FLOAT32:
+        d->path = IO_FLOAT;
+        if (writer && (d->file_bits = pcm_bits(info.format)) > 0)
+            d->path = IO_VIA_INT;
+        break;
+    case PS_INT32: d->path = IO_INT; break;
+    case PS_INT16: d->path = IO_SHORT; break;
+    default:       d->path = IO_VIA_INT; break;
+    }
+    if (!writer && o->format != PS_FLOAT32 && float_file)
+        d->path = IO_VIA_FLOAT;
+    sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    if (writer) {
+        sf_command(sf, SFC_SET_SCALE_INT_FLOAT_WRITE, NULL, SF_TRUE);
+        sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    }
+
+    if (d->path == IO_VIA_INT || d->path == IO_VIA_FLOAT) {
+        /* 4 bytes: an int32 or a float per sample. */
+        d->scratch = calloc(d->block * (size_t)channels, 4);
+        if (!d->scratch) {
+            ERR("disk %s: out of memory for a %zu-frame block", what, d->block);
+            free(d);
+            return NULL;
+        }
+    }
+
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&d->lock, NULL);
+
+    if (d->eof)
+        atomic_store_explicit(d->eof, false, memory_order_release);
+
+    /* Block signals in the thread (see disk.h); it inherits our mask.  Not
+     * the ones a fault raises: blocked, they would be undefined behaviour,
+     * and crash handlers (sanitizers, core dumps) must still see them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGTRAP);
+    sigdelset(&all, SIGABRT);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&d->thread, NULL, writer ? writer_main : reader_main, d);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        ERR("disk %s: cannot start a thread: %s", what, strerror(rc));
+        pthread_cond_destroy(&d->cond);
+        pthread_mutex_destroy(&d->lock);
+        free(d->scratch);
+        free(d);
+        return NULL;
+    }
+#undef ERR
+    return d;
+}
+
+ps_disk *ps_disk_writer(SNDFILE *sf, ps_ring *ring, ps_wake *wake,
+                        const ps_disk_opts *o, char *err, size_t errlen)
+{
+    return create(true, sf, ring, wake, NULL, o, err, errlen);
+}
+
+ps_disk *ps_disk_reader(SNDFILE *sf, ps_ring *ring, ps_wake *wake,
+                        atomic_bool *eof, const ps_disk_opts *o,
+                        char *err, size_t errlen)
+{
+    return create(false, sf, ring, wake, eof, o, err, errlen);
+}
+
+int ps_disk_prefill(ps_disk *d, int timeout_ms)
+{
+    if (d->writer)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    if (timeout_ms > 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    int timed_out = 0;
+    pthread_mutex_lock(&d->lock);
+    while (!d->ready && !timed_out) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&d->cond, &d->lock);
+        else
+            timed_out = pthread_cond_timedwait(&d->cond, &d->lock, &until) == ETIMEDOUT;
+    }
+    bool ready = d->ready;
+    pthread_mutex_unlock(&d->lock);
+    if (ps_disk_failed(d))
+        return -1;
+    return ready ? 0 : 1;
+}
+
+int ps_disk_finish(ps_disk *d, int drain)
+{
+    if (!d->joined) {
+        atomic_store_explicit(&d->stop, drain ? STOP_DRAIN : STOP_DROP,
+                              memory_order_release);
+        ps_wake_signal(d->wake);
+        pthread_join(d->thread, NULL);
+        d->joined = true;
+    }
+    return ps_disk_failed(d) ? -1 : 0;
+}
+
+const char *ps_disk_error(const ps_disk *d)
+{
+    return ps_disk_failed(d) ? d->errmsg : NULL;
+}
+
+int64_t ps_disk_frames(const ps_disk *d)
+{
+    return atomic_load_explicit(&d->frames, memory_order_acquire);
+}
+
+int ps_disk_failed(const ps_disk *d)
+{
+    return atomic_load_explicit(&d->failed, memory_order_acquire) ? 1 : 0;
+}
+
+void ps_disk_free(ps_disk *d)
+{
+    if (!d)
+        return;
+    ps_disk_finish(d, 0);
+    pthread_cond_destroy(&d->cond);
+    pthread_mutex_destroy(&d->lock);
+    free(d->scratch);
+    free(d);
+}

@@ -22,7 +22,7 @@ ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS) -Isrc -DPS_SHAREDIR='"$(SHAREDIR)"'
 LIBS     = $(PKG_LIBS) -lm -pthread
 
 B = build
-CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c \
+CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c src/sfformat.c \
            src/lbuffer.c src/lstream.c src/lsndfile.c src/lcore.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)

@@ -7,18 +7,31 @@
  * constructors, defaults, device queries and the waiting methods (wait,
  * play, record, chunks) are in lua/pastream/init.lua. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "device.h"
+#include "disk.h"
 #include "engine.h"
 #include "lpastream.h"
+#include "sfformat.h"
 
 typedef struct ring_side {
     ps_ring ring;
     ps_mem *mem;                  /* NULL: no ring */
     int channels;
 } ring_side;
+
+/* A file played or recorded through a disk thread. */
+typedef struct file_side {
+    SNDFILE *sf;
+    ps_disk *disk;
+    ps_wake wake;                 /* the disk thread's own wake-up */
+    int is_pipe;
+    SF_INFO info;
+} file_side;
 
 typedef struct ps_lstream {
     ps_engine *e;
@@ -28,6 +41,7 @@ typedef struct ps_lstream {
     ring_side tx, rx;
     int txmap[PS_MAXCH], rxmap[PS_MAXCH];
     int has_txmap, rx_channels;   /* rx_channels: 0 = all device inputs */
+    file_side rd, wr;             /* playback file (reader), recording file (writer) */
     int started;
     struct ps_lstream *prev, *next;
 } ps_lstream;
@@ -70,6 +84,27 @@ static void list_remove(ps_lstream *s)
 }
 
 /* Stop PortAudio and free everything; safe to call twice. */
+/* Stop a disk thread and close its file; a writer first writes what is
+ * still in the ring.  Returns 0, or -1 if the thread had failed. */
+static int finish_file(ps_lstream *s, file_side *f, int drain, int slot)
+{
+    int r = 0;
+    if (f->disk) {
+        r = ps_disk_finish(f->disk, drain);
+        ps_disk_free(f->disk);
+        f->disk = NULL;
+    }
+    if (f->sf) {
+        if (sf_close(f->sf) != 0)
+            r = -1;
+        f->sf = NULL;
+    }
+    if (s->e && s->e->wake[slot] == &f->wake)
+        s->e->wake[slot] = NULL;
+    ps_wake_close(&f->wake);
+    return r;
+}
+
 static void stream_release(ps_lstream *s)
 {
     if (s->pa) {
@@ -78,6 +113,9 @@ static void stream_release(ps_lstream *s)
         Pa_CloseStream(s->pa);
         s->pa = NULL;
     }
+    /* The stream is stopped: the recording's last frames are in the ring. */
+    finish_file(s, &s->rd, 0, 1);
+    finish_file(s, &s->wr, 1, 2);
     if (s->e) {
         ps_engine_end(s->e, PS_STOPPED);
         free(s->e);
@@ -157,6 +195,7 @@ static int stream_new(lua_State *L)
 
     ps_lstream *s = lua_newuserdatauv(L, sizeof *s, 1);
     memset(s, 0, sizeof *s);
+    s->rd.wake.fd = s->wr.wake.fd = -1;
     luaL_setmetatable(L, PS_STREAM);
 
     open_wake(L);
@@ -383,6 +422,7 @@ static int stream_open_txring(lua_State *L)
         return luaL_error(L, "an %s has no output to play on", kind_name(s));
     lua_Integer ch = luaL_optinteger(L, 3, s->params.channels[1]);
     luaL_argcheck(L, ch >= 1 && ch <= PS_MAXCH, 3, "channels out of range");
+    finish_file(s, &s->rd, 0, 1);       /* its reader must not outlive the ring */
     open_ring(L, &s->tx, luaL_checkinteger(L, 2), (int)ch, s->params.format[1]);
     return 0;
 }
@@ -396,17 +436,28 @@ static int stream_open_rxring(lua_State *L)
     if (!has_in(s))
         return luaL_error(L, "an %s has no input to record from", kind_name(s));
     int ch = s->rx_channels ? s->rx_channels : s->params.channels[0];
+    finish_file(s, &s->wr, 1, 2);       /* its writer must not outlive the ring */
     open_ring(L, &s->rx, luaL_checkinteger(L, 2), ch, s->params.format[0]);
     return 0;
 }
 
+/* s:close_rings([which]): remove the transmit ("tx"), receive ("rx") or
+ * both rings, so that a later run does not use what an earlier one left. */
 static int stream_close_rings(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
+    const char *which = luaL_optstring(L, 2, "both");
     check_idle(L, s, "remove the rings");
-    ps_mem_unref(s->tx.mem);
-    ps_mem_unref(s->rx.mem);
-    s->tx.mem = s->rx.mem = NULL;
+    if (strcmp(which, "rx") != 0) {
+        finish_file(s, &s->rd, 0, 1);
+        ps_mem_unref(s->tx.mem);
+        s->tx.mem = NULL;
+    }
+    if (strcmp(which, "tx") != 0) {
+        finish_file(s, &s->wr, 1, 2);
+        ps_mem_unref(s->rx.mem);
+        s->rx.mem = NULL;
+    }
     return 0;
 }
 
@@ -514,7 +565,7 @@ static void wire(lua_State *L, ps_lstream *s)
     }
     e->rxbuf = s->rxbuf ? s->rxbuf->data : NULL;
     e->rxring = !s->rxbuf && s->rx.mem ? &s->rx.ring : NULL;
-    if (e->rxring)
+    if (e->rxring && !s->wr.disk)
         ps_ring_reset(e->rxring);       /* nothing left over from an earlier run */
 }
 
@@ -615,6 +666,345 @@ static int stream_error(lua_State *L)
         lua_pushnil(L);
     }
     return 1;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static const char *optfield(lua_State *L, int t, const char *k)
+{
+    if (lua_type(L, t) != LUA_TTABLE)
+        return NULL;
+    lua_getfield(L, t, k);
+    const char *v = lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
+    if (!v && !lua_isnil(L, -1))
+        luaL_error(L, "file option '%s' must be a string", k);
+    lua_pop(L, 1);
+    return v;
+}
+
+static lua_Integer optfieldint(lua_State *L, int t, const char *k, lua_Integer def)
+{
+    if (lua_type(L, t) != LUA_TTABLE)
+        return def;
+    lua_getfield(L, t, k);
+    lua_Integer v = lua_isnil(L, -1) ? def : luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Format word from file options {type, subtype (or encoding), endian};
+ * the major defaults to `major`.  Raises on unknown names. */
+static int format_word(lua_State *L, int t, int major, int *subtype_given)
+{
+    char list[600];
+    const char *type = optfield(L, t, "type");
+    const char *sub = optfield(L, t, "subtype");
+    const char *end = optfield(L, t, "endian");
+    if (!sub)
+        sub = optfield(L, t, "encoding");
+    if (type) {
+        major = ps_sf_major(type);
+        if (major < 0) {
+            ps_sf_list_majors(list, sizeof list);
+            luaL_error(L, "unknown file type '%s' (%s)", type, list);
+        }
+    }
+    int w = major;
+    *subtype_given = 0;
+    if (sub) {
+        int st = ps_sf_subtype(sub);
+        if (st < 0) {
+            ps_sf_list_subtypes(list, sizeof list);
+            luaL_error(L, "unknown encoding '%s' (%s)", sub, list);
+        }
+        w |= st;
+        *subtype_given = 1;
+    }
+    if (end) {
+        int e = ps_sf_endian(end);
+        if (e < 0)
+            luaL_error(L, "unknown endian '%s' (file, little, big, cpu)", end);
+        w |= e;
+    }
+    return w;
+}
+
+static int fail(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lua_pushnil(L);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    return 2;
+}
+
+/* s:attach_reader(path, ringframes, {type, subtype, endian, samplerate,
+ * channels, loop, frames}) -> true | nil, message.  The file plays through
+ * a disk thread into the transmit ring, which is filled before this returns.
+ * RAW files need samplerate, channels and subtype. */
+static int stream_attach_reader(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    lua_Integer ringframes = luaL_checkinteger(L, 3);
+    int o = 4, given;
+    char err[512];
+    check_idle(L, s, "change the playback source");
+    if (!has_out(s))
+        return luaL_error(L, "an %s has no output to play on", kind_name(s));
+    finish_file(s, &s->rd, 0, 1);
+
+    SF_INFO info = { 0 };
+    int w = format_word(L, o, ps_sf_major_from_path(path), &given);
+    if ((w & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) {
+        info.samplerate = (int)optfieldint(L, o, "samplerate", 0);
+        info.channels = (int)optfieldint(L, o, "channels", 0);
+        const char *missing = !info.samplerate ? "samplerate" : !info.channels ? "channels"
+                            : !given ? "subtype (encoding)" : NULL;
+        if (missing)
+            return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
+                        path, missing);
+        info.format = w;
+    }
+    SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &s->rd.is_pipe);
+    if (!sf)
+        return fail(L, "%s: %s", path, sf_strerror(NULL));
+    s->rd.sf = sf;
+    s->rd.info = info;
+    if (info.samplerate != (int)s->params.samplerate) {
+        finish_file(s, &s->rd, 0, 1);
+        return fail(L, "%s is %d Hz but the stream runs at %d Hz (rate conversion is not supported yet)",
+                    path, info.samplerate, (int)s->params.samplerate);
+    }
+    if (info.channels > PS_MAXCH) {
+        finish_file(s, &s->rd, 0, 1);
+        return fail(L, "%s has %d channels; at most %d are supported", path, info.channels, PS_MAXCH);
+    }
+    if (info.channels > s->params.channels[1] && !s->has_txmap) {
+        finish_file(s, &s->rd, 0, 1);
+        return fail(L, "%s has %d channels but the device plays %d (choose them with txmapping)",
+                    path, info.channels, s->params.channels[1]);
+    }
+    if (info.channels == 1 && s->params.channels[1] > 1 && !s->has_txmap) {
+        /* a mono file plays on every output, as sox does */
+        for (int k = 0; k < s->params.channels[1]; k++)
+            s->txmap[k] = 1;
+        s->has_txmap = 2;           /* ours, not the user's: reset with the source */
+    }
+    ps_mem_unref(s->txbuf);
+    s->txbuf = NULL;
+    open_ring(L, &s->tx, ringframes, info.channels, s->params.format[1]);
+
+    ps_disk_opts opts;
+    ps_disk_opts_init(&opts);
+    opts.format = s->params.format[1];
+    opts.channels = info.channels;
+    opts.frames = optfieldint(L, o, "frames", -1);
+    lua_getfield(L, o, "loop");
+    opts.loop = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    opts.notify = &wake;
+    int r = ps_wake_open(&s->rd.wake);
+    if (r < 0) {
+        finish_file(s, &s->rd, 0, 1);
+        return fail(L, "cannot create a wake-up: %s", strerror(-r));
+    }
+    s->rd.disk = ps_disk_reader(sf, &s->tx.ring, &s->rd.wake, &s->e->tx_eof, &opts, err, sizeof err);
+    if (!s->rd.disk) {
+        finish_file(s, &s->rd, 0, 1);
+        return fail(L, "%s: %s", path, err);
+    }
+    s->e->wake[1] = &s->rd.wake;
+    if (ps_disk_prefill(s->rd.disk, 10000) < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, ps_disk_error(s->rd.disk));
+        finish_file(s, &s->rd, 0, 1);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* s:attach_writer(path, ringframes, {type, subtype, endian}) -> true | nil,
+ * message.  The recording goes to the file through a disk thread.  The type
+ * comes from the option, else the extension, else WAV (AU for "-"); the
+ * subtype follows the device's sample format where the type allows. */
+static int stream_attach_writer(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    lua_Integer ringframes = luaL_checkinteger(L, 3);
+    int o = 4, given;
+    char err[512];
+    check_idle(L, s, "change the recording sink");
+    if (!has_in(s))
+        return luaL_error(L, "an %s has no input to record from", kind_name(s));
+    finish_file(s, &s->wr, 1, 2);
+
+    int def = ps_sf_major_from_path(path);
+    if (!def)
+        def = strcmp(path, "-") == 0 ? SF_FORMAT_AU : SF_FORMAT_WAV;
+    int w = format_word(L, o, def, &given);
+    int channels = s->rx_channels ? s->rx_channels : s->params.channels[0];
+    if (!given)
+        w |= ps_sf_subtype_for(w & SF_FORMAT_TYPEMASK, s->params.format[0]);
+    SF_INFO info = { .samplerate = (int)s->params.samplerate, .channels = channels, .format = w };
+    if (!sf_format_check(&info))
+        return fail(L, "%s: a %s file cannot hold %s%s at %d Hz, %d channels%s", path,
+                    ps_sf_major_name(w), ps_sf_subtype_name(w),
+                    given ? "" : " (the device's sample format)", info.samplerate, channels,
+                    given ? "" : "; give a subtype (encoding)");
+    SNDFILE *sf = ps_sf_open(path, SFM_WRITE, &info, &s->wr.is_pipe);
+    if (!sf)
+        return fail(L, "%s: %s", path, sf_strerror(NULL));
+    s->wr.sf = sf;
+    s->wr.info = info;
+    ps_mem_unref(s->rxbuf);
+    s->rxbuf = NULL;
+    open_ring(L, &s->rx, ringframes, channels, s->params.format[0]);
+
+    ps_disk_opts opts;
+    ps_disk_opts_init(&opts);
+    opts.format = s->params.format[0];
+    opts.channels = channels;
+    opts.notify = &wake;
+    int r = ps_wake_open(&s->wr.wake);
+    if (r < 0) {
+        finish_file(s, &s->wr, 0, 2);
+        return fail(L, "cannot create a wake-up: %s", strerror(-r));
+    }
+    s->wr.disk = ps_disk_writer(sf, &s->rx.ring, &s->wr.wake, &opts, err, sizeof err);
+    if (!s->wr.disk) {
+        finish_file(s, &s->wr, 0, 2);
+        return fail(L, "%s: %s", path, err);
+    }
+    s->e->wake[2] = &s->wr.wake;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* s:finish_files() -> true | nil, message: stop the disk threads (the
+ * writer writes everything still in its ring) and close the files.  Call
+ * after the stream has stopped. */
+static int stream_finish_files(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    char msg[600] = "";
+    if (s->rd.disk && ps_disk_failed(s->rd.disk))
+        snprintf(msg, sizeof msg, "playback file: %s", ps_disk_error(s->rd.disk));
+    if (s->wr.disk) {
+        ps_disk_finish(s->wr.disk, 1);
+        if (ps_disk_failed(s->wr.disk) && !msg[0])
+            snprintf(msg, sizeof msg, "recording file: %s", ps_disk_error(s->wr.disk));
+    }
+    finish_file(s, &s->rd, 0, 1);
+    if (finish_file(s, &s->wr, 1, 2) < 0 && !msg[0])
+        snprintf(msg, sizeof msg, "recording file: error while closing");
+    if (s->has_txmap == 2)
+        s->has_txmap = 0;
+    if (msg[0])
+        return fail(L, "%s", msg);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* s:file_error() -> nil, or the message of a disk thread that failed. */
+static int stream_file_error(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    if (s->rd.disk && ps_disk_failed(s->rd.disk))
+        lua_pushfstring(L, "playback file: %s", ps_disk_error(s->rd.disk));
+    else if (s->wr.disk && ps_disk_failed(s->wr.disk))
+        lua_pushfstring(L, "recording file: %s", ps_disk_error(s->wr.disk));
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* s:file_frames() -> frames read from the playback file, frames written
+ * to the recording file (0 without one). */
+static int stream_file_frames(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    lua_pushinteger(L, s->rd.disk ? ps_disk_frames(s->rd.disk) : 0);
+    lua_pushinteger(L, s->wr.disk ? ps_disk_frames(s->wr.disk) : 0);
+    return 2;
+}
+
+/* core.file_info(path [, {type, subtype, endian, samplerate, channels}])
+ * -> {samplerate, channels, frames, type, subtype, endian, seekable} | nil, message */
+static int core_file_info(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int given, pipe;
+    SF_INFO info = { 0 };
+    int w = format_word(L, 2, ps_sf_major_from_path(path), &given);
+    if ((w & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) {
+        info.samplerate = (int)optfieldint(L, 2, "samplerate", 0);
+        info.channels = (int)optfieldint(L, 2, "channels", 0);
+        const char *missing = !info.samplerate ? "samplerate" : !info.channels ? "channels"
+                            : !given ? "subtype (encoding)" : NULL;
+        if (missing)
+            return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
+                        path, missing);
+        info.format = w;
+    }
+    SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &pipe);
+    if (!sf)
+        return fail(L, "%s: %s", path, sf_strerror(NULL));
+    sf_close(sf);
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, info.samplerate); lua_setfield(L, -2, "samplerate");
+    lua_pushinteger(L, info.channels);   lua_setfield(L, -2, "channels");
+    lua_pushinteger(L, info.frames);     lua_setfield(L, -2, "frames");
+    lua_pushstring(L, ps_sf_major_name(info.format));   lua_setfield(L, -2, "type");
+    lua_pushstring(L, ps_sf_subtype_name(info.format)); lua_setfield(L, -2, "subtype");
+    lua_pushstring(L, ps_sf_endian_name(info.format));  lua_setfield(L, -2, "endian");
+    lua_pushboolean(L, info.seekable);   lua_setfield(L, -2, "seekable");
+    return 1;
+}
+
+/* core.formats() -> {type = {subtype, ...}, ...}: what this libsndfile can
+ * write, for the types and subtypes pastream has names for. */
+static int core_formats(lua_State *L)
+{
+    static const char *types[] = { "wav", "aiff", "au", "raw", "paf", "svx", "nist", "voc",
+        "ircam", "w64", "mat4", "mat5", "pvf", "xi", "htk", "sds", "avr", "wavex", "sd2",
+        "flac", "caf", "wve", "ogg", "mpc2k", "rf64", "mpeg", NULL };
+    static const char *subs[] = { "pcm_s8", "pcm_16", "pcm_24", "pcm_32", "pcm_u8", "float",
+        "double", "ulaw", "alaw", "ima_adpcm", "ms_adpcm", "gsm610", "vox_adpcm", "g721_32",
+        "g723_24", "g723_40", "dwvw_12", "dwvw_16", "dwvw_24", "dpcm_8", "dpcm_16", "vorbis",
+        "opus", "alac_16", "alac_20", "alac_24", "alac_32", "mpeg_layer_iii", NULL };
+    lua_newtable(L);
+    for (int i = 0; types[i]; i++) {
+        int major = ps_sf_major(types[i]);
+        if (major < 0)
+            continue;
+        int n = 0;
+        lua_newtable(L);
+        for (int j = 0; subs[j]; j++) {
+            int st = ps_sf_subtype(subs[j]);
+            SF_INFO info = { .samplerate = 48000, .channels = 1, .format = major | (st < 0 ? 0 : st) };
+            if (st >= 0 && sf_format_check(&info)) {
+                lua_pushstring(L, subs[j]);
+                lua_rawseti(L, -2, ++n);
+            }
+        }
+        if (n)
+            lua_setfield(L, -2, types[i]);
+        else
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+void ps_file_functions(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {
+        { "file_info", core_file_info }, { "formats", core_formats }, { NULL, NULL }
+    };
+    luaL_setfuncs(L, funcs, 0);
 }
 
 /* ---- properties ------------------------------------------------------- */
@@ -773,6 +1163,9 @@ static const luaL_Reg methods[] = {
     { "start", stream_start },                 { "stop", stream_stop },
     { "abort", stream_abort },                 { "close", stream_close },
     { "error", stream_error },
+    { "attach_reader", stream_attach_reader }, { "attach_writer", stream_attach_writer },
+    { "finish_files", stream_finish_files },   { "file_error", stream_file_error },
+    { "file_frames", stream_file_frames },
     { NULL, NULL }
 };
 

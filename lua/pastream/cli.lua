@@ -558,8 +558,15 @@ examples
   pastream -D loopback -p -d 2 in.wav out.wav  play, pad, record 2 seconds
 
 exit status: 0 done, 1 a failure while running, 2 a usage error (nothing
-was played), 130 stopped by SIGINT (a second one aborts at once).
+was played), 130 or 143 stopped by SIGINT or SIGTERM (the files are
+finalized; a second signal aborts at once).
 ]==]
+
+-- A sample rate as text: 48000, or 22050.5.
+local function hz(r)
+  if r == math.floor(r) then return string.format("%d", r) end
+  return string.format("%g", r)
+end
 
 --- cli.help() -> the --help text.
 function cli.help() return HELP end
@@ -573,7 +580,7 @@ function cli.format_devices(devices)
       or d.default_input and ">" or d.default_output and "<" or ""
     rows[#rows + 1] = { mark, tostring(d.index), d.name, d.hostapi_name or "",
       tostring(d.max_input_channels), tostring(d.max_output_channels),
-      string.format("%g", d.default_samplerate or 0) }
+      hz(d.default_samplerate or 0) }
   end
   local width = {}
   for _, r in ipairs(rows) do
@@ -667,10 +674,10 @@ function cli.summary_line(st)
     st.output_underflows or 0, st.output_overflows or 0
   local tl, rl = st.tx_lost or 0, st.rx_lost or 0
   return string.format(
-    "%s%d frames (%.3f s at %g Hz); xruns %d (input underflow %d, input overflow %d, "
+    "%s%d frames (%.3f s at %s Hz); xruns %d (input underflow %d, input overflow %d, "
       .. "output underflow %d, output overflow %d); lost frames %d (playback %d, recording %d)",
     st.interrupted and ("interrupted (" .. st.interrupted .. ") after ") or "",
-    frames, rate > 0 and frames / rate or 0, rate,
+    frames, rate > 0 and frames / rate or 0, hz(rate),
     iu + io_ + ou + oo, iu, io_, ou, oo, tl + rl, tl, rl)
 end
 
@@ -778,7 +785,7 @@ local function describe(ps, s, o)
     else parts[#parts + 1] = d end
     parts[#parts + 1] = file(o.output, "stdout")
   end
-  return string.format("%s at %g Hz", table.concat(parts, " -> "), s.samplerate)
+  return string.format("%s at %s Hz", table.concat(parts, " -> "), hz(s.samplerate))
 end
 
 -- What to open, from the options: the stream's kind and settings, the
@@ -810,7 +817,10 @@ local function plan(ps, o, env)
       local path = source
       if path ~= "-" then
         local f, err = io.open(path, "rb")
-        if not f then usage_error("input file '%s': %s", path, (err:gsub("^.-: ", ""))) end
+        if not f then
+          if err:sub(1, #path + 2) == path .. ": " then err = err:sub(#path + 3) end
+          usage_error("input file '%s': %s", path, err)
+        end
         f:close()
       end
       local ftype = side_value(o.file_type, "input")
@@ -829,6 +839,10 @@ local function plan(ps, o, env)
       info = try(2, "input file '" .. path .. "'", ps.file_info, path,
         file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") }))
       if type(info) ~= "table" then info = {} end
+      -- a pipe's length is unknown (libsndfile says SF_COUNT_MAX, or nothing)
+      if type(info.frames) ~= "number" or info.frames < 0 or info.frames >= 2 ^ 53 then
+        info.frames = nil
+      end
     elseif is_buffer(ps, source) then
       info = { channels = source:channels(), frames = source:frames() }
     end
@@ -837,6 +851,7 @@ local function plan(ps, o, env)
 
   -- Channels on each side of the device.
   local play_ch = side_value(o.channels, "input")
+  local play_from = play_ch and "-c/--channels"      -- who asked for play_ch
   local rec_ch = side_value(o.channels, "output")
   if pmap then
     local m = max_of(pmap, 1)
@@ -847,9 +862,9 @@ local function plan(ps, o, env)
     if play_ch and m > play_ch then
       usage_error("-m/--map: device output %d is out of range (-c/--channels is %d)", m, play_ch)
     end
-    play_ch = play_ch or m
+    if not play_ch then play_ch, play_from = m, "-m/--map" end
   end
-  play_ch = play_ch or info.channels
+  if not play_ch and info.channels then play_ch, play_from = info.channels, "input" end
   if rmap then
     local m = max_of(rmap, 1)
     if rec_ch and m > rec_ch then
@@ -863,9 +878,12 @@ local function plan(ps, o, env)
   if playing then
     dev_out = try(2, "-D/--device", ps.device, side_value(o.device, "input"), "output")
     if play_ch and play_ch > dev_out.max_output_channels then
+      if play_from == "input" then
+        usage_error("the input has %d channels but device '%s' plays %d: choose with -m/--map",
+          play_ch, dev_out.name, dev_out.max_output_channels)
+      end
       usage_error("%s: device '%s' has %d output channels, %d asked for",
-        (pmap and not side_value(o.channels, "input")) and "-m/--map" or "-c/--channels",
-        dev_out.name, dev_out.max_output_channels, play_ch)
+        play_from, dev_out.name, dev_out.max_output_channels, play_ch)
     end
   end
   if recording then
@@ -986,7 +1004,7 @@ local function run(ps, o, env, state)
   end
   if not waited then
     if is_failure(werr) then error(werr, 0) end
-    runtime_error("%s", clean(werr))
+    runtime_error("%s", (clean(werr):gsub("%(fatal_xruns is set%)", "(--fatal-xruns)")))
   end
 end
 
@@ -1045,12 +1063,14 @@ function cli.main(argv, env)
   if tty == nil then tty = uv.guess_handle(2) == "tty" end
   local width = env.width
   if tty and not width then
-    local h = uv.new_tty(2, false)      -- libuv reopens the terminal: fd 2 stays as it is
-    if h then
-      local w = h:get_winsize()
-      h:close()
-      if type(w) == "number" and w > 0 then width = w end
-    end
+    pcall(function()
+      local h = uv.new_tty(2, false)    -- libuv reopens the terminal: fd 2 stays as it is
+      if h then
+        local w = h:get_winsize()
+        h:close()
+        if type(w) == "number" and w > 0 then width = w end
+      end
+    end)
   end
   local renv = {
     stderr = err, width = width or 80, interval = env.interval,

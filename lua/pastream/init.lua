@@ -421,7 +421,7 @@ end
 -- wrote (nil: all of them).  Fewer than buf:frames() ends the source.
 -- nil removes the source.
 function Stream:set_source(fn, o)
-  if fn == nil then self._source = nil; self:close_rings(); return end
+  if fn == nil then self._source = nil; self:close_rings("tx"); return end
   if type(fn) ~= "function" then error("bad argument #1 to 'set_source' (function expected)", 2) end
   if self.kind == "InputStream" then error("an InputStream has no output for a source", 2) end
   o = o or {}
@@ -478,6 +478,7 @@ end
 -- and the engine's message when it aborted.
 local function wait_end(self, timeout)
   local deadline = timeout and uv.hrtime() / 1e6 + timeout * 1000
+  local file_err
   while not self.ended do
     local left
     if deadline then
@@ -485,10 +486,14 @@ local function wait_end(self, timeout)
       if left <= 0 then return false end
     end
     wait_engine(left)
+    file_err = self:file_error()
+    if file_err then c_abort(self) break end
   end
   if self._sink then drain_to_sink(self) end
   local err = self:error()
   if not self.stopped then c_stop(self) end
+  local ok, ferr = self:finish_files()
+  err = file_err or (not ok and ferr) or err
   if err then return nil, err end
   return true
 end
@@ -509,10 +514,12 @@ local function record_length(frames, offset, source_frames, pad)
   return nil
 end
 
-local function run_opts(o)
+local function run_opts(o, source)
   return {
     frames = o.frames or -1, pad = o.pad or 0, offset = o.offset or 0,
-    loop = o.loop, fatal_xruns = o.fatal_xruns, fill_gaps = o.fill_gaps,
+    -- a Buffer loops in the callback; a file's disk thread loops itself
+    loop = o.loop and (source == nil or is_buffer(source)), fatal_xruns = o.fatal_xruns,
+    fill_gaps = o.fill_gaps,
   }
 end
 
@@ -526,14 +533,22 @@ end
 
 -- Set up the playback side for play/playrec: a Buffer plays from the
 -- callback directly, a function becomes a Lua source.
-local function set_playback(self, source, fname)
+local function set_playback(self, source, fname, o)
   if is_buffer(source) then
     self._source = nil
     self:set_txbuffer(source)
   elseif type(source) == "function" then
     self:set_source(source)
+  elseif type(source) == "string" then
+    self._source = nil
+    self:set_txbuffer(nil)
+    local fo = {}
+    for k, v in pairs(o and o.input_file or {}) do fo[k] = v end
+    fo.loop = o and o.loop
+    local ok, err = self:attach_reader(source, ring_frames(self), fo)
+    if not ok then error(err, 3) end
   else
-    error(string.format("bad argument #1 to '%s' (Buffer or function expected, got %s)",
+    error(string.format("bad argument #1 to '%s' (Buffer, function or file name expected, got %s)",
       fname, type(source)), 3)
   end
 end
@@ -543,21 +558,32 @@ end
 function Stream:play(source, o)
   o = o or {}
   if self.kind == "InputStream" then error("play needs an output: this is an InputStream", 2) end
-  set_playback(self, source, "play")
-  if self.kind == "DuplexStream" then self._sink = nil; self:set_rxbuffer(nil) end
-  self:configure(run_opts(o))
+  set_playback(self, source, "play", o)
+  if self.kind == "DuplexStream" then
+    self._sink = nil
+    self:set_rxbuffer(nil)
+    self:close_rings("rx")
+  end
+  self:configure(run_opts(o, source))
   return start_and_maybe_wait(self, o)
 end
 
 -- The receiving side for record/playrec: a Buffer (given, or made for a
 -- bounded run) or a sink function.  Returns the Buffer, if any.
 local function set_recording(self, o, n)
-  local out = o.out
+  local out = o.out or self._to_file
   if type(out) == "function" then
     self:set_sink(out)
     return nil
   end
   self._sink = nil
+  if type(out) == "string" then
+    local path, fo = out, o.output_file
+    if self._to_file == out then fo = fo or self._to_file_opts end
+    local ok, err = self:attach_writer(path, ring_frames(self), fo or {})
+    if not ok then error(err, 3) end
+    return nil
+  end
   if out == nil then
     if not n then error("a recording with no end needs frames >= 0 (or out = a Buffer or function)", 3) end
     local fmt = self.kind == "DuplexStream" and self.format[1] or self.format
@@ -576,7 +602,11 @@ function Stream:record(o)
   o = o or {}
   if self.kind == "OutputStream" then error("record needs an input: this is an OutputStream", 2) end
   local offset = o.offset or 0
-  if self.kind == "DuplexStream" then self._source = nil; self:set_txbuffer(nil) end
+  if self.kind == "DuplexStream" then
+    self._source = nil
+    self:set_txbuffer(nil)
+    self:close_rings("tx")
+  end
   local out = set_recording(self, o, record_length(o.frames, offset))
   local ro = run_opts(o)
   if ro.frames < 0 and out then ro.frames = out:frames() + offset end
@@ -589,12 +619,43 @@ end
 function Stream:playrec(source, o)
   o = o or {}
   if self.kind ~= "DuplexStream" then error("playrec needs a DuplexStream, this is an " .. self.kind, 2) end
-  set_playback(self, source, "playrec")
+  set_playback(self, source, "playrec", o)
   local n = record_length(o.frames, o.offset or 0,
     (is_buffer(source) and not o.loop) and source:frames() or nil, o.pad or 0)
   local out = set_recording(self, o, n)
-  self:configure(run_opts(o))
+  self:configure(run_opts(o, source))
   return start_and_maybe_wait(self, o, out)
+end
+
+--- Record the next runs to a file: stream:to_file(path, {type, subtype,
+-- endian}); "-" is stdout.  nil stops recording to a file.
+function Stream:to_file(path, o)
+  if path ~= nil and type(path) ~= "string" then
+    error("bad argument #1 to 'to_file' (file name expected, got " .. type(path) .. ")", 2)
+  end
+  self._to_file, self._to_file_opts = path, o
+end
+
+--- Information about a sound file: {samplerate, channels, frames, type,
+-- subtype, endian, seekable}, or nil and a message.  RAW files need
+-- {samplerate, channels, subtype}.
+ps.file_info = core.file_info
+
+--- The file types and subtypes this libsndfile writes: {wav = {"pcm_16", ...}, ...}.
+ps.formats = core.formats
+
+--- A DuplexStream whose samplerate and (output) channels come from a file.
+function ps.DuplexStream.from_file(path, o)
+  local info, err = core.file_info(path, o and o.input_file)
+  if not info then error(err, 2) end
+  local opts = {}
+  for k, v in pairs(o or {}) do opts[k] = v end
+  opts.samplerate = opts.samplerate or info.samplerate
+  if opts.channels == nil then
+    local din = ps.device(side(opts.device, 1), "input")
+    opts.channels = { math.min(info.channels, din.max_input_channels), info.channels }
+  end
+  return ps.DuplexStream(opts)
 end
 
 ---------------------------------------------------------------------------
@@ -633,10 +694,11 @@ function Stream:chunks(o)
   local chunk = o.out or ps.Buffer(chunksize > 0 and chunksize or ring, self.rx_channels, fmt)
   if o.playback ~= nil then
     if self.kind ~= "DuplexStream" then error("playback needs a DuplexStream", 2) end
-    set_playback(self, o.playback, "chunks")
+    set_playback(self, o.playback, "chunks", o)
   elseif self.kind == "DuplexStream" then
     self._source = nil
     self:set_txbuffer(nil)
+    self:close_rings("tx")
   end
   self._sink = nil
   self:set_rxbuffer(nil)

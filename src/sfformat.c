@@ -1,0 +1,138 @@
+/* Sound file formats by name (the names python-soundfile and sox users
+ * know: "wav", "flac"; "pcm_16", "float"; "little"), and opening files for
+ * the disk threads, "-" being stdin or stdout. */
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "sfformat.h"
+
+typedef struct named { const char *name; int code; } named;
+
+static const named majors[] = {
+    { "wav", SF_FORMAT_WAV },     { "aiff", SF_FORMAT_AIFF },   { "au", SF_FORMAT_AU },
+    { "raw", SF_FORMAT_RAW },     { "paf", SF_FORMAT_PAF },     { "svx", SF_FORMAT_SVX },
+    { "nist", SF_FORMAT_NIST },   { "voc", SF_FORMAT_VOC },     { "ircam", SF_FORMAT_IRCAM },
+    { "w64", SF_FORMAT_W64 },     { "mat4", SF_FORMAT_MAT4 },   { "mat5", SF_FORMAT_MAT5 },
+    { "pvf", SF_FORMAT_PVF },     { "xi", SF_FORMAT_XI },       { "htk", SF_FORMAT_HTK },
+    { "sds", SF_FORMAT_SDS },     { "avr", SF_FORMAT_AVR },     { "wavex", SF_FORMAT_WAVEX },
+    { "sd2", SF_FORMAT_SD2 },     { "flac", SF_FORMAT_FLAC },   { "caf", SF_FORMAT_CAF },
+    { "wve", SF_FORMAT_WVE },     { "ogg", SF_FORMAT_OGG },     { "mpc2k", SF_FORMAT_MPC2K },
+    { "rf64", SF_FORMAT_RF64 },
+#ifdef SF_FORMAT_MPEG
+    { "mpeg", SF_FORMAT_MPEG },
+#endif
+    { NULL, 0 }
+};
+
+static const named subtypes[] = {
+    { "pcm_s8", SF_FORMAT_PCM_S8 },   { "pcm_16", SF_FORMAT_PCM_16 },
+    { "pcm_24", SF_FORMAT_PCM_24 },   { "pcm_32", SF_FORMAT_PCM_32 },
+    { "pcm_u8", SF_FORMAT_PCM_U8 },   { "float", SF_FORMAT_FLOAT },
+    { "double", SF_FORMAT_DOUBLE },   { "ulaw", SF_FORMAT_ULAW },
+    { "alaw", SF_FORMAT_ALAW },       { "ima_adpcm", SF_FORMAT_IMA_ADPCM },
+    { "ms_adpcm", SF_FORMAT_MS_ADPCM }, { "gsm610", SF_FORMAT_GSM610 },
+    { "vox_adpcm", SF_FORMAT_VOX_ADPCM }, { "g721_32", SF_FORMAT_G721_32 },
+    { "g723_24", SF_FORMAT_G723_24 }, { "g723_40", SF_FORMAT_G723_40 },
+    { "dwvw_12", SF_FORMAT_DWVW_12 }, { "dwvw_16", SF_FORMAT_DWVW_16 },
+    { "dwvw_24", SF_FORMAT_DWVW_24 }, { "dwvw_n", SF_FORMAT_DWVW_N },
+    { "dpcm_8", SF_FORMAT_DPCM_8 },   { "dpcm_16", SF_FORMAT_DPCM_16 },
+    { "vorbis", SF_FORMAT_VORBIS },
+#ifdef SF_FORMAT_OPUS
+    { "opus", SF_FORMAT_OPUS },
+#endif
+    { "alac_16", SF_FORMAT_ALAC_16 }, { "alac_20", SF_FORMAT_ALAC_20 },
+    { "alac_24", SF_FORMAT_ALAC_24 }, { "alac_32", SF_FORMAT_ALAC_32 },
+#ifdef SF_FORMAT_MPEG_LAYER_III
+    { "mpeg_layer_i", SF_FORMAT_MPEG_LAYER_I }, { "mpeg_layer_ii", SF_FORMAT_MPEG_LAYER_II },
+    { "mpeg_layer_iii", SF_FORMAT_MPEG_LAYER_III },
+#endif
+    { NULL, 0 }
+};
+
+static const named endians[] = {
+    { "file", SF_ENDIAN_FILE }, { "little", SF_ENDIAN_LITTLE },
+    { "big", SF_ENDIAN_BIG },   { "cpu", SF_ENDIAN_CPU }, { NULL, 0 }
+};
+
+static int lookup(const named *t, const char *name)
+{
+    for (; t->name; t++)
+        if (strcasecmp(t->name, name) == 0)
+            return t->code;
+    return -1;
+}
+
+static const char *rlookup(const named *t, int code)
+{
+    for (; t->name; t++)
+        if (t->code == code)
+            return t->name;
+    return "?";
+}
+
+static void list(const named *t, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (; t->name; t++) {
+        if (buf[0])
+            strncat(buf, ", ", len - strlen(buf) - 1);
+        strncat(buf, t->name, len - strlen(buf) - 1);
+    }
+}
+
+int ps_sf_major(const char *name) { return lookup(majors, name); }
+int ps_sf_subtype(const char *name) { return lookup(subtypes, name); }
+int ps_sf_endian(const char *name) { return lookup(endians, name); }
+const char *ps_sf_major_name(int format) { return rlookup(majors, format & SF_FORMAT_TYPEMASK); }
+const char *ps_sf_subtype_name(int format) { return rlookup(subtypes, format & SF_FORMAT_SUBMASK); }
+const char *ps_sf_endian_name(int format) { return rlookup(endians, format & SF_FORMAT_ENDMASK); }
+void ps_sf_list_majors(char *buf, size_t len) { list(majors, buf, len); }
+void ps_sf_list_subtypes(char *buf, size_t len) { list(subtypes, buf, len); }
+
+int ps_sf_major_from_path(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot || strchr(dot, '/'))
+        return 0;
+    dot++;
+    if (strcasecmp(dot, "aif") == 0 || strcasecmp(dot, "aifc") == 0) return SF_FORMAT_AIFF;
+    if (strcasecmp(dot, "oga") == 0 || strcasecmp(dot, "opus") == 0) return SF_FORMAT_OGG;
+    if (strcasecmp(dot, "snd") == 0) return SF_FORMAT_AU;
+    if (strcasecmp(dot, "mp3") == 0) return lookup(majors, "mpeg") > 0 ? lookup(majors, "mpeg") : 0;
+    int m = lookup(majors, dot);
+    return m > 0 ? m : 0;
+}
+
+int ps_sf_subtype_for(int major, ps_format f)
+{
+    switch (major) {
+    case SF_FORMAT_OGG:  return SF_FORMAT_VORBIS;
+#ifdef SF_FORMAT_MPEG
+    case SF_FORMAT_MPEG: return SF_FORMAT_MPEG_LAYER_III;
+#endif
+    case SF_FORMAT_FLAC:
+        return f == PS_INT16 ? SF_FORMAT_PCM_16 : f == PS_INT8 ? SF_FORMAT_PCM_S8 : SF_FORMAT_PCM_24;
+    default: break;
+    }
+    switch (f) {
+    case PS_FLOAT32: return SF_FORMAT_FLOAT;
+    case PS_INT32:   return SF_FORMAT_PCM_32;
+    case PS_INT24:   return SF_FORMAT_PCM_24;
+    case PS_INT16:   return SF_FORMAT_PCM_16;
+    case PS_INT8:    return SF_FORMAT_PCM_S8;
+    case PS_UINT8:   return SF_FORMAT_PCM_U8;
+    default:         return SF_FORMAT_FLOAT;
+    }
+}
+
+SNDFILE *ps_sf_open(const char *path, int mode, SF_INFO *info, int *is_pipe)
+{
+    *is_pipe = 0;
+    if (strcmp(path, "-") == 0) {
+        int fd = mode == SFM_READ ? STDIN_FILENO : STDOUT_FILENO;
+        *is_pipe = lseek(fd, 0, SEEK_CUR) < 0;
+        return sf_open_fd(fd, mode, info, 0);
+    }
+    return sf_open(path, mode, info);
+}

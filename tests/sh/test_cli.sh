@@ -1,0 +1,260 @@
+# The bundled command line, as processes on the test rig (tests/run.sh has
+# set JACK_DEFAULT_SERVER): help, device list, version, usage errors and
+# their exit statuses, and runs through the loopback device.  Until
+# pastream-lua plays and records files, the runs give cli.main Buffers and
+# Lua functions in place of the files (its env argument).
+. tests/sh/tap.sh
+PS=scripts/pastream
+PL=./pastream-lua
+top=$(pwd)
+tmp=$(mktemp -d)
+xrig=
+cleanup() {
+  [ -n "$xrig" ] && scripts/jackrig.sh stop --name "$xrig" >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# ---- help, version, devices -------------------------------------------------
+
+out=$($PS -h 2>"$tmp/e"); rc=$?
+check_eq "-h exits 0" "$rc" 0
+check "-h starts with the usage" contains "$out" "usage: pastream [options] input|NULL [output|NULL]"
+check_eq "-h writes nothing on stderr" "$(cat "$tmp/e")" ""
+for opt in --help --list --quiet --version --buffersize --duration --offset --frames --pad \
+           --loop --fatal-xruns --blocksize --channels --device --format --rate --map \
+           --file-type --encoding --endian @FILE; do
+  check "-h mentions $opt" contains "$out" "$opt"
+done
+check_eq "--help says the same as -h" "$($PS --help)" "$out"
+check_eq "-h is cli.help()" "$out" "$($PL -e 'io.write(require("pastream.cli").help())')"
+
+out=$($PS --version); rc=$?
+check_eq "--version exits 0" "$rc" 0
+check "--version names pastream and its version" contains "$out" "pastream $($PL -e 'io.write(require("pastream").version)')"
+check "--version names PortAudio" contains "$out" "PortAudio"
+
+out=$($PS -l 2>"$tmp/e"); rc=$?
+check_eq "-l exits 0" "$rc" 0
+check "-l lists loopback" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^ +1 +loopback +JACK'" - "$out"
+check "-l marks system as the default input and output" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^\* +0 +system '" - "$out"
+check "-l explains the marks" contains "$out" "> default input, < default output, * both"
+check_eq "-l writes nothing on stderr" "$(cat "$tmp/e")" ""
+check_eq "--list is -l" "$($PS --list)" "$out"
+
+# The launcher finds pastream-lua beside itself, one directory up, or on PATH.
+out=$(cd "$tmp" && "$top/$PS" --version); rc=$?
+check_eq "the launcher works from another directory" "$rc" 0
+ln -s "$top/$PS" "$tmp/pastream-link"
+out=$("$tmp/pastream-link" --version 2>&1); rc=$?
+check_eq "the launcher follows a symbolic link to it" "$rc" 0
+mkdir "$tmp/bin"
+cp $PS "$tmp/bin/pastream"
+out=$(PATH="$top:$PATH" "$tmp/bin/pastream" --version 2>&1); rc=$?
+check_eq "the launcher finds pastream-lua on PATH" "$rc" 0
+check "... and runs the CLI" contains "$out" "pastream "
+
+# ---- usage errors: one line naming the option, the usage, exit 2 ------------
+
+# usage_err NAME WANT ARGS...: exit 2, WANT in the first line, the usage after
+usage_err() {
+  name=$1; want=$2; shift 2
+  $PS "$@" >"$tmp/o" 2>"$tmp/e"; rc=$?
+  check_eq "$name: exit 2" "$rc" 2
+  first=$(head -n 1 "$tmp/e")
+  check "$name: says '$want'" contains "$first" "pastream: $want"
+  check_eq "$name: then the usage" "$(sed -n 2p "$tmp/e")" "usage: pastream [options] input|NULL [output|NULL]"
+  check_eq "$name: nothing on stdout" "$(cat "$tmp/o")" ""
+  if grep -q "traceback" "$tmp/e"; then fail "$name: no traceback"; else ok "$name: no traceback"; fi
+}
+usage_err "unknown option" "unknown option '--bogus'" --bogus x
+usage_err "unknown short option" "unknown option '-z'" -z x
+usage_err "no files" "missing input" 
+usage_err "both null" "nothing to do" null null
+usage_err "a bad rate" "-r/--rate: '48q' is not a sample rate" -r48q null out.wav
+usage_err "a bad time" "-d/--duration: '1:75': minutes and seconds must be below 60" -d 1:75 null out.wav
+usage_err "a bad frame count" "-n/--frames: 'lots' is not a frame count" -n=lots null out.wav
+usage_err "a bad buffersize" "--buffersize: 1000 is not a power of two (512 or 1024 would do)" --buffersize 1000 null out.wav
+usage_err "a bad channel count" "-c/--channels: '0' is not a channel count" -c0 null out.wav
+usage_err "a bad format" "-f/--format: 'float64' is not a sample format" -f float64 null out.wav
+usage_err "a bad map" "-m/--map: 'x' is not a channel map entry" -m x null out.wav
+usage_err "a bad endian" "--endian: 'middle' is not a byte order" --endian middle null out.wav
+usage_err "a missing value" "-D/--device needs a value" null out.wav -D
+usage_err "a missing input file" "input file '$tmp/missing.wav': No such file or directory" "$tmp/missing.wav"
+: >"$tmp/x.raw"
+usage_err "RAW without rate, channels, encoding" "input file '$tmp/x.raw' is RAW: give its -r/--rate, -c/--channels, -e/--encoding" "$tmp/x.raw"
+usage_err "RAW without encoding" "input file '$tmp/x.raw' is RAW: give its -e/--encoding" -c1 -r48k "$tmp/x.raw"
+usage_err "no such device" "-D/--device: no input device matches 'nosuch' (there are: 0 'system', 1 'loopback')" -D nosuch null out.wav
+usage_err "no such device index" "-D/--device: no device 9" -D 9 null out.wav
+usage_err "an ambiguous device" "-D/--device: ' ' matches several input devices: 0 'system', 1 'loopback'" -D ' ' null out.wav
+usage_err "too many channels" "-c/--channels: device 'loopback' has 2 input channels, 5 asked for" -D loopback -c5 null out.wav
+usage_err "a map out of range" "-m/--map: device 'loopback' has 2 input channels, 3 asked for" -D loopback -m 3 null out.wav
+usage_err "a map beyond -c" "-m/--map: device input 2 is out of range (-c/--channels is 1)" -D loopback -c1 -m 2 null out.wav
+usage_err "a rate the device refuses" "-r/--rate: input device 'loopback' refuses 2 channels of float32 at 44100 Hz: Invalid sample rate" -D loopback -r44.1k null out.wav
+usage_err "-d and -n" "-d/--duration and -n/--frames both set the length" -d 1 -n 1k null out.wav
+usage_err "an offset longer than the duration" "-o/--offset (48000 frames) is longer than the duration (4800 frames)" -D loopback -d 0.1 -o 1 null out.wav
+printf -- '-D nosuch\n' >"$tmp/args"
+usage_err "options from an @argfile" "-D/--device: no input device matches 'nosuch'" "@$tmp/args" null out.wav
+usage_err "a missing @argfile" "@$tmp/none: cannot read it" "@$tmp/none" null out.wav
+
+# ---- runs through the loopback device ---------------------------------------
+
+# driver.lua MODE ARGS...: cli.main(ARGS) with a pseudorandom stereo Buffer
+# as the input (play, duplex), a Buffer (duplex) or a sink function
+# (record) as the output; prints what came back.
+cat >"$tmp/driver.lua" <<'LUA'
+local ps = require "pastream"
+local cli = require "pastream.cli"
+local mode = arg[1]
+local args = table.pack(table.unpack(arg, 2))
+local n = tonumber(os.getenv("FRAMES") or "48000")
+local env = {}
+local src, rec
+if mode == "play" or mode == "duplex" then
+  src = ps.Buffer(n, tonumber(os.getenv("CHANNELS") or "2"))
+  local x = 12345
+  for i = 1, #src do
+    x = (x * 1103515245 + 12345) % 2147483648
+    src[i] = x / 2147483648 * 1.8 - 0.9
+  end
+  env.playback = src
+end
+local got, channels = 0, nil
+if mode == "duplex" then
+  rec = ps.Buffer(n, 2)
+  env.record = rec
+elseif mode == "record" then
+  env.record = function(buf)
+    if got == 0 then io.stdout:write("recording\n") io.stdout:flush() end
+    got = got + buf:frames()
+    channels = buf:channels()
+  end
+end
+local code = cli.main(args, env)
+if rec then
+  local swapped = true
+  for f = 1, n do
+    if rec:sample(f, 1) ~= src:sample(f, 2) or rec:sample(f, 2) ~= src:sample(f, 1) then
+      swapped = false
+      break
+    end
+  end
+  print(rec:equals(src) and "exact" or swapped and "swapped" or "differs")
+end
+if mode == "record" then print(string.format("frames %d channels %s", got, tostring(channels))) end
+if code ~= 0 then error({ exit = code }, 0) end
+LUA
+D="$PL $tmp/driver.lua"
+
+summary_re='^pastream: [0-9]+ frames \([0-9.]+ s at 48000 Hz\); xruns [0-9]+ \(input underflow [0-9]+, input overflow [0-9]+, output underflow [0-9]+, output overflow [0-9]+\); lost frames 0 \(playback 0, recording 0\)$'
+
+# One period (256 frames) of round trip: -o 256s drops it, -p pads the end.
+out=$($D duplex in out -D loopback -n 48256 -o 256s -p 2>"$tmp/e"); rc=$?
+check_eq "duplex: exit 0" "$rc" 0
+check_eq "duplex: the recording is the playback, bit-exact" "$out" "exact"
+check_eq "duplex: one summary line on stderr (not a terminal)" "$(wc -l <"$tmp/e" | tr -d ' ')" 1
+check "duplex: the summary's format" grep -Eq "$summary_re" "$tmp/e"
+check "duplex: the summary counts the frames" grep -q '^pastream: 48256 frames (1.005 s at 48000 Hz)' "$tmp/e"
+
+out=$($D duplex in out -D loopback -n 48256 -o 256s -p -m 2,1 2>"$tmp/e"); rc=$?
+check_eq "-m 2,1 on the playback swaps the channels" "$out" "swapped"
+out=$($D duplex in out -D loopback -n 48256 -o 256s -p -m null -m 2,1 2>"$tmp/e"); rc=$?
+check_eq "a second -m maps the recording" "$out" "swapped"
+out=$($D duplex in out -D loopback -n 48256 -o 256s -p -m 2,1 -m 2,1 2>"$tmp/e"); rc=$?
+check_eq "both maps swap: back to the original" "$out" "exact"
+
+out=$($D duplex in out -D loopback -n 48256 -o 256s -p -q 2>"$tmp/e"); rc=$?
+check_eq "-q: still exact" "$out" "exact"
+check_eq "-q: nothing on stderr" "$(cat "$tmp/e")" ""
+
+out=$($D record null out -D loopback -d 0.5 2>"$tmp/e"); rc=$?
+check_eq "record -d 0.5: exit 0" "$rc" 0
+check "record -d 0.5: 24000 frames, 2 channels" contains "$out" "frames 24000 channels 2"
+check "record -d 0.5: the summary" grep -q '^pastream: 24000 frames (0.500 s at 48000 Hz)' "$tmp/e"
+out=$($D record null out -D loopback -n 4800 -o 480s 2>"$tmp/e")
+check "-o drops frames from the recording" contains "$out" "frames 4320 channels 2"
+out=$($D record null out -D loopback -n 4800 -m 2 2>"$tmp/e")
+check "-m 2 when recording: one channel" contains "$out" "frames 4800 channels 1"
+out=$($D record null out -D loopback -n 4800 -m 1:3 2>"$tmp/e")
+check "-m 1:3 when recording: three channels" contains "$out" "frames 4800 channels 3"
+out=$($D record null out -D loopback -n=4800s -c1 2>"$tmp/e")
+check "-c1 when recording" contains "$out" "frames 4800 channels 1"
+
+# A 3-channel input on a 2-channel device: -m chooses what plays where.
+CHANNELS=3 FRAMES=4800 $D play in -D loopback 2>"$tmp/e"; rc=$?
+check_eq "a 3-channel input on 2 outputs: exit 2" "$rc" 2
+check "... says to choose with -m" grep -q "^pastream: the input has 3 channels but device 'loopback' plays 2: choose with -m/--map$" "$tmp/e"
+CHANNELS=3 FRAMES=4800 $D play in -D loopback -m 3,1 2>"$tmp/e"; rc=$?
+check_eq "... -m 3,1 plays input channels 3 and 1" "$rc" 0
+CHANNELS=3 FRAMES=4800 $D play in -D loopback -m 4 2>"$tmp/e"; rc=$?
+check_eq "... -m 4: exit 2" "$rc" 2
+check "... -m 4 is out of range" grep -q "^pastream: -m/--map: input channel 4 is out of range (the input has 3)$" "$tmp/e"
+CHANNELS=3 FRAMES=4800 $D play in -D loopback -m 1:3 2>"$tmp/e"; rc=$?
+check "... -m 1:3 needs a third output" grep -q "^pastream: -m/--map: device 'loopback' has 2 output channels, 3 asked for$" "$tmp/e"
+
+FRAMES=4800 $D play in -D loopback -p -d 0.2 2>"$tmp/e"; rc=$?
+check_eq "play, pad out to -d: exit 0" "$rc" 0
+check "play, pad out to -d: 9600 frames" grep -q '^pastream: 9600 frames' "$tmp/e"
+FRAMES=4800 $D play in -D loopback --loop -n 12000 2>"$tmp/e"; rc=$?
+check "--loop -n 12000: 12000 frames" grep -q '^pastream: 12000 frames' "$tmp/e"
+FRAMES=4800 $D play in -D loopback -d 0.2 2>"$tmp/e"; rc=$?
+check_eq "play past the end without -p: a runtime error, exit 1" "$rc" 1
+check "... saying BufferEmpty" grep -q '^pastream: BufferEmpty: playback ended after 4800 of 9600 frames' "$tmp/e"
+check "... and the summary" grep -q '^pastream: 4800 frames' "$tmp/e"
+
+# ---- signals ---------------------------------------------------------------
+
+for sig in INT TERM; do
+  $D record null out -D loopback >"$tmp/o" 2>"$tmp/e" &
+  pid=$!
+  i=0; while [ $i -lt 100 ] && ! grep -q recording "$tmp/o"; do sleep 0.1; i=$((i + 1)); done
+  sleep 0.3
+  kill -$sig $pid
+  wait $pid; rc=$?
+  want=130; [ $sig = TERM ] && want=143
+  check_eq "SIG$sig: exit $want" "$rc" "$want"
+  check "SIG$sig: the summary says so" grep -Eq "^pastream: interrupted \(SIG$sig\) after [0-9]+ frames" "$tmp/e"
+  n=$(sed -n 's/^frames \([0-9]*\) .*/\1/p' "$tmp/o")
+  check "SIG$sig: every frame the engine captured reached the sink" grep -q "after $n frames" "$tmp/e"
+done
+
+# ---- the status line in a terminal -------------------------------------------
+
+script -qfec "$PL $tmp/driver.lua record null out -D loopback -d 1.5" /dev/null >"$tmp/tty" 2>&1; rc=$?
+check_eq "in a terminal: exit 0" "$rc" 0
+tty=$(tr '\r' '\n' <"$tmp/tty")
+check "in a terminal: a header names the device and the output" contains "$tty" "pastream: 'loopback' (2 ch float32) -> out at 48000 Hz"
+check "in a terminal: the status shows elapsed / total" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^[0-9]{2}:[0-9]{2}\.[0-9] / 00:01\.5  \[[#-]{10}\] +[0-9]+%(  rec +(-inf|-?[0-9.]+) dB( CLIP)?)?  xruns [0-9]+  cpu +[0-9]+%'" - "$tty"
+check "in a terminal: the status line is refreshed" test "$(printf '%s\n' "$tty" | grep -c '/ 00:01.5')" -ge 3
+check "in a terminal: then the summary" contains "$tty" "pastream: 72000 frames (1.500 s at 48000 Hz)"
+script -qfec "$PL $tmp/driver.lua record null out -D loopback -d 0.5 -q" /dev/null >"$tmp/tty" 2>&1
+check_eq "in a terminal with -q: nothing but the driver's output" "$(tr -d '\r' <"$tmp/tty")" "$(printf 'recording\nframes 24000 channels 2')"
+
+# ---- xruns: a rig of our own, stopped for a moment ---------------------------
+
+xrig=pastream-cli-xrun-$$
+if scripts/jackrig.sh start --name "$xrig" --probe build/pa_probe >"$tmp/rig" 2>&1; then
+  jpid=$(scripts/jackrig.sh status --name "$xrig" | sed -n 's/.*(pid \([0-9]*\)).*/\1/p')
+  # xrun_run ARGS...: record on the private rig, pause its server for 0.3 s
+  xrun_run() {
+    JACK_DEFAULT_SERVER=$xrig $D record null out -D loopback "$@" >"$tmp/o" 2>"$tmp/e" &
+    pid=$!
+    i=0; while [ $i -lt 100 ] && ! grep -q recording "$tmp/o"; do sleep 0.1; i=$((i + 1)); done
+    sleep 0.3
+    kill -STOP "$jpid"; sleep 0.3; kill -CONT "$jpid"
+    wait $pid
+  }
+  xrun_run -d 2; rc=$?
+  check_eq "xruns without --fatal-xruns: exit 0" "$rc" 0
+  check "xruns are counted by kind in the summary" grep -Eq '^pastream: 96000 frames .*; xruns [1-9][0-9]* \(input underflow [0-9]+, input overflow [0-9]+, output underflow [0-9]+, output overflow [0-9]+\)' "$tmp/e"
+  xrun_run --fatal-xruns; rc=$?
+  check_eq "--fatal-xruns: the first xrun stops, exit 1" "$rc" 1
+  check "--fatal-xruns: says so" grep -Eq '^pastream: XRun: .* after [0-9]+ frames \(--fatal-xruns\)$' "$tmp/e"
+  check "--fatal-xruns: then the summary" grep -Eq '^pastream: [0-9]+ frames .*xruns [1-9]' "$tmp/e"
+  scripts/jackrig.sh stop --name "$xrig" >/dev/null 2>&1
+  xrig=
+else
+  fail "a private rig for the xrun tests started" "$(cat "$tmp/rig")"
+fi
+
+echo "# $tap_n checks"

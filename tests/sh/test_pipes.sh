@@ -1,0 +1,73 @@
+# Files through pipes with sox on both ends, and recordings finalized on
+# SIGINT/SIGTERM.  Runs on the rig tests/run.sh starts.
+. tests/sh/tap.sh
+PL=./pastream-lua
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat >"$tmp/playrec.lua" <<'LUA'
+-- playrec.lua IN OUT [PAD]: play IN on loopback and record to OUT
+local ps = require "pastream"
+local s <close> = ps.DuplexStream{ device = "loopback" }
+s:playrec(arg[1], { out = arg[2], pad = tonumber(arg[3] or 256) })
+io.stderr:write(string.format("frames %d\n", s.frame_count))
+LUA
+
+# sox | pastream: AU on stdin, recorded to a WAV file
+sox -n -r 48000 -c 2 -t au - synth 1 sine 440 2>/dev/null | $PL "$tmp/playrec.lua" - "$tmp/in.wav" 2>"$tmp/e"
+rc=$?
+check_eq "sox | pastream - out.wav exits 0" "$rc" "0"
+check_eq "every piped frame and the padding were recorded" "$(soxi -s "$tmp/in.wav" 2>/dev/null)" "48256"
+peak=$(sox "$tmp/in.wav" -n stat 2>&1 | awk '/Maximum amplitude/ {print $3}')
+check "the recorded tone has the piped level (peak $peak)" awk -v p="${peak:-0}" 'BEGIN { exit !(p > 0.99) }'
+
+# pastream | sox: the recording as AU on stdout, measured by sox
+$PL "$tmp/playrec.lua" "$tmp/in.wav" - 2>"$tmp/e" | sox -t au - -n stat 2>"$tmp/stat"
+rc=$?
+check_eq "pastream in.wav - | sox exits 0" "$rc" "0"
+check "sox read the piped recording" grep -q "Samples read: *97024" "$tmp/stat"
+check "stdout carried only audio (sox read a valid AU stream)" grep -q "Maximum amplitude" "$tmp/stat"
+
+# RAW in and out through pipes
+sox -n -r 48000 -c 2 -e floating-point -b 32 -t raw - synth 0.5 sine 1000 2>/dev/null >"$tmp/in.raw"
+cat >"$tmp/raw.lua" <<'LUA'
+local ps = require "pastream"
+local s <close> = ps.DuplexStream{ device = "loopback" }
+local raw = { type = "raw", subtype = "float", samplerate = 48000, channels = 2 }
+s:playrec("-", { out = "-", pad = 256, input_file = raw, output_file = raw })
+LUA
+$PL "$tmp/raw.lua" <"$tmp/in.raw" >"$tmp/out.raw"
+check_eq "RAW through stdin and stdout keeps every frame" "$(stat -c %s "$tmp/out.raw")" "$(( $(stat -c %s "$tmp/in.raw") + 256 * 8 ))"
+check "the RAW recording is the input, delayed (bit-exact)" \
+  cmp -s "$tmp/in.raw" "$tmp/out.raw" -i 0:2048 -n "$(stat -c %s "$tmp/in.raw")"
+
+# A recording stopped by a signal is a finished file: its header's frame
+# count matches the data (written at close, not only by periodic updates).
+cat >"$tmp/rec.lua" <<'LUA'
+local ps = require "pastream"
+local s = ps.InputStream{ device = "loopback" }
+print("recording") io.stdout:flush()
+s:record{ out = arg[1] }
+LUA
+cat >"$tmp/wavcheck.lua" <<'LUA'
+-- prints the frames the WAV header says and the frames the data holds
+local f = assert(io.open(arg[1], "rb")) local d = f:read("a") f:close()
+local pos = d:find("data", 13, true)
+local size = string.unpack("<I4", d, pos + 4)
+print(size // 8, (#d - pos - 7) // 8)
+LUA
+for sig in INT TERM; do
+  $PL "$tmp/rec.lua" "$tmp/sig.wav" >"$tmp/o" 2>"$tmp/e" &
+  pid=$!
+  i=0; while [ $i -lt 100 ] && ! grep -q recording "$tmp/o"; do sleep 0.1; i=$((i + 1)); done
+  sleep 1.2
+  kill -$sig $pid
+  wait $pid
+  rc=$?
+  check_eq "SIG$sig mid-recording exits $((128 + $( [ $sig = INT ] && echo 2 || echo 15 )))" "$rc" "$((128 + $( [ $sig = INT ] && echo 2 || echo 15 )))"
+  set -- $($PL "$tmp/wavcheck.lua" "$tmp/sig.wav")
+  check "SIG$sig: the recording holds about a second ($2 frames)" test "${2:-0}" -gt 40000
+  check_eq "SIG$sig: the header's frame count equals the data's" "${1:-x}" "${2:-y}"
+done
+
+echo "# $tap_n checks"

@@ -48,7 +48,8 @@ typedef enum ps_status {
 enum { PS_XRUN_INPUT_UNDERFLOW, PS_XRUN_INPUT_OVERFLOW,
        PS_XRUN_OUTPUT_UNDERFLOW, PS_XRUN_OUTPUT_OVERFLOW, PS_NXRUN };
 
-enum { PS_FILL_GAPS = 1 };   /* flags: count lost frames instead of aborting */
+enum { PS_FILL_GAPS = 1,      /* flags: count lost frames instead of aborting */
+       PS_METER = 2 };        /*        keep per-channel peak levels */
 
 enum { PS_PHASE_SOURCE, PS_PHASE_PAD, PS_PHASE_DONE };
 
@@ -90,6 +91,9 @@ typedef struct ps_engine {
     _Atomic int64_t status_frame;       /* frame_count when the status was set */
     atomic_int ending;                  /* 1 once a status has been claimed */
     atomic_bool finished;               /* PortAudio reported the stream inactive */
+    /* Peak |sample| per device channel since the reader last took it
+     * (PS_METER): float bits, which order like the floats for values >= 0. */
+    _Atomic uint32_t in_peak[PS_MAXCH], out_peak[PS_MAXCH];
 } ps_engine;
 
 /* Reset to defaults: no direction, float32, frames = -1, pad = 0, no
@@ -126,6 +130,10 @@ void ps_engine_finished(void *user_data);
 void ps_engine_end(ps_engine *e, ps_status st);
 
 const char *ps_status_name(ps_status st);   /* "BufferEmpty", ... */
+
+/* Take the peak of device channel ch (0-based) of the input (dir 0) or
+ * output (dir 1) since the last take, and reset it. */
+float ps_engine_take_peak(ps_engine *e, int dir, int ch);
 
 /* Copy nframes interleaved frames, mapping channels: dst channel k gets src
  * channel map[k] (1-based), or silence for 0.  src NULL gives silence. */

@@ -289,7 +289,8 @@ static int stream_configure(lua_State *L)
     luaL_argcheck(L, e->offset >= 0, 2, "offset must be >= 0");
     e->loop = optbool(L, 2, "loop", 0);
     e->fatal_xruns = optbool(L, 2, "fatal_xruns", 0);
-    e->flags = optbool(L, 2, "fill_gaps", 0) ? PS_FILL_GAPS : 0;
+    e->flags = (optbool(L, 2, "fill_gaps", 0) ? PS_FILL_GAPS : 0) |
+               (optbool(L, 2, "meter", 0) ? PS_METER : 0);
     return 0;
 }
 
@@ -1070,6 +1071,17 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
             lua_pushstring(L, ps_format_name(s->params.format[1])); lua_rawseti(L, -2, 2);
         } else
             lua_pushstring(L, ps_format_name(s->params.format[has_in(s) ? 0 : 1]));
+    }
+    else if (IS("rx_peak") || IS("tx_peak")) {
+        /* peak |sample| per device channel since the last read (meter = true) */
+        int dir = k[0] == 't', n = s->params.channels[dir];
+        if (!(dir ? has_out(s) : has_in(s)))
+            return 0;
+        lua_createtable(L, n, 0);
+        for (int c = 0; c < n; c++) {
+            lua_pushnumber(L, ps_engine_take_peak(e, dir, c));
+            lua_rawseti(L, -2, c + 1);
+        }
     }
     else if (IS("rx_channels"))  lua_pushinteger(L, s->rx_channels ? s->rx_channels : s->params.channels[0]);
     else if (IS("kind"))         lua_pushstring(L, kind_name(s));

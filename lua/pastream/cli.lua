@@ -322,8 +322,8 @@ local OPTIONS = {
   { "f", "format", parse = function(v) return cli.parse_pair(v, one_of(FORMATS, "sample format")) end },
   { "r", "rate", parse = cli.parse_rate, single = true },
   { "m", "map", parse = function(v) return { cli.parse_map(v) } end, multi = true },
-  { "t", "file-type", key = "file_type", parse = function(v) return cli.parse_pair(v, string.upper) end },
-  { "e", "encoding", parse = function(v) return cli.parse_pair(v, string.upper) end },
+  { "t", "file-type", key = "file_type", parse = function(v) return cli.parse_pair(v, string.lower) end },
+  { "e", "encoding", parse = function(v) return cli.parse_pair(v, string.lower) end },
   { nil, "endian", parse = function(v) return cli.parse_pair(v, one_of(ENDIANS, "byte order")) end },
 }
 local by_short, by_long = {}, {}
@@ -538,10 +538,12 @@ audio device options
   file). null, ^ or '' on a side keeps its default.
 
 audio file options
-  -t, --file-type=T[,T]   file type: WAV, AIFF, AU, RAW, FLAC, OGG, CAF, W64,
-                          RF64, ... (default: from the file name; needed for -)
-  -e, --encoding=E[,E]    sample encoding: PCM_16, PCM_24, PCM_32, FLOAT, ...
-                          (default: the closest to the device's format)
+  -t, --file-type=T[,T]   file type: wav, aiff, au, raw, flac, ogg, caf, w64,
+                          rf64, ... (default: from the file name's extension;
+                          a recording to - is au)
+  -e, --encoding=E[,E]    sample encoding: pcm_16, pcm_24, pcm_32, float, ...
+                          (default: the device's sample format where the file
+                          type allows it)
       --endian=E[,E]      file, little, big or cpu
   A RAW input needs -r, -c and -e.
 
@@ -732,6 +734,19 @@ local function file_opts(o, side, extra)
 end
 
 -- Errors of the Lua API that mean "this build cannot play or record files".
+--- cli.file_message(msg [, path]) -> a Files API message in the command
+-- line's terms: the option a problem concerns, and the input file's name.
+function cli.file_message(msg, path)
+  msg = clean(msg)
+  msg = msg:gsub("^unknown file type", "-t/--file-type: unknown file type")
+    :gsub("^unknown encoding", "-e/--encoding: unknown encoding")
+    :gsub("^unknown endian", "--endian: unknown endian")
+    :gsub("give a subtype %(encoding%)", "give one with -e/--encoding")
+    :gsub("%(choose them with txmapping%)", "(choose them with -m/--map)")
+  if path and not msg:find(path, 1, true) and msg:sub(1, 1) ~= "-" then msg = "input file '" .. path .. "': " .. msg end
+  return msg
+end
+
 local function no_file_support(msg)
   return msg:find("expected, got string", 1, true)
     or msg:find("must be a Buffer or a function, got string", 1, true)
@@ -824,7 +839,7 @@ local function plan(ps, o, env)
         f:close()
       end
       local ftype = side_value(o.file_type, "input")
-      if ftype == "RAW" or (not ftype and path:lower():match("%.raw$")) then
+      if ftype == "raw" or (not ftype and path:lower():match("%.raw$")) then
         local missing = {}
         if not o.rate then missing[#missing + 1] = "-r/--rate" end
         if not side_value(o.channels, "input") then missing[#missing + 1] = "-c/--channels" end
@@ -833,12 +848,18 @@ local function plan(ps, o, env)
           usage_error("input file '%s' is RAW: give its %s", path, table.concat(missing, ", "))
         end
       end
-      if type(ps.file_info) ~= "function" then
-        runtime_error("playing a file is not supported yet by this pastream-lua (it has no ps.file_info)")
+      -- Standard input is read once: its header is for the disk thread, so
+      -- the stream takes -r/-c or the device's defaults (a mono input plays
+      -- on every output; a rate mismatch is reported when it starts).
+      if path ~= "-" then
+        if type(ps.file_info) ~= "function" then
+          runtime_error("playing a file is not supported yet by this pastream-lua (it has no ps.file_info)")
+        end
+        local good, res, msg = pcall(ps.file_info, path,
+          file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") }))
+        if not good or not res then usage_error("%s", cli.file_message(good and msg or res, path)) end
+        info = res
       end
-      info = try(2, "input file '" .. path .. "'", ps.file_info, path,
-        file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") }))
-      if type(info) ~= "table" then info = {} end
       -- a pipe's length is unknown (libsndfile says SF_COUNT_MAX, or nothing)
       if type(info.frames) ~= "number" or info.frames < 0 or info.frames >= 2 ^ 53 then
         info.frames = nil
@@ -942,14 +963,10 @@ local function run(ps, o, env, state)
   local ro = { frames = frames, pad = pad, offset = offset, loop = o.loop,
                fatal_xruns = o.fatal_xruns, blocking = false }
   if p.playing then
-    local f = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
-    ro.input_file = f
-    if not p.recording then ro.file = f end
+    ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
   end
   if p.recording then
-    local f = file_opts(o, "output")
-    ro.output_file = f
-    if not p.playing then ro.file = f end
+    ro.output_file = file_opts(o, "output")
     ro.out = env.record or o.output
   end
 
@@ -965,7 +982,7 @@ local function run(ps, o, env, state)
       runtime_error("%s a file is not supported yet by this pastream-lua (%s)",
         (p.playing and type(p.source) == "string") and "playing" or "recording to", msg)
     end
-    usage_error("%s", msg)
+    usage_error("%s", cli.file_message(msg))
   end
   state.started = true
   if state.interrupted then pcall(stream.stop, stream) end

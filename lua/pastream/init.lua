@@ -519,7 +519,7 @@ local function run_opts(o, source)
     frames = o.frames or -1, pad = o.pad or 0, offset = o.offset or 0,
     -- a Buffer loops in the callback; a file's disk thread loops itself
     loop = o.loop and (source == nil or is_buffer(source)), fatal_xruns = o.fatal_xruns,
-    fill_gaps = o.fill_gaps,
+    fill_gaps = o.fill_gaps, meter = o.meter,
   }
 end
 

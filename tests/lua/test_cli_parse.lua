@@ -190,7 +190,7 @@ T.group("parse_args: option syntax", function()
   T.eq(rate { "-r8k", "-r16k", "x" }, 16000, "the last one wins")
   local o = cli.parse_args { "-c1", "-r48k", "-e=pcm_16", "output.raw" }
   T.ok(o.channels.input == 1 and o.channels.output == 1 and o.rate == 48000
-    and o.encoding.input == "PCM_16" and o.input == "output.raw", "the RAW example of pastream's docs")
+    and o.encoding.input == "pcm_16" and o.input == "output.raw", "the RAW example of pastream's docs")
   o = cli.parse_args { "null", "output.wav", "-r48k", "-n=480k" }
   T.ok(o.frames == 480000 and o.output == "output.wav", "-n=480k")
   o = cli.parse_args { "null", "output.wav", "-r48k", "-d10:00" }
@@ -203,7 +203,7 @@ T.group("parse_args: option syntax", function()
   o = cli.parse_args { "-qc2", "x" }
   T.ok(o.quiet and o.channels.input == 2, "a flag then an option with its value attached")
   o = cli.parse_args { "--fatal_xruns", "--file_type=wav", "x" }
-  T.ok(o.fatal_xruns and o.file_type.input == "WAV", "underscores in long names (as pastream's --file_type)")
+  T.ok(o.fatal_xruns and o.file_type.input == "wav", "underscores in long names (as pastream's --file_type)")
   T.eq(cli.parse_args({ "-c=", "x" }).channels.input, nil, "-c= keeps the default")
   raises(cli.parse_args, { { "--bogus", "x" } }, "unknown option '--bogus'", "unknown long option")
   raises(cli.parse_args, { { "-z", "x" } }, "unknown option '-z'", "unknown short option")
@@ -219,7 +219,7 @@ T.group("parse_args: every option", function()
   local o = cli.parse_args {
     "--buffersize=64K", "-d", "1:00", "-o", "256s", "-p", "0.5", "--loop", "--fatal-xruns",
     "-b", "512", "-c", "1,2", "-D", "loopback,0", "-f", "int16,float32", "-r", "48k",
-    "-m", "2,1", "-m", "1:2", "-t", "wav,au", "-e", "pcm_16,float", "--endian", "little,big",
+    "-m", "2,1", "-m", "1:2", "-t", "WAV,au", "-e", "PCM_16,float", "--endian", "little,big",
     "-q", "in.wav", "out.wav" }
   T.eq(o.buffersize, 65536, "--buffersize")
   T.eq(o.duration, "1:00", "-d")
@@ -232,8 +232,8 @@ T.group("parse_args: every option", function()
   deep(o.format, { input = "int16", output = "float32" }, "-f pair")
   T.eq(o.rate, 48000, "-r")
   deep(o.map, { { { 2, 1 }, { 1, 2 } }, { { 1, 2 } } }, "-m twice: playback map, then recording map")
-  deep(o.file_type, { input = "WAV", output = "AU" }, "-t pair, in capitals")
-  deep(o.encoding, { input = "PCM_16", output = "FLOAT" }, "-e pair, in capitals")
+  deep(o.file_type, { input = "wav", output = "au" }, "-t pair, in small letters (as ps.formats() names them)")
+  deep(o.encoding, { input = "pcm_16", output = "float" }, "-e pair, in small letters")
   deep(o.endian, { input = "little", output = "big" }, "--endian pair")
   T.ok(cli.parse_args({ "-h" }).help, "-h needs no files")
   T.ok(cli.parse_args({ "--help" }).help, "--help")
@@ -418,6 +418,21 @@ T.group("summary_line", function()
   T.ok(s:find("^interrupted %(SIGINT%) after 24000 frames %(0%.500 s at 48000 Hz%); xruns 0 "), "interrupted", s)
   s = cli.summary_line { frames = 44100, samplerate = 44100.0 }
   T.ok(s:find("(1.000 s at 44100 Hz)", 1, true), "a float rate prints as a whole number", s)
+end)
+
+T.group("file_message", function()
+  T.eq(cli.file_message("unknown file type 'wacv' (wav, aiff)"),
+    "-t/--file-type: unknown file type 'wacv' (wav, aiff)", "a file type names -t")
+  T.eq(cli.file_message("/x/init.lua:12: unknown encoding 'pcm_17' (pcm_16)"),
+    "-e/--encoding: unknown encoding 'pcm_17' (pcm_16)", "an encoding names -e, without the position")
+  T.eq(cli.file_message("unknown endian 'middle' (file, little, big, cpu)"),
+    "--endian: unknown endian 'middle' (file, little, big, cpu)", "an endian names --endian")
+  T.eq(cli.file_message("o.au: a AU file cannot hold float at 48000 Hz, 2 channels; give a subtype (encoding)"),
+    "o.au: a AU file cannot hold float at 48000 Hz, 2 channels; give one with -e/--encoding", "a subtype names -e")
+  T.eq(cli.file_message("in.wav has 6 channels but the device plays 2 (choose them with txmapping)", "in.wav"),
+    "in.wav has 6 channels but the device plays 2 (choose them with -m/--map)", "txmapping is -m")
+  T.eq(cli.file_message("File contains data in an unknown format.", "in.wav"),
+    "input file 'in.wav': File contains data in an unknown format.", "the input file is named")
 end)
 
 T.group("main: usage errors and help without a device", function()

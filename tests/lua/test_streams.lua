@@ -138,6 +138,19 @@ T.group("channel maps", function()
   d:close()
 end)
 
+T.group("peak meters", function()
+  local d <close> = ps.DuplexStream{ device = "loopback" }
+  local b = ps.Buffer(24000, 2):fill(0.25, 1):fill(-0.5, 2)
+  d:playrec(b, { frames = 24000, meter = true, blocking = false })
+  ps.sleep(0.3)
+  local tx, rx = d.tx_peak, d.rx_peak
+  T.ok(tx[1] == 0.25 and tx[2] == 0.5, "tx_peak per output channel", tx[1] .. " " .. tx[2])
+  T.ok(rx[1] == 0.25 and rx[2] == 0.5, "rx_peak per input channel", rx[1] .. " " .. rx[2])
+  local again = d.tx_peak
+  T.ok(again[1] <= 0.25, "reading takes the peak (it restarts)")
+  d:wait()
+end)
+
 T.group("devices", function()
   local devs = ps.devices()
   T.ok(#devs >= 2, "devices() lists the rig's devices")

@@ -1083,6 +1083,17 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
             lua_rawseti(L, -2, c + 1);
         }
     }
+    else if (IS("txmapping") || IS("rxmapping")) {
+        int tx = k[0] == 't';
+        int n = tx ? (s->has_txmap ? s->params.channels[1] : 0) : s->rx_channels;
+        if (!n)
+            return 0;              /* nil: the identity */
+        lua_createtable(L, n, 0);
+        for (int c = 0; c < n; c++) {
+            lua_pushinteger(L, tx ? s->txmap[c] : s->rxmap[c]);
+            lua_rawseti(L, -2, c + 1);
+        }
+    }
     else if (IS("rx_channels"))  lua_pushinteger(L, s->rx_channels ? s->rx_channels : s->params.channels[0]);
     else if (IS("kind"))         lua_pushstring(L, kind_name(s));
     else if (IS("frames"))       lua_pushinteger(L, e->frames);
@@ -1123,6 +1134,12 @@ static int stream_index(lua_State *L)
 static int stream_newindex(lua_State *L)
 {
     luaL_checkudata(L, 1, PS_STREAM);
+    const char *k = lua_tostring(L, 2);
+    if (k && (strcmp(k, "txmapping") == 0 || strcmp(k, "rxmapping") == 0)) {
+        lua_settop(L, 3);
+        lua_remove(L, 2);
+        return k[0] == 't' ? stream_set_txmap(L) : stream_set_rxmap(L);
+    }
     if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);

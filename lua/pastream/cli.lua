@@ -961,7 +961,8 @@ local function run(ps, o, env, state)
   state.total = total and total / rate
 
   local ro = { frames = frames, pad = pad, offset = offset, loop = o.loop,
-               fatal_xruns = o.fatal_xruns, blocking = false }
+               fatal_xruns = o.fatal_xruns, blocking = false,
+               meter = env.status or nil }      -- peaks for the status line
   if p.playing then
     ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
   end

@@ -135,6 +135,13 @@ T.group("channel maps", function()
        or rec:sample(f, 3) ~= src:sample(f, 2) then ok = false break end
   end
   T.ok(ok, "txmapping swap and rxmapping reorder/zero, every sample")
+  T.eq(table.concat(d.txmapping, ","), "2,1", "txmapping reads back")
+  d.txmapping = nil
+  d.rxmapping = { 1, 2 }
+  T.eq(d.txmapping, nil, "txmapping = nil restores the identity")
+  T.eq(d.rx_channels, 2, "rxmapping is settable as a property")
+  local rec2 = d:playrec(src, { frames = 4800 + delay, offset = delay, pad = -1 })
+  T.ok(rec2:equals(src), "after resetting the maps the recording is the source again")
   d:close()
 end)
 

@@ -381,31 +381,44 @@ T.group("status_line", function()
   T.eq(cli.db(0), " -inf", "db silence")
   T.eq(cli.db(nil), " -inf", "db nothing")
 
-  local l = cli.status_line { elapsed = 15, total = 60, xruns = 0, cpu = 0.031, width = 200 }
-  T.eq(l, "00:15.0 / 01:00.0  [##--------]  25%  xruns 0  cpu   3%", "elapsed, total, bar, xruns, cpu")
-  l = cli.status_line { elapsed = 15, xruns = 2, width = 200 }
-  T.eq(l, "00:15.0  xruns 2", "no total: no bar; no cpu: not shown")
-  l = cli.status_line { elapsed = 90, total = 60, width = 200 }
+  local l = cli.status_line { elapsed = 15, total = 60, xruns = 0, cpu = 0.031 }
+  T.eq(l, "00:15.0/01:00.0 [##--------]  25% xruns 0 cpu   3%", "elapsed, total, bar, xruns, cpu")
+  l = cli.status_line { elapsed = 15, xruns = 2 }
+  T.eq(l, "00:15.0 xruns 2", "no total: no bar; no cpu: not shown")
+  l = cli.status_line { elapsed = 90, total = 60 }
   T.ok(l:find("[##########] 100%", 1, true), "past the total: a full bar", l)
-  l = cli.status_line { elapsed = 0, total = 0, width = 200 }
+  l = cli.status_line { elapsed = 0, total = 0 }
   T.ok(l:find("[##########] 100%", 1, true), "a zero total is done", l)
-  l = cli.status_line { elapsed = 1, play_peak = 0.5, rec_peak = { 0.25, 0.1 }, width = 200 }
-  T.ok(l:find("play  -6.0 dB", 1, true) and l:find("rec -12.0 dB", 1, true) and not l:find("CLIP"),
-    "peaks in dBFS, the largest channel", l)
-  l = cli.status_line { elapsed = 1, rec_peak = { 0.1, 1.0 }, width = 200 }
-  T.ok(l:find("rec   0.0 dB CLIP", 1, true), "full scale is a clip", l)
-  l = cli.status_line { elapsed = 1, rec_peak = 32767 / 32768, width = 200 }
+  l = cli.status_line { elapsed = 1, play_peak = 0.5, rec_peak = { 0.25, 0.1 } }
+  T.eq(l, "00:01.0 play  -6.0dB rec -12.0dB xruns 0", "peaks in dBFS, the largest channel")
+  l = cli.status_line { elapsed = 1, rec_peak = { 0.1, 1.0 } }
+  T.ok(l:find("rec   0.0dB CLIP", 1, true), "full scale is a clip", l)
+  l = cli.status_line { elapsed = 1, rec_peak = 32767 / 32768 }
   T.ok(l:find("CLIP", 1, true), "int16 full scale is a clip", l)
-  l = cli.status_line { elapsed = 1, play_peak = 0.01, play_clip = true, width = 200 }
-  T.ok(l:find("play -40.0 dB CLIP", 1, true), "a clip stays marked (latched by the caller)", l)
-  l = cli.status_line { elapsed = 1, rec_peak = 0, width = 200 }
-  T.ok(l:find("rec  -inf dB", 1, true), "silence is -inf", l)
+  l = cli.status_line { elapsed = 1, rec_peak = 0.999 }
+  T.ok(not l:find("CLIP", 1, true), "just below is not", l)
+  l = cli.status_line { elapsed = 1, play_peak = 0.01, play_clip = true }
+  T.ok(l:find("play -40.0dB CLIP", 1, true), "a clip stays marked (latched by the caller)", l)
+  l = cli.status_line { elapsed = 1, rec_peak = 0 }
+  T.ok(l:find("rec  -infdB", 1, true), "silence is -inf", l)
   l = cli.status_line { elapsed = 1 }
   T.ok(not l:find("play") and not l:find("rec"), "no peak reading: no meter")
-  l = cli.status_line { elapsed = 15, total = 60, play_peak = 0.5, rec_peak = 0.5, xruns = 3, cpu = 0.5, width = 40 }
-  T.eq(#l, 39, "cut to the terminal's width - 1")
-  l = cli.status_line { elapsed = 3600, total = 7200, play_peak = 1, rec_peak = 1, xruns = 12, cpu = 0.999 }
-  T.ok(#l <= 79, "everything fits 80 columns", #l .. ": " .. l)
+  l = cli.status_line { elapsed = 15, total = 60, play_peak = 0.5, rec_peak = 0.5, xruns = 3, cpu = 0.5 }
+  T.eq(l, "00:15.0/01:00.0 [##--------]  25% play  -6.0dB rec  -6.0dB xruns 3 cpu  50%",
+    "both meters, bar and cpu fit 80 columns")
+  l = cli.status_line { elapsed = 15, total = 60, play_peak = 1, rec_peak = 1, xruns = 3, cpu = 0.5 }
+  T.eq(l, "00:15.0/01:00.0  25% play   0.0dB CLIP rec   0.0dB CLIP xruns 3 cpu  50%",
+    "too wide for 80 columns: the bar goes first")
+  l = cli.status_line { elapsed = 15, total = 60, play_peak = 1, rec_peak = 1, xruns = 3, cpu = 0.5, width = 70 }
+  T.eq(l, "00:15.0/01:00.0  25% play   0.0dB CLIP rec   0.0dB CLIP xruns 3",
+    "then the cpu load")
+  l = cli.status_line { elapsed = 15, total = 60, play_peak = 1, rec_peak = 1, xruns = 3, cpu = 0.5, width = 40 }
+  T.eq(#l, 39, "then the line is cut to the width - 1")
+  l = cli.status_line { elapsed = 15, total = 60, play_peak = 0.5, rec_peak = 0.5, width = 200 }
+  T.ok(l:find("[##--------]", 1, true), "a wide terminal keeps everything", l)
+  l = cli.status_line { elapsed = 3600, total = 7200, play_peak = 1, rec_peak = 1, xruns = 123, cpu = 0.999 }
+  T.ok(#l <= 79 and l:find("xruns 123", 1, true) and l:find(" 50%", 1, true),
+    "hours, two clips, many xruns: what matters fits 80 columns", #l .. ": " .. l)
 end)
 
 T.group("summary_line", function()

@@ -158,6 +158,20 @@ T.group("peak meters", function()
   d:wait()
 end)
 
+T.group("defaults and wait", function()
+  local saved = ps.default.device
+  ps.default.device = "loopback"
+  ps.default.channels = 1
+  local i <close> = ps.InputStream{}
+  T.eq(ps.devices()[i.device + 1].name, "loopback", "ps.default.device is used")
+  T.eq(i.channels, 1, "ps.default.channels is used")
+  ps.default.device, ps.default.channels = saved, nil
+  i:record{ frames = 48000, blocking = false }
+  T.eq(i:wait(0.05), false, "wait(timeout) returns false while the stream runs")
+  T.eq(i:wait(), true, "wait() returns true when it has finished")
+  T.eq(i.status, "complete", "status says complete")
+end)
+
 T.group("devices", function()
   local devs = ps.devices()
   T.ok(#devs >= 2, "devices() lists the rig's devices")

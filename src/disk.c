@@ -11,12 +11,19 @@
  * float32, int32 and int16 frames go straight between the ring's regions
  * and sf_{read,write}f_{float,int,short}.  Other formats, and the pairs
  * whose libsndfile scaling is not what we want (see disk.h), go through a
- * scratch buffer of block_frames 32-bit samples, allocated at creation. */
+ * scratch buffer of block_frames 32-bit samples, allocated at creation.
+ *
+ * A reader that converts the rate (d->src set) reads a block of floats into
+ * src_in, and hands what is left of it to src_process at each call, which
+ * writes straight into a float32 ring's region, or into src_out (block
+ * frames) and from there through float_to_ring into an integer ring.  Both
+ * buffers and the SRC_STATE are allocated at creation. */
 #include "disk.h"
 
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <samplerate.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -57,6 +64,16 @@ struct ps_disk {
     double header_interval;
     size_t block;
     void *scratch;           /* block * channels 32-bit samples, or NULL */
+
+    /* Reader with rate conversion; only the thread touches these. */
+    SRC_STATE *src;          /* NULL: no conversion */
+    double src_ratio;        /* out_rate / file rate */
+    float *src_in;           /* block * channels floats read from the file */
+    float *src_out;          /* block * channels converted floats, or NULL
+                                (float32 ring: converted in place) */
+    size_t src_in_pos;       /* first frame of src_in not consumed yet */
+    size_t src_in_len;       /* frames of src_in not consumed yet */
+    bool src_in_end;         /* the file ended: src_in holds its last frames */
 
     pthread_t thread;
     bool joined;
@@ -413,6 +430,92 @@ static sf_count_t fill_region(struct ps_disk *d, unsigned char *p, size_t n,
     return (sf_count_t)done;
 }
 
+/* Rate conversion: refill the empty src_in with up to a block of frames,
+ * looping at the end of the file when asked (seek to 0, read on into the
+ * same block; the converter never sees the seam).  Sets src_in_end when the
+ * file ended (no loop, or a file with no frames).  `out` frames were
+ * delivered before (for the error message).  Returns 0, or -1 after
+ * recording an error. */
+static int src_refill(struct ps_disk *d, int64_t out)
+{
+    size_t ch = (size_t)d->channels, done = 0;
+    bool rewound = false;
+    while (done < d->block) {
+        sf_count_t want = (sf_count_t)(d->block - done);
+        sf_count_t got = sf_readf_float(d->sf, d->src_in + done * ch, want);
+        if (got < want && sf_error(d->sf) != SF_ERR_NO_ERROR)
+            return fail(d, "read error after %lld frames: %s", (long long)out,
+                        sf_strerror(d->sf));
+        if (got > 0) {
+            done += (size_t)got;
+            rewound = false;
+        }
+        if (done == d->block)
+            break;
+        if (!d->loop || rewound) {
+            d->src_in_end = true;
+            break;
+        }
+        if (sf_seek(d->sf, 0, SEEK_SET) < 0)
+            return fail(d, "read error after %lld frames: cannot seek to the "
+                        "start to loop: %s", (long long)out, sf_strerror(d->sf));
+        rewound = true;
+    }
+    d->src_in_pos = 0;
+    d->src_in_len = done;
+    return 0;
+}
+
+/* Rate conversion: fill the n frames at p (part of one ring region) with
+ * converted frames.  After the file's last frame the converter gets
+ * end_of_input until it has nothing more, then *end is set.  `before`
+ * frames of this block were filled already.  Returns the frames filled, or
+ * -1 after recording an error. */
+static sf_count_t convert_region(struct ps_disk *d, unsigned char *p, size_t n,
+                                 int64_t before, bool *end)
+{
+    size_t ch = (size_t)d->channels, fs = d->ring->elem_size, done = 0;
+    while (done < n) {
+        int64_t out = atomic_load_explicit(&d->frames, memory_order_relaxed) +
+                      before + (int64_t)done;
+        if (d->src_in_len == 0 && !d->src_in_end && src_refill(d, out) < 0)
+            return -1;
+        size_t room = n - done;
+        float *dst = (float *)(void *)(p + done * fs);
+        if (d->src_out) {
+            dst = d->src_out;
+            if (room > d->block)
+                room = d->block;
+        }
+        SRC_DATA sd = {
+            .data_in = d->src_in + d->src_in_pos * ch,
+            .data_out = dst,
+            .input_frames = (long)d->src_in_len,
+            .output_frames = (long)room,
+            .end_of_input = d->src_in_end,
+            .src_ratio = d->src_ratio,
+        };
+        int e = src_process(d->src, &sd);
+        if (e != 0)
+            return fail(d, "rate conversion error after %lld frames: %s",
+                        (long long)out, src_strerror(e));
+        size_t used = (size_t)sd.input_frames_used, gen = (size_t)sd.output_frames_gen;
+        d->src_in_pos += used;
+        d->src_in_len -= used;
+        if (gen > 0 && d->src_out)
+            float_to_ring(d->format, d->src_out, p + done * fs, gen * ch);
+        done += gen;
+        if (gen == 0 && d->src_in_end && d->src_in_len == 0) {
+            *end = true;             /* drained: the tail is out */
+            break;
+        }
+        if (gen == 0 && used == 0 && d->src_in_len > 0)
+            return fail(d, "rate conversion error after %lld frames: the "
+                        "converter took no input", (long long)out);
+    }
+    return (sf_count_t)done;
+}
+
 static void *reader_main(void *arg)
 {
     struct ps_disk *d = arg;
@@ -431,10 +534,12 @@ static void *reader_main(void *arg)
             ps_wake_wait(d->wake, WAIT_MS);
             continue;
         }
-        sf_count_t got = fill_region(d, p1, n1, 0, &end);
+        sf_count_t (*fill)(struct ps_disk *, unsigned char *, size_t, int64_t,
+                           bool *) = d->src ? convert_region : fill_region;
+        sf_count_t got = fill(d, p1, n1, 0, &end);
         sf_count_t got2 = 0;
         if (got >= 0 && !end && n2 > 0)
-            got2 = fill_region(d, p2, n2, got, &end);
+            got2 = fill(d, p2, n2, got, &end);
         if (got < 0 || got2 < 0)
             break;
         ps_ring_write_advance(d->ring, (size_t)(got + got2));
@@ -461,6 +566,16 @@ void ps_disk_opts_init(ps_disk_opts *o)
     memset(o, 0, sizeof *o);
     o->format = PS_FLOAT32;
     o->frames = -1;
+}
+
+/* Free what create allocated besides d itself.  Returns nothing. */
+static void free_buffers(struct ps_disk *d)
+{
+    if (d->src)
+        src_delete(d->src);
+    free(d->src_in);
+    free(d->src_out);
+    free(d->scratch);
 }
 
 static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
@@ -498,6 +613,27 @@ static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
     if (!writer && o->loop && !info.seekable) {
         ERR("cannot loop a pipe");
         return NULL;
+    }
+    double ratio = 1.0;
+    bool convert = false;
+    if (!writer) {
+        if (!(o->out_rate >= 0 && isfinite(o->out_rate))) {
+            ERR("disk reader: bad output rate %g", o->out_rate);
+            return NULL;
+        }
+        if (o->src_quality < PS_SRC_DEFAULT || o->src_quality > PS_SRC_LINEAR) {
+            ERR("disk reader: unknown converter quality %d", o->src_quality);
+            return NULL;
+        }
+        convert = o->out_rate != 0 && o->out_rate != (double)info.samplerate;
+        if (convert) {
+            ratio = info.samplerate > 0 ? o->out_rate / info.samplerate : 0;
+            if (!src_is_valid_ratio(ratio)) {
+                ERR("disk reader: cannot convert %d Hz to %g Hz", info.samplerate,
+                    o->out_rate);
+                return NULL;
+            }
+        }
     }
 
     d = calloc(1, sizeof *d);
@@ -546,13 +682,30 @@ static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
         sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
     }
 
-    if (d->path == IO_VIA_INT || d->path == IO_VIA_FLOAT) {
+    if (convert) {
+        int type = o->src_quality == PS_SRC_DEFAULT ? SRC_SINC_MEDIUM_QUALITY
+                                                    : o->src_quality - 1;
+        int e = 0;
+        d->src_ratio = ratio;
+        d->src = src_new(type, channels, &e);
+        if (!d->src) {
+            ERR("disk reader: no rate converter: %s", src_strerror(e));
+            free(d);
+            return NULL;
+        }
+        d->src_in = calloc(d->block * (size_t)channels, sizeof(float));
+        if (o->format != PS_FLOAT32)
+            d->src_out = calloc(d->block * (size_t)channels, sizeof(float));
+        if (!d->src_in || (o->format != PS_FLOAT32 && !d->src_out)) {
+            ERR("disk %s: out of memory for a %zu-frame block", what, d->block);
+            goto fail_alloc;
+        }
+    } else if (d->path == IO_VIA_INT || d->path == IO_VIA_FLOAT) {
         /* 4 bytes: an int32 or a float per sample. */
         d->scratch = calloc(d->block * (size_t)channels, 4);
         if (!d->scratch) {
             ERR("disk %s: out of memory for a %zu-frame block", what, d->block);
-            free(d);
-            return NULL;
+            goto fail_alloc;
         }
     }
 
@@ -584,12 +737,15 @@ static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
         ERR("disk %s: cannot start a thread: %s", what, strerror(rc));
         pthread_cond_destroy(&d->cond);
         pthread_mutex_destroy(&d->lock);
-        free(d->scratch);
-        free(d);
-        return NULL;
+        goto fail_alloc;
     }
 #undef ERR
     return d;
+
+fail_alloc:
+    free_buffers(d);
+    free(d);
+    return NULL;
 }
 
 ps_disk *ps_disk_writer(SNDFILE *sf, ps_ring *ring, ps_wake *wake,
@@ -668,6 +824,6 @@ void ps_disk_free(ps_disk *d)
     ps_disk_finish(d, 0);
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->lock);
-    free(d->scratch);
+    free_buffers(d);
     free(d);
 }

@@ -37,6 +37,24 @@
  * libsndfile 1.2 an update corrupts an OGG Vorbis file).  Those files are
  * only complete after sf_close.
  *
+ * Sample-rate conversion (reader only): with opts->out_rate set and
+ * different from the file's samplerate, the reader reads float frames
+ * (sf_readf_float, normalized), converts them with libsamplerate
+ * (src_process, ratio = out_rate / file rate, one SRC_STATE made at
+ * creation) and writes the converted frames to the ring, float32 directly,
+ * integer formats scaled by 2^(bits-1), rounded and clipped (as a FLOAT
+ * file into an integer ring; an overshoot past full scale clips).  At the
+ * end of the file the converter gets end_of_input and is drained, so no
+ * tail is lost: the output is then about file frames * ratio long
+ * (libsamplerate 0.2.2, measured: exactly lrint(file frames * ratio), e.g.
+ * 44100 -> 48000 Hz turns 44100 frames into 48000, 12345 into 13437).  A
+ * looping reader seeks to 0 and keeps feeding the same converter, without
+ * end_of_input and without a reset, so the seam is as smooth as the source
+ * is.  opts->frames then counts output frames (at out_rate), exactly.
+ * Equal rates (or out_rate 0) read the file as they would without it,
+ * bit-exact.  Pipes work (a pipe is never seeked, unless to loop, which is
+ * refused as ever).
+ *
  * Pipes (sf_open_fd on a pipe): libsndfile reads WAV, AIFF, W64, AU, RAW and
  * OGG from a pipe (not FLAC or CAF), and writes only AU, RAW and FLAC to one.
  * A reader cannot loop a pipe.
@@ -59,25 +77,45 @@
 
 typedef struct ps_disk ps_disk;
 
+/* ps_disk_opts.src_quality: libsamplerate's converter types, shifted by one
+ * so that 0 is the default (libsamplerate's own SRC_SINC_BEST_QUALITY is 0):
+ * libsamplerate type = src_quality - 1. */
+enum {
+    PS_SRC_DEFAULT = 0,          /* = PS_SRC_MEDIUM */
+    PS_SRC_BEST = 1,             /* SRC_SINC_BEST_QUALITY: slowest */
+    PS_SRC_MEDIUM = 2,           /* SRC_SINC_MEDIUM_QUALITY */
+    PS_SRC_FASTEST = 3,          /* SRC_SINC_FASTEST */
+    PS_SRC_ZERO_ORDER_HOLD = 4,  /* SRC_ZERO_ORDER_HOLD: poor */
+    PS_SRC_LINEAR = 5            /* SRC_LINEAR: poor */
+};
+
 typedef struct ps_disk_opts {
     ps_format format;        /* sample format of ring frames */
     int channels;            /* channels per ring frame; 0: the file's.  Must
                                 match the file, and the ring's elem_size must
                                 be channels * ps_format_size(format) */
     int64_t frames;          /* reader: frames to deliver at most (< 0: the
-                                whole file, or forever with loop); writer: ignored */
+                                whole file, or forever with loop), counted
+                                at out_rate when converting; writer: ignored */
     int loop;                /* reader: at the end, seek to frame 0 and go on
                                 seamlessly */
     double header_interval;  /* writer: seconds between header updates (0: 1.0;
                                 < 0: none until the end) */
     size_t block_frames;     /* frames per libsndfile call (0: 16384) */
+    double out_rate;         /* reader: deliver frames at this rate, converting
+                                from the file's (0: the file's rate as is, no
+                                conversion; equal rates: none either).
+                                out_rate / file rate must be within
+                                [1/256, 256]; writer: ignored */
+    int src_quality;         /* reader: PS_SRC_* converter (0: PS_SRC_MEDIUM) */
     ps_wake *notify;         /* optional: signalled once when the thread ends
                                 by itself (reader at its end, or an error),
                                 so an event loop can watch its fd */
 } ps_disk_opts;
 
 /* Defaults: float32, the file's channels, frames = -1, no loop, header every
- * second, 16384-frame blocks, no notify.  Returns nothing. */
+ * second, 16384-frame blocks, no rate conversion, no notify.  Returns
+ * nothing. */
 void ps_disk_opts_init(ps_disk_opts *o);
 
 /* Start a writer draining `ring` into `sf` (opened for writing) until
@@ -99,9 +137,10 @@ ps_disk *ps_disk_writer(SNDFILE *sf, ps_ring *ring, ps_wake *wake,
  * sees *eof (acquire) and then an empty ring has had every frame.  eof may
  * be NULL.  A read error or a stop leaves *eof false.  A looping reader
  * whose file turns out empty ends at once.
- * Returns the disk, or NULL with a message in err: bad options, a ring or
- * file that does not match, "cannot loop a pipe" (a non-seekable file with
- * loop set), or no thread. */
+ * Returns the disk, or NULL with a message in err: bad options (also an
+ * out_rate that is negative, not finite or too far from the file's rate, or
+ * an unknown src_quality), a ring or file that does not match, "cannot loop
+ * a pipe" (a non-seekable file with loop set), or no thread. */
 ps_disk *ps_disk_reader(SNDFILE *sf, ps_ring *ring, ps_wake *wake,
                         atomic_bool *eof, const ps_disk_opts *o,
                         char *err, size_t errlen);

@@ -856,9 +856,16 @@ static int stream_attach_writer(lua_State *L)
                     ps_sf_major_name(w), ps_sf_subtype_name(w),
                     given ? "" : " (the device's sample format)", info.samplerate, channels,
                     given ? "" : "; give a subtype (encoding)");
+    /* A WAV file cannot pass 4 GB: record RF64, which libsndfile turns back
+     * into a plain WAV at close when the data stayed under that. */
+    int rf64 = (w & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV && strcmp(path, "-") != 0;
+    if (rf64)
+        info.format = (w & ~SF_FORMAT_TYPEMASK) | SF_FORMAT_RF64;
     SNDFILE *sf = ps_sf_open(path, SFM_WRITE, &info, &s->wr.is_pipe);
     if (!sf)
         return fail(L, "%s: %s", path, sf_strerror(NULL));
+    if (rf64)
+        sf_command(sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
     s->wr.sf = sf;
     s->wr.info = info;
     ps_mem_unref(s->rxbuf);

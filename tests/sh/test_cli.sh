@@ -202,6 +202,88 @@ check_eq "play past the end without -p: a runtime error, exit 1" "$rc" 1
 check "... saying BufferEmpty" grep -q '^pastream: BufferEmpty: playback ended after 4800 of 9600 frames' "$tmp/e"
 check "... and the summary" grep -q '^pastream: 4800 frames' "$tmp/e"
 
+# ---- files ------------------------------------------------------------------
+
+# The input: the driver's pseudorandom stereo float32, as WAV and as AU.
+cat >"$tmp/make.lua" <<'LUA'
+local ps = require "pastream"
+local n = 48000
+local b = ps.Buffer(n, 2)
+local x = 54321
+for i = 1, #b do
+  x = (x * 1103515245 + 12345) % 2147483648
+  b[i] = x / 2147483648 * 1.8 - 0.9
+end
+for _, path in ipairs(arg) do assert(ps.save(path, b, 48000)) end
+LUA
+# cmp.lua A B: "same" when the files hold the same samples; info.lua F: frames, subtype
+cat >"$tmp/cmp.lua" <<'LUA'
+local ps = require "pastream"
+local a, ea = ps.load(arg[1])
+local b, eb = ps.load(arg[2])
+if not a or not b then print("unreadable: " .. tostring(a and eb or ea)) return end
+print(a:equals(b) and "same" or string.format("differ (%dx%d, %dx%d)",
+  a:frames(), a:channels(), b:frames(), b:channels()))
+LUA
+cat >"$tmp/info.lua" <<'LUA'
+local i = assert(require("pastream").file_info(arg[1]))
+print(i.frames, i.channels, i.subtype)
+LUA
+$PL "$tmp/make.lua" "$tmp/in.wav" "$tmp/in.au"
+
+$PS -D loopback -o 256s -p -n 48256 "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
+check_eq "file to file through loopback: exit 0" "$rc" 0
+check_eq "file to file: the recording is the input, bit-exact" "$($PL "$tmp/cmp.lua" "$tmp/in.wav" "$tmp/out.wav")" "same"
+check "file to file: the summary" grep -q '^pastream: 48256 frames (1.005 s at 48000 Hz); xruns' "$tmp/e"
+
+cat "$tmp/in.au" | $PS -D loopback -o 256s -p -n 48256 - - 2>"$tmp/e" | cat >"$tmp/out.au"; rc=$?
+check "stdin to stdout: exit 0" test -s "$tmp/out.au"
+check_eq "stdin to stdout through pipes: sample by sample the same" "$($PL "$tmp/cmp.lua" "$tmp/in.au" "$tmp/out.au")" "same"
+check "stdin to stdout: the summary is on stderr" grep -q '^pastream: 48256 frames' "$tmp/e"
+
+if command -v sox >/dev/null; then
+  sox -n -t au - synth 3 sine 440 2>/dev/null | $PS -D loopback - "$tmp/sox.wav" -d 1 2>"$tmp/e"; rc=$?
+  check_eq "sox | pastream - out.wav -d 1: exit 0" "$rc" 0
+  check_eq "sox | pastream - out.wav -d 1: one second recorded" "$($PL "$tmp/info.lua" "$tmp/sox.wav" | cut -f1,2)" "$(printf '48000\t2')"
+  sox -n -r 48000 -c 1 -b 16 -e signed -t raw "$tmp/x16.raw" synth 0.5 sine 440 2>/dev/null
+  $PS -D loopback -c1 -r48k -e=pcm_16 "$tmp/x16.raw" 2>"$tmp/e"; rc=$?
+  check_eq "a RAW file with -c1 -r48k -e=pcm_16: exit 0" "$rc" 0
+  check "a RAW file: all its frames played" grep -q '^pastream: 24000 frames' "$tmp/e"
+  sox -n -r 44100 -c 2 "$tmp/in44.wav" synth 0.1 sine 440 2>/dev/null
+  usage_err "a 44.1 kHz file on the 48 kHz rig" "$tmp/in44.wav is 44100 Hz but the stream runs at 48000 Hz" -D loopback "$tmp/in44.wav"
+else
+  fail "sox is installed (the pipe and RAW tests need it)"
+fi
+
+$PS -D loopback -r48k -d 0:00.5 null "$tmp/rec.wav" 2>"$tmp/e"; rc=$?
+check_eq "record -d 0:00.5 to a file: exit 0" "$rc" 0
+check_eq "record -d 0:00.5: 24000 frames of float in the file" "$($PL "$tmp/info.lua" "$tmp/rec.wav")" "$(printf '24000\t2\tfloat')"
+$PS -D loopback -r48k -n=12k -e pcm_16 -c1 null "$tmp/rec16.wav" 2>"$tmp/e"
+check_eq "record -n=12k -e pcm_16 -c1: 12000 mono pcm_16 frames" "$($PL "$tmp/info.lua" "$tmp/rec16.wav")" "$(printf '12000\t1\tpcm_16')"
+$PS -D loopback -t au,wav -d 0.1 "$tmp/in.wav" "$tmp/rec.x" 2>"$tmp/e"; rc=$?
+check_eq "-t with a pair: the second is the recording's type" "$rc" 0
+check_eq "... a WAV file whatever its name" "$(head -c 4 "$tmp/rec.x")" "RIFF"
+$PS -D loopback --loop -n 120000 "$tmp/in.wav" 2>"$tmp/e"; rc=$?
+check "--loop plays a 48000-frame file for 120000 frames" grep -q '^pastream: 120000 frames' "$tmp/e"
+
+$PS -D loopback null "$tmp/sig.wav" 2>"$tmp/e" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid; rc=$?
+check_eq "SIGINT while recording a file: exit 130" "$rc" 130
+n=$(sed -n 's/^pastream: interrupted (SIGINT) after \([0-9]*\) frames.*/\1/p' "$tmp/e")
+check "SIGINT: the file is finalized with every frame captured ($n)" test "$($PL "$tmp/info.lua" "$tmp/sig.wav" | cut -f1)" = "$n"
+
+usage_err "an unknown file type" "-t/--file-type: unknown file type 'foo'" -D loopback -t foo "$tmp/in.wav"
+usage_err "an unknown encoding" "-e/--encoding: unknown encoding 'pcm_99'" -D loopback -e pcm_99 null "$tmp/o.wav"
+echo "not a sound" >"$tmp/bad.wav"
+usage_err "a file that is not audio" "$tmp/bad.wav: " -D loopback "$tmp/bad.wav"
+usage_err "a recording nobody can create" "$tmp/none/o.wav: " -D loopback -d 0.1 null "$tmp/none/o.wav"
+script -qec "$PS -D loopback -d 0.1 null -" /dev/null >"$tmp/tty" 2>&1; rc=$?
+check_eq "recording to - on a terminal: exit 2" "$rc" 2
+check "... refused" grep -q "refusing to write audio to a terminal" "$tmp/tty"
+
 # ---- signals ---------------------------------------------------------------
 
 for sig in INT TERM; do

@@ -70,4 +70,15 @@ for sig in INT TERM; do
   check_eq "SIG$sig: the header's frame count equals the data's" "${1:-x}" "${2:-y}"
 done
 
+# A recording that hits the file size limit stops with a clear error and
+# leaves a valid file holding every frame it says it wrote.
+(ulimit -f 400; exec $PL "$tmp/rec.lua" "$tmp/full.wav") >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check_eq "a full file ends the recording with exit 1" "$rc" "1"
+err=$(cat "$tmp/e")
+check "the error says what happened" contains "$err" "recording file: write error after"
+check "the error names the cause" contains "$err" "File too large"
+said=$(printf '%s' "$err" | sed -n 's/.*write error after \([0-9]*\) frames.*/\1/p' | head -1)
+check_eq "the file is readable and holds the frames the error names" "$(soxi -s "$tmp/full.wav" 2>/dev/null)" "${said:-none}"
+
 echo "# $tap_n checks"

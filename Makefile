@@ -12,7 +12,7 @@ LUADIR   = $(SHAREDIR)/lua/5.4
 CMODDIR  = $(PREFIX)/lib/lua/5.4
 
 CC      ?= cc
-PKGS     = portaudio-2.0 sndfile lua5.4 libuv
+PKGS     = portaudio-2.0 sndfile samplerate lua5.4 libuv
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

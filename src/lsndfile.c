@@ -6,56 +6,20 @@
  * Streaming to and from disk while a stream runs is done by C disk threads
  * (the Files issue); these are for files that fit in memory. */
 #include <sndfile.h>
-#include <string.h>
-#include <strings.h>
 
 #include "lpastream.h"
-
-/* The major format for a file name's extension, or 0. */
-static int major_from_name(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    SF_FORMAT_INFO info;
-    int n = 0;
-    if (!dot)
-        return 0;
-    dot++;
-    if (strcasecmp(dot, "aif") == 0) dot = "aiff";
-    if (strcasecmp(dot, "oga") == 0) dot = "ogg";
-    sf_command(NULL, SFC_GET_FORMAT_MAJOR_COUNT, &n, sizeof n);
-    for (int i = 0; i < n; i++) {
-        info.format = i;
-        sf_command(NULL, SFC_GET_FORMAT_MAJOR, &info, sizeof info);
-        if (info.extension && strcasecmp(info.extension, dot) == 0)
-            return info.format;
-    }
-    return 0;
-}
-
-/* The subtype that keeps a sample format exactly. */
-static int subtype_for(ps_format f)
-{
-    switch (f) {
-    case PS_FLOAT32: return SF_FORMAT_FLOAT;
-    case PS_INT32:   return SF_FORMAT_PCM_32;
-    case PS_INT24:   return SF_FORMAT_PCM_24;
-    case PS_INT16:   return SF_FORMAT_PCM_16;
-    case PS_INT8:    return SF_FORMAT_PCM_S8;
-    case PS_UINT8:   return SF_FORMAT_PCM_U8;
-    default:         return SF_FORMAT_FLOAT;
-    }
-}
+#include "sfformat.h"
 
 static int core_save(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     ps_buffer *b = ps_checkbuffer(L, 2);
     lua_Integer rate = luaL_checkinteger(L, 3);
-    int major = major_from_name(path);
+    int major = ps_sf_major_from_path(path);
     if (!major)
         major = SF_FORMAT_WAV;
     SF_INFO info = { .samplerate = (int)rate, .channels = b->channels,
-                     .format = major | subtype_for(b->format) };
+                     .format = major | ps_sf_subtype_for(major, b->format) };
     if (!sf_format_check(&info))
         return luaL_error(L, "%s: this file type cannot hold %s samples", path,
                           ps_format_name(b->format));

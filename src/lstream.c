@@ -473,41 +473,32 @@ static void buffer_range(lua_State *L, ps_buffer *b, int idx, size_t *first, siz
     *count = (size_t)n;
 }
 
-/* s:write(buf [, first [, count]]) -> frames written to the transmit ring. */
-static int stream_write(lua_State *L)
+/* Copy frames between a Buffer and the transmit ring (dir 1, s:write) or
+ * the receive ring (dir 0, s:read).  Returns how many frames moved. */
+static int ring_io(lua_State *L, int dir)
 {
     ps_lstream *s = checkstream(L, 1);
     ps_buffer *b = ps_checkbuffer(L, 2);
+    ring_side *r = dir ? &s->tx : &s->rx;
+    const char *name = dir ? "transmit" : "receive";
     size_t first, count;
-    if (!s->tx.mem)
-        return luaL_error(L, "the stream has no transmit ring (open_txring)");
-    if (b->channels != s->tx.channels || b->format != s->params.format[1])
-        return luaL_error(L, "buffer is %d channels of %s, the transmit ring %d of %s",
-                          b->channels, ps_format_name(b->format), s->tx.channels,
-                          ps_format_name(s->params.format[1]));
+    if (!r->mem)
+        return luaL_error(L, "the stream has no %s ring (open_%sring)", name, dir ? "tx" : "rx");
+    if (b->channels != r->channels || b->format != s->params.format[dir])
+        return luaL_error(L, "buffer is %d channels of %s, the %s ring %d of %s",
+                          b->channels, ps_format_name(b->format), name, r->channels,
+                          ps_format_name(s->params.format[dir]));
     buffer_range(L, b, 3, &first, &count);
-    lua_pushinteger(L, (lua_Integer)ps_ring_write(&s->tx.ring,
-        b->mem->data + first * ps_buffer_framebytes(b), count));
+    unsigned char *p = b->mem->data + first * ps_buffer_framebytes(b);
+    lua_pushinteger(L, (lua_Integer)(dir ? ps_ring_write(&r->ring, p, count)
+                                         : ps_ring_read(&r->ring, p, count)));
     return 1;
 }
 
+/* s:write(buf [, first [, count]]) -> frames written to the transmit ring. */
+static int stream_write(lua_State *L) { return ring_io(L, 1); }
 /* s:read(buf [, first [, count]]) -> frames read from the receive ring. */
-static int stream_read(lua_State *L)
-{
-    ps_lstream *s = checkstream(L, 1);
-    ps_buffer *b = ps_checkbuffer(L, 2);
-    size_t first, count;
-    if (!s->rx.mem)
-        return luaL_error(L, "the stream has no receive ring (open_rxring)");
-    if (b->channels != s->rx.channels || b->format != s->params.format[0])
-        return luaL_error(L, "buffer is %d channels of %s, the receive ring %d of %s",
-                          b->channels, ps_format_name(b->format), s->rx.channels,
-                          ps_format_name(s->params.format[0]));
-    buffer_range(L, b, 3, &first, &count);
-    lua_pushinteger(L, (lua_Integer)ps_ring_read(&s->rx.ring,
-        b->mem->data + first * ps_buffer_framebytes(b), count));
-    return 1;
-}
+static int stream_read(lua_State *L) { return ring_io(L, 0); }
 
 static int stream_write_available(lua_State *L)
 {

@@ -1201,6 +1201,486 @@ static void test_memory(void)
     ps_wake_close(&wake);
 }
 
+/* ---- sample-rate conversion in the reader ---- */
+
+#define SINE_F 1000.0            /* Hz */
+#define SINE_A 0.5               /* channel 0; channel 1 is -SINE_A / 2 */
+
+/* Write n frames of a 2-channel sine at `rate` (float WAV): channel 0 is
+ * SINE_A sin(2 pi SINE_F i / rate), channel 1 is -1/2 of it.  Returns 0. */
+static int write_sine(const char *path, int rate, int64_t n)
+{
+    SF_INFO info = { .samplerate = rate, .channels = 2,
+                     .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT };
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    if (!sf) {
+        printf("# %s: %s\n", path, sf_strerror(NULL));
+        return -1;
+    }
+    enum { B = 1000 };
+    float buf[2 * B];
+    for (int64_t i = 0; i < n; i += B) {
+        int64_t m = n - i < B ? n - i : B;
+        for (int64_t k = 0; k < m; k++) {
+            double x = SINE_A * sin(2 * M_PI * SINE_F * (double)(i + k) / rate);
+            buf[2 * k] = (float)x;
+            buf[2 * k + 1] = (float)(-0.5 * x);
+        }
+        sf_writef_float(sf, buf, m);
+    }
+    sf_close(sf);
+    return 0;
+}
+
+/* A consumer that keeps every frame: until eof and an empty ring, or until
+ * it has `take` frames (>= 0). */
+typedef struct collector {
+    ps_ring *ring;
+    ps_wake *wake;
+    atomic_bool *eof;
+    int64_t take;
+    unsigned char *buf;
+    int64_t cap, done;
+    bool saw_eof;
+} collector;
+
+static void *collector_main(void *arg)
+{
+    collector *c = arg;
+    size_t fb = c->ring->elem_size;
+    for (;;) {
+        if (c->take >= 0 && c->done >= c->take)
+            break;
+        bool e = atomic_load_explicit(c->eof, memory_order_acquire);
+        size_t avail = ps_ring_read_available(c->ring);
+        if (avail == 0) {
+            if (e) {
+                c->saw_eof = true;
+                break;
+            }
+            sleep_us(50);
+            continue;
+        }
+        size_t n = avail < 333 ? avail : 333;
+        if (c->take >= 0 && (int64_t)n > c->take - c->done)
+            n = (size_t)(c->take - c->done);
+        if (c->done + (int64_t)n > c->cap) {
+            c->cap = 2 * (c->done + (int64_t)n);
+            c->buf = realloc(c->buf, (size_t)c->cap * fb);
+        }
+        ps_ring_read(c->ring, c->buf + (size_t)c->done * fb, n);
+        c->done += (int64_t)n;
+        ps_wake_signal(c->wake);
+    }
+    return NULL;
+}
+
+typedef struct conv_run {
+    /* in */
+    ps_format f;
+    double out_rate;
+    int quality;
+    int64_t frames;
+    int loop;
+    size_t block;
+    int64_t take;
+    int pipe;                        /* read the file through a pipe */
+    /* out */
+    unsigned char *buf;              /* done frames, ring format, 2 channels */
+    int64_t done, disk_frames;
+    bool saw_eof, ok;
+    double ms;
+} conv_run;
+
+/* Play `path` through a reader with r's options into a 4096-frame ring and
+ * collect what comes out.  Returns nothing; r->ok when it all went well. */
+static void conv_play(const char *what, const char *path, conv_run *r)
+{
+    ps_wake wake;
+    ps_ring ring;
+    atomic_bool eof;
+    char err[256] = "";
+    size_t fb = 2 * ps_format_size(r->f);
+    void *mem = malloc(4096 * fb);
+    pthread_t t, ct;
+    int fds[2] = { -1, -1 };
+    struct cat_arg a;
+    SF_INFO info = { 0 };
+    SNDFILE *sf;
+    double t0 = now_s();
+
+    if (r->pipe) {
+        if (pipe(fds) != 0)
+            return;
+        a = (struct cat_arg){ fds[1], path };
+        pthread_create(&ct, NULL, cat_main, &a);
+        sf = sf_open_fd(fds[0], SFM_READ, &info, 1);
+    } else {
+        sf = sf_open(path, SFM_READ, &info);
+    }
+    ps_wake_open(&wake);
+    ps_ring_init(&ring, mem, fb, 4096);
+    ps_disk_opts o;
+    ps_disk_opts_init(&o);
+    o.format = r->f;
+    o.out_rate = r->out_rate;
+    o.src_quality = r->quality;
+    o.frames = r->frames;
+    o.loop = r->loop;
+    o.block_frames = r->block;
+    ps_disk *d = sf ? ps_disk_reader(sf, &ring, &wake, &eof, &o, err, sizeof err) : NULL;
+    CHECK(d != NULL, "%s: reader created (%s)", what, err);
+    if (d) {
+        collector c = { .ring = &ring, .wake = &wake, .eof = &eof, .take = r->take };
+        pthread_create(&t, NULL, collector_main, &c);
+        pthread_join(t, NULL);
+        r->ok = ps_disk_finish(d, 0) == 0;
+        r->disk_frames = ps_disk_frames(d);
+        r->buf = c.buf;
+        r->done = c.done;
+        r->saw_eof = c.saw_eof;
+        if (!r->ok)
+            printf("# %s: %s\n", what, ps_disk_error(d));
+        ps_disk_free(d);
+    }
+    if (sf)
+        sf_close(sf);
+    if (r->pipe)
+        pthread_join(ct, NULL);
+    ps_wake_close(&wake);
+    free(mem);
+    r->ms = (now_s() - t0) * 1e3;
+}
+
+/* Channel c of frame i of r's output, as a float in [-1, 1). */
+static double conv_at(const conv_run *r, int64_t i, int c)
+{
+    return ps_sample_get(r->f, r->buf + ((size_t)i * 2 + (size_t)c) * ps_format_size(r->f));
+}
+
+/* Frequency of channel 0 over frames [a, b) of r, from its upward zero
+ * crossings (linearly interpolated).  Returns Hz at `rate`. */
+static double conv_freq(const conv_run *r, int64_t a, int64_t b, double rate)
+{
+    double first = -1, last = -1;
+    int64_t k = 0;
+    for (int64_t i = a; i + 1 < b; i++) {
+        double x0 = conv_at(r, i, 0), x1 = conv_at(r, i + 1, 0);
+        if (x0 < 0 && x1 >= 0) {
+            double t = (double)i + x0 / (x0 - x1);
+            if (k++ == 0)
+                first = t;
+            last = t;
+        }
+    }
+    return k > 1 ? (double)(k - 1) * rate / (last - first) : 0;
+}
+
+/* Over frames [a, b) of channel 0: the peak, and the largest difference
+ * from SINE_A sin(2 pi SINE_F i / rate) (the source, not delayed). */
+static void conv_peak_err(const conv_run *r, int64_t a, int64_t b, double rate,
+                          double *peak, double *err)
+{
+    *peak = 0;
+    *err = 0;
+    for (int64_t i = a; i < b; i++) {
+        double x = conv_at(r, i, 0);
+        double want = SINE_A * sin(2 * M_PI * SINE_F * (double)i / rate);
+        if (fabs(x) > *peak)
+            *peak = fabs(x);
+        if (fabs(x - want) > *err)
+            *err = fabs(x - want);
+    }
+}
+
+/* The largest |x[i+1] - x[i]| of channel 0 over [a, b). */
+static double conv_max_step(const conv_run *r, int64_t a, int64_t b)
+{
+    double m = 0;
+    for (int64_t i = a; i + 1 < b; i++) {
+        double s = fabs(conv_at(r, i + 1, 0) - conv_at(r, i, 0));
+        if (s > m)
+            m = s;
+    }
+    return m;
+}
+
+/* Channel 1 should stay -1/2 of channel 0 (the converter is linear and
+ * per channel).  Returns the largest deviation. */
+static double conv_ch1_err(const conv_run *r)
+{
+    double m = 0;
+    for (int64_t i = 0; i < r->done; i++) {
+        double e = fabs(conv_at(r, i, 1) + 0.5 * conv_at(r, i, 0));
+        if (e > m)
+            m = e;
+    }
+    return m;
+}
+
+static void test_rate_conversion(void)
+{
+    double t0 = now_s();
+    const int64_t L = 44100;         /* 1 s, 1000 whole periods of 1 kHz */
+    const char *p441 = path_of("sine44100.wav");
+    write_sine(p441, 44100, L);
+    const int64_t want_len = L * 48000 / 44100;       /* 48000 */
+    /* Steepest step of a sampled 1 kHz sine at 48 kHz, 2 A sin(pi f / fs). */
+    const double max_step = 2 * SINE_A * sin(M_PI * SINE_F / 48000);
+
+    /* float32, 44.1 -> 48 kHz, the whole file. */
+    conv_run f = { .f = PS_FLOAT32, .out_rate = 48000, .frames = -1, .block = 1000,
+                   .take = -1 };
+    conv_play("SRC 44.1k->48k float32", p441, &f);
+    CHECK(f.ok && f.saw_eof, "SRC 44.1k->48k float32: clean end, eof");
+    CHECK(llabs(f.done - want_len) <= 2,
+          "SRC 44.1k->48k float32: %lld frames out of %lld, expected %lld +-2",
+          (long long)f.done, (long long)L, (long long)want_len);
+    CHECK_EQ(f.disk_frames, f.done, "SRC 44.1k->48k float32: ps_disk_frames counts output frames");
+    int64_t a = f.done / 10, b = f.done - f.done / 10;
+    double fr = conv_freq(&f, a, b, 48000), peak, perr;
+    CHECK(fabs(fr - SINE_F) < 1.0, "SRC 44.1k->48k float32: %.4f Hz at 48 kHz (error %.2g Hz)",
+          fr, fr - SINE_F);
+    conv_peak_err(&f, a, b, 48000, &peak, &perr);
+    CHECK(fabs(peak - SINE_A) < 0.01 * SINE_A,
+          "SRC 44.1k->48k float32: peak %.5f of %.2f (%.3f%%)", peak, SINE_A,
+          (peak - SINE_A) / SINE_A * 100);
+    CHECK(perr < 1e-3, "SRC 44.1k->48k float32: in time with the source, largest "
+          "difference from the ideal 48 kHz sine %.2g (%.0f dB)", perr,
+          20 * log10(perr / SINE_A));
+    double ch1 = conv_ch1_err(&f);
+    CHECK(ch1 < 1e-6, "SRC 44.1k->48k float32: channels converted alike (%.2g)", ch1);
+    printf("# SRC 44.1k->48k float32: %lld -> %lld frames in %.0f ms\n",
+           (long long)L, (long long)f.done, f.ms);
+
+    /* int16 ring: the same, scaled by 32768, rounded. */
+    conv_run s = { .f = PS_INT16, .out_rate = 48000, .frames = -1, .block = 1000,
+                   .take = -1 };
+    conv_play("SRC 44.1k->48k int16", p441, &s);
+    CHECK(s.ok && s.saw_eof && s.done == f.done,
+          "SRC 44.1k->48k int16: clean end, eof, %lld frames", (long long)s.done);
+    int64_t off = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < s.done && i < f.done; i++)
+        for (int c = 0; c < 2; c++) {
+            int16_t v;
+            memcpy(&v, s.buf + (size_t)(2 * i + c) * 2, 2);
+            double e = fabs(v - conv_at(&f, i, c) * 32768);
+            off += e > 0.5 + 1e-9;
+            if (e > worst)
+                worst = e;
+        }
+    CHECK_EQ(off, 0, "SRC 44.1k->48k int16: every sample is the float32 one "
+             "x 32768, rounded (largest difference %.3f LSB)", worst);
+    conv_peak_err(&s, a, b, 48000, &peak, &perr);
+    CHECK(fabs(peak - SINE_A) < 0.01 * SINE_A && fabs(conv_freq(&s, a, b, 48000) - SINE_F) < 1.0,
+          "SRC 44.1k->48k int16: peak %.5f, %.4f Hz", peak, conv_freq(&s, a, b, 48000));
+    free(s.buf);
+
+    /* The same file through a pipe: the same frames. */
+    conv_run pp = { .f = PS_FLOAT32, .out_rate = 48000, .frames = -1, .block = 1000,
+                    .take = -1, .pipe = 1 };
+    conv_play("SRC 44.1k->48k from a pipe", p441, &pp);
+    CHECK(pp.ok && pp.saw_eof && pp.done == f.done &&
+          memcmp(pp.buf, f.buf, (size_t)f.done * 8) == 0,
+          "SRC 44.1k->48k from a pipe: %lld frames, the same as from the file",
+          (long long)pp.done);
+    free(pp.buf);
+
+    /* frames counts output frames, exactly; past the end: the whole output. */
+    conv_run lim = { .f = PS_FLOAT32, .out_rate = 48000, .frames = 30001, .block = 1000,
+                     .take = -1 };
+    conv_play("SRC frames limit", p441, &lim);
+    CHECK(lim.ok && lim.saw_eof && lim.done == 30001 && lim.disk_frames == 30001,
+          "SRC frames limit: 30001 output frames, eof (%lld, ps_disk_frames %lld)",
+          (long long)lim.done, (long long)lim.disk_frames);
+    CHECK(lim.done <= f.done && memcmp(lim.buf, f.buf, (size_t)lim.done * 8) == 0,
+          "SRC frames limit: the first frames of the whole output");
+    free(lim.buf);
+    lim = (conv_run){ .f = PS_FLOAT32, .out_rate = 48000, .frames = 2 * L, .block = 1000,
+                      .take = -1 };
+    conv_play("SRC frames limit past the end", p441, &lim);
+    CHECK(lim.ok && lim.saw_eof && lim.done == f.done,
+          "SRC frames limit past the end: the whole output, %lld frames", (long long)lim.done);
+    free(lim.buf);
+
+    /* Loop: the converter runs on through the seams, and with a file of
+     * whole periods the output stays one continuous sine. */
+    int64_t lf = 3 * want_len + 777;
+    conv_run lp = { .f = PS_FLOAT32, .out_rate = 48000, .frames = lf, .loop = 1,
+                    .block = 1000, .take = -1 };
+    conv_play("SRC loop", p441, &lp);
+    CHECK(lp.ok && lp.saw_eof && lp.done == lf && lp.disk_frames == lf,
+          "SRC loop: exactly %lld output frames (frames limit), eof", (long long)lf);
+    double seam_step = 0, seam_err = 0;
+    for (int k = 1; k <= 3 && lp.done == lf; k++) {
+        int64_t at = k * want_len;   /* where the seam comes out */
+        double st = conv_max_step(&lp, at - 500, at + 500), pk, er;
+        conv_peak_err(&lp, at - 500, at + 500, 48000, &pk, &er);
+        if (st > seam_step)
+            seam_step = st;
+        if (er > seam_err)
+            seam_err = er;
+    }
+    double all_step = lp.done == lf ? conv_max_step(&lp, 0, lp.done) : 99;
+    CHECK(seam_step <= max_step * 1.01 + 1e-4 && all_step <= max_step * 1.01 + 1e-4,
+          "SRC loop: no jump at the seams: largest step %.6f there, %.6f anywhere, "
+          "a sine allows %.6f", seam_step, all_step, max_step);
+    CHECK(seam_err < 1e-3, "SRC loop: at the seams still the ideal sine (largest "
+          "difference %.2g)", seam_err);
+    double lfr = lp.done == lf ? conv_freq(&lp, 1000, lf - 1000, 48000) : 0;
+    CHECK(fabs(lfr - SINE_F) < 1.0, "SRC loop: %.4f Hz over 3 loops", lfr);
+    free(lp.buf);
+
+    /* A looping reader taken forever: it never ends. */
+    conv_run fe = { .f = PS_INT16, .out_rate = 48000, .frames = -1, .loop = 1,
+                    .block = 0, .take = 2 * want_len + 5 };
+    conv_play("SRC loop forever", p441, &fe);
+    CHECK(fe.ok && !fe.saw_eof && fe.done == fe.take, "SRC loop forever: %lld frames taken, "
+          "no eof", (long long)fe.done);
+    free(fe.buf);
+
+    /* Other converters and a lower rate. */
+    static const struct { const char *name; int q; double tol; } qs[] = {
+        { "best", PS_SRC_BEST, 1e-3 },
+        { "fastest", PS_SRC_FASTEST, 1e-2 },
+        { "linear", PS_SRC_LINEAR, 0.05 },
+    };
+    for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "SRC 44.1k->48k %s", qs[k].name);
+        conv_run q = { .f = PS_FLOAT32, .out_rate = 48000, .quality = qs[k].q,
+                       .frames = -1, .block = 4000, .take = -1 };
+        conv_play(what, p441, &q);
+        double qf = q.done > 1000 ? conv_freq(&q, 1000, q.done - 1000, 48000) : 0;
+        double qp = 0, qe = 1;
+        if (q.done > 1000)
+            conv_peak_err(&q, 1000, q.done - 1000, 48000, &qp, &qe);
+        CHECK(q.ok && llabs(q.done - want_len) <= 2 && fabs(qf - SINE_F) < 1.0 &&
+              qe < qs[k].tol, "%s: %lld frames, %.4f Hz, largest difference %.2g "
+              "(%.0f ms)", what, (long long)q.done, qf, qe, q.ms);
+        free(q.buf);
+    }
+    const char *p48 = path_of("sine48000.wav");
+    write_sine(p48, 48000, 48000);
+    conv_run dn = { .f = PS_FLOAT32, .out_rate = 44100, .frames = -1, .block = 1000,
+                    .take = -1 };
+    conv_play("SRC 48k->44.1k", p48, &dn);
+    double dfr = dn.done > 2000 ? conv_freq(&dn, 1000, dn.done - 1000, 44100) : 0;
+    CHECK(dn.ok && llabs(dn.done - L) <= 2 && fabs(dfr - SINE_F) < 1.0,
+          "SRC 48k->44.1k: %lld frames (expected %lld +-2), %.4f Hz",
+          (long long)dn.done, (long long)L, dfr);
+    free(dn.buf);
+
+    /* Lengths: the output is lrint(input * ratio) frames, measured. */
+    static const int64_t lens[] = { 1, 2, 100, 441, 12345, 44101 };
+    int64_t len_bad = 0;
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "len%lld.wav", (long long)lens[k]);
+        write_sine(path_of(name), 44100, lens[k]);
+        for (int up = 0; up < 2; up++) {
+            conv_run r = { .f = PS_FLOAT32, .out_rate = up ? 48000 : 32000,
+                           .frames = -1, .block = 1000, .take = -1 };
+            conv_play("SRC length", path_of(name), &r);
+            int64_t exact = llrint((double)lens[k] * r.out_rate / 44100);
+            printf("# SRC length: %lld frames at 44100 Hz -> %lld at %.0f Hz "
+                   "(x ratio = %.3f)\n", (long long)lens[k], (long long)r.done,
+                   r.out_rate, (double)lens[k] * r.out_rate / 44100);
+            len_bad += !r.ok || llabs(r.done - exact) > 1;
+        }
+    }
+    CHECK_EQ(len_bad, 0, "SRC length: within 1 frame of input x ratio, for short files too");
+
+    /* An empty file, and an empty file looping: no frames, eof. */
+    write_sine(path_of("empty44100.wav"), 44100, 0);
+    for (int loop = 0; loop < 2; loop++) {
+        conv_run e = { .f = PS_FLOAT32, .out_rate = 48000, .frames = -1, .loop = loop,
+                       .block = 1000, .take = -1 };
+        conv_play("SRC empty file", path_of("empty44100.wav"), &e);
+        CHECK(e.ok && e.saw_eof && e.done == 0, "SRC empty file%s: 0 frames, eof",
+              loop ? ", looping" : "");
+        free(e.buf);
+    }
+    free(f.buf);
+
+    /* Equal rates: no conversion, bit-exact, also with out_rate set. */
+    gen g = { PS_FLOAT32, 2, 0, 37 };
+    const char *pg = path_of("exact48000.wav");
+    int64_t n = 30011;
+    write_file(pg, SF_FORMAT_WAV | SF_FORMAT_FLOAT, &g, n);
+    for (int k = 0; k < 2; k++) {
+        gen gk = g;
+        gk.f = k ? PS_INT16 : PS_FLOAT32;
+        const char *pk = pg;
+        if (k) {
+            pk = path_of("exact48000_16.wav");
+            gk.seed = 41;
+            write_file(pk, SF_FORMAT_WAV | SF_FORMAT_PCM_16, &gk, n);
+        }
+        ps_wake wake;
+        ring rb;
+        atomic_bool eof;
+        char err[256] = "";
+        ps_disk_opts o;
+        SF_INFO info = { 0 };
+        ps_wake_open(&wake);
+        ring_open(&rb, &gk, 4096);
+        SNDFILE *sf = sf_open(pk, SFM_READ, &info);
+        ps_disk_opts_init(&o);
+        o.format = gk.f;
+        o.out_rate = 48000;
+        o.block_frames = 1000;
+        ps_disk *d = ps_disk_reader(sf, &rb.r, &wake, &eof, &o, err, sizeof err);
+        sim c = { .ring = &rb.r, .wake = &wake, .g = gk, .block = 256, .total = -1,
+                  .expect = n, .eof = &eof };
+        pthread_t t;
+        pthread_create(&t, NULL, consumer_main, &c);
+        pthread_join(t, NULL);
+        CHECK(ps_disk_finish(d, 0) == 0 && c.done == n && c.bad == 0 && c.saw_eof &&
+              c.eof_bad == 0, "SRC 48k->48k %s: no conversion, %lld frames bit-exact",
+              ps_format_name(gk.f), (long long)c.done);
+        ps_disk_free(d);
+        sf_close(sf);
+        ring_close(&rb);
+        ps_wake_close(&wake);
+    }
+
+    /* Bad options fail at creation. */
+    {
+        static const struct { double rate; int q; const char *msg; } bad[] = {
+            { -48000, 0, "bad output rate" },
+            { NAN, 0, "bad output rate" },
+            { INFINITY, 0, "bad output rate" },
+            { 48000, 6, "unknown converter quality 6" },
+            { 48000, -1, "unknown converter quality -1" },
+            { 44100.0 * 300, 0, "cannot convert 44100 Hz" },
+            { 44100.0 / 300, 0, "cannot convert 44100 Hz" },
+        };
+        ps_wake wake;
+        float mem[2 * 16];
+        ps_ring r;
+        SF_INFO info = { 0 };
+        ps_wake_open(&wake);
+        ps_ring_init(&r, mem, 8, 16);
+        SNDFILE *sf = sf_open(p441, SFM_READ, &info);
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            char err[256] = "";
+            atomic_bool eof;
+            ps_disk_opts o;
+            ps_disk_opts_init(&o);
+            o.out_rate = bad[k].rate;
+            o.src_quality = bad[k].q;
+            ps_disk *d = ps_disk_reader(sf, &r, &wake, &eof, &o, err, sizeof err);
+            CHECK(d == NULL && strstr(err, bad[k].msg), "SRC refused: %s", err);
+            ps_disk_free(d);
+        }
+        sf_close(sf);
+        ps_wake_close(&wake);
+    }
+    printf("# rate conversion: %.0f ms\n", (now_s() - t0) * 1e3);
+}
+
 /* ---- main ---- */
 
 static void remove_dir(void)
@@ -1237,6 +1717,7 @@ int main(void)
     test_truncated();
     test_pipes();
     test_wav_from_pipe();
+    test_rate_conversion();
     test_memory();
     remove_dir();
     printf("# total %.1f s\n", now_s() - t0);

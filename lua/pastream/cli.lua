@@ -516,7 +516,8 @@ audio device options
   -b, --blocksize=N       frames per callback (default 0: the host decides,
                           the lowest latency)
   -c, --channels=N[,N]    channels (default: the input file's for playback,
-                          up to 2 for recording)
+                          where a mono file plays on every output; up to 2
+                          for recording)
   -D, --device=DEV[,DEV]  device index, or name: every word must occur in it
   -f, --format=F[,F]      sample format: float32 (default), int32, int24,
                           int16, int8, uint8
@@ -634,35 +635,48 @@ local function peak_of(p)
 end
 cli.peak_of = peak_of
 
---- cli.status_line(state) -> the live status line (no \r, no newline).
+--- cli.status_line(state) -> the live status line (no \r, no newline):
+--   00:15.0/01:00.0 [##--------]  25% play  -6.0dB rec -12.0dB CLIP xruns 0 cpu   3%
 -- state: elapsed (seconds), total (seconds, or nil when unknown: then no
--- progress bar), play_peak / rec_peak (linear peaks since the last line,
--- a number or a list per channel; nil: no meter), play_clip / rec_clip
--- (latched: a clip was seen), xruns, cpu (0..1), width (columns; the line
--- is cut to width - 1).
+-- progress), play_peak / rec_peak (linear peaks since the last line, a
+-- number or a list per channel; nil: no meter), play_clip / rec_clip
+-- (latched: a clip was seen), xruns, cpu (0..1 or nil), width (columns,
+-- default 80).  A line wider than width - 1 drops the bar, then the cpu
+-- load, then is cut.
 function cli.status_line(st)
-  local parts = {}
   local time = cli.format_time(st.elapsed or 0)
-  if st.total then time = time .. " / " .. cli.format_time(st.total) end
-  parts[#parts + 1] = time
+  local bar, pct
   if st.total then
+    time = time .. "/" .. cli.format_time(st.total)
     local frac = st.total > 0 and math.min(1, math.max(0, (st.elapsed or 0) / st.total)) or 1
     local n = math.floor(frac * 10)
-    parts[#parts + 1] = string.format("[%s%s] %3d%%", string.rep("#", n),
-      string.rep("-", 10 - n), math.floor(frac * 100))
+    bar = "[" .. string.rep("#", n) .. string.rep("-", 10 - n) .. "]"
+    pct = string.format("%3d%%", math.floor(frac * 100))
   end
+  local meters = {}
   for _, side in ipairs { "play", "rec" } do
     local p = peak_of(st[side .. "_peak"])
     if p then
       local clip = st[side .. "_clip"] or p >= CLIP
-      parts[#parts + 1] = string.format("%s %s dB%s", side, cli.db(p), clip and " CLIP" or "")
+      meters[#meters + 1] = string.format("%s %sdB%s", side, cli.db(p), clip and " CLIP" or "")
     end
   end
-  parts[#parts + 1] = string.format("xruns %d", st.xruns or 0)
-  if st.cpu then parts[#parts + 1] = string.format("cpu %3.0f%%", st.cpu * 100) end
-  local line = table.concat(parts, "  ")
-  local width = st.width or 80
-  if #line > width - 1 then line = line:sub(1, math.max(0, width - 1)) end
+  local xruns = string.format("xruns %d", st.xruns or 0)
+  local cpu = st.cpu and string.format("cpu %3.0f%%", st.cpu * 100)
+  local width = (st.width or 80) - 1
+  local function build(with_bar, with_cpu)
+    local parts = { time }
+    if bar and with_bar then parts[#parts + 1] = bar .. " " .. pct
+    elseif pct then parts[#parts + 1] = pct end
+    for _, m in ipairs(meters) do parts[#parts + 1] = m end
+    parts[#parts + 1] = xruns
+    if cpu and with_cpu then parts[#parts + 1] = cpu end
+    return table.concat(parts, " ")
+  end
+  local line = build(true, true)
+  if #line > width then line = build(false, true) end
+  if #line > width then line = build(false, false) end
+  if #line > width then line = line:sub(1, math.max(0, width)) end
   return line
 end
 
@@ -885,7 +899,11 @@ local function plan(ps, o, env)
     end
     if not play_ch then play_ch, play_from = m, "-m/--map" end
   end
-  if not play_ch and info.channels then play_ch, play_from = info.channels, "input" end
+  -- The input's channels; a mono input keeps the device's default (up to
+  -- 2) and plays on every output, as sox does.
+  if not play_ch and info.channels and info.channels > 1 then
+    play_ch, play_from = info.channels, "input"
+  end
   if rmap then
     local m = max_of(rmap, 1)
     if rec_ch and m > rec_ch then

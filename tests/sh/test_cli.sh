@@ -1,8 +1,9 @@
 # The bundled command line, as processes on the test rig (tests/run.sh has
 # set JACK_DEFAULT_SERVER): help, device list, version, usage errors and
-# their exit statuses, and runs through the loopback device.  Until
-# pastream-lua plays and records files, the runs give cli.main Buffers and
-# Lua functions in place of the files (its env argument).
+# their exit statuses, runs through the loopback device with files and
+# pipes, signals, the status line in a pseudo-terminal, and xruns.  Some
+# runs give cli.main a Buffer or a Lua function in place of a file (its env
+# argument), to check maps and frame counts on the exact samples.
 . tests/sh/tap.sh
 PS=scripts/pastream
 PL=./pastream-lua
@@ -245,6 +246,19 @@ if command -v sox >/dev/null; then
   sox -n -t au - synth 3 sine 440 2>/dev/null | $PS -D loopback - "$tmp/sox.wav" -d 1 2>"$tmp/e"; rc=$?
   check_eq "sox | pastream - out.wav -d 1: exit 0" "$rc" 0
   check_eq "sox | pastream - out.wav -d 1: one second recorded" "$($PL "$tmp/info.lua" "$tmp/sox.wav" | cut -f1,2)" "$(printf '48000\t2')"
+  sox -n -r 48000 -c 1 -b 32 -e floating-point "$tmp/mono.wav" synth 0.5 sine 440 vol 0.5 2>/dev/null
+  $PS -D loopback -o 256s -p -n 24256 "$tmp/mono.wav" "$tmp/mono2.wav" 2>"$tmp/e"; rc=$?
+  check_eq "a mono file: exit 0" "$rc" 0
+  cat >"$tmp/mono.lua" <<'LUA'
+local ps = require "pastream"
+local a, b = ps.load(arg[1]), ps.load(arg[2])
+local same = a:frames() == b:frames() and b:channels() == 2
+for f = 1, same and a:frames() or 0 do
+  if b:sample(f, 1) ~= a:sample(f, 1) or b:sample(f, 2) ~= a:sample(f, 1) then same = false break end
+end
+io.write(tostring(same))
+LUA
+  check_eq "a mono file plays on both outputs" "$($PL "$tmp/mono.lua" "$tmp/mono.wav" "$tmp/mono2.wav")" "true"
   sox -n -r 48000 -c 1 -b 16 -e signed -t raw "$tmp/x16.raw" synth 0.5 sine 440 2>/dev/null
   $PS -D loopback -c1 -r48k -e=pcm_16 "$tmp/x16.raw" 2>"$tmp/e"; rc=$?
   check_eq "a RAW file with -c1 -r48k -e=pcm_16: exit 0" "$rc" 0

@@ -23,7 +23,7 @@ LIBS     = $(PKG_LIBS) -lm -pthread
 
 B = build
 CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c src/sfformat.c \
-           src/lbuffer.c src/lstream.c src/lsndfile.c src/lcore.c
+           src/lbuffer.c src/lstream.c src/lsndfile.c src/lsoundfile.c src/lcore.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
 TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe

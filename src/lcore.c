@@ -180,6 +180,7 @@ LUAMOD_API int luaopen_pastream_core(lua_State *L)
     luaL_newlib(L, funcs);
     ps_sndfile_functions(L);
     ps_file_functions(L);
+    ps_soundfile_functions(L);
     luaopen_pastream_buffer(L);
     lua_setfield(L, -2, "Buffer");
     luaopen_pastream_stream(L);

@@ -747,7 +747,6 @@ local function file_opts(o, side, extra)
   return f
 end
 
--- Errors of the Lua API that mean "this build cannot play or record files".
 --- cli.file_message(msg [, path]) -> a Files API message in the command
 -- line's terms: the option a problem concerns, and the input file's name.
 function cli.file_message(msg, path)
@@ -757,18 +756,21 @@ function cli.file_message(msg, path)
     :gsub("^unknown endian", "--endian: unknown endian")
     :gsub("give a subtype %(encoding%)", "give one with -e/--encoding")
     :gsub("%(choose them with txmapping%)", "(choose them with -m/--map)")
-  if path and not msg:find(path, 1, true) and msg:sub(1, 1) ~= "-" then msg = "input file '" .. path .. "': " .. msg end
+  if path and not msg:find(path, 1, true) and msg:sub(1, 1) ~= "-" then
+    msg = "input file '" .. path .. "': " .. msg
+  end
   return msg
 end
 
+-- Errors of the Lua API that mean "this build cannot play or record files".
 local function no_file_support(msg)
   return msg:find("expected, got string", 1, true)
     or msg:find("must be a Buffer or a function, got string", 1, true)
 end
 
 -- Open the stream; an error is put on the option it concerns.  Without -r
--- the input file's rate is tried first, then the device's (the Files API
--- converts the rate).
+-- the input file's rate is tried first, then the device's (where the Files
+-- API converts the file's rate, or says that it cannot).
 local function open_stream(ps, kind, so, retry_rate)
   local ok, s = pcall(ps[kind], so)
   if ok then return s end

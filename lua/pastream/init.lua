@@ -748,12 +748,89 @@ function Stream:chunks(o)
   return next_chunk, nil, nil, setmetatable({ stream = self }, chunk_closer)
 end
 
+---------------------------------------------------------------------------
+-- Offline: sound files read and written directly
+---------------------------------------------------------------------------
+
+--- ps.open(path [, "r"|"w" [, {type, subtype, endian, samplerate,
+-- channels}]]) -> a SoundFile (read/write/seek/close/chunks, and samplerate,
+-- channels, frames, type, subtype), or nil and a message.
+ps.open = core.open
+local SoundFile = core.soundfile_methods
+
+--- for chunk [, last] in file:chunks{chunksize, overlap, frames, out} do ... end
+-- The offline twin of stream:chunks: exact chunks of a file as float32
+-- Buffers (reused), as fast as the disk allows.  out: a SoundFile or path
+-- that gets each chunk's new frames (not the overlap) after the loop body
+-- has processed it in place.
+function SoundFile:chunks(o)
+  o = o or {}
+  local chunksize = o.chunksize or 1024
+  local overlap = o.overlap or 0
+  if math.type(chunksize) ~= "integer" or chunksize < 1 then
+    error("chunksize must be an integer >= 1, got " .. tostring(chunksize), 2)
+  end
+  if math.type(overlap) ~= "integer" or overlap < 0 or overlap >= chunksize then
+    error(string.format("overlap must be 0..chunksize-1 (chunksize %d), got %s", chunksize, tostring(overlap)), 2)
+  end
+  local left = (o.frames and o.frames >= 0) and o.frames or math.huge
+  local out = o.out
+  if type(out) == "string" then
+    local err
+    out, err = ps.open(out, "w", { samplerate = self.samplerate, channels = self.channels,
+                                    type = o.out_type, subtype = o.out_subtype })
+    if not out then error(err, 2) end
+  end
+  local chunk = o.buffer or ps.Buffer(chunksize, self.channels)
+  local step = chunksize - overlap
+  local first, done, pending = true, false, nil
+  local function flush()
+    if out and pending then out:write(chunk, pending[1], pending[2]) end
+    pending = nil
+  end
+  local function next_chunk()
+    flush()
+    if done then return nil end
+    local keep = first and 0 or overlap
+    if keep > 0 then chunk:copyfrom(chunk, 1, chunk:frames() - keep + 1, keep) end
+    local want = math.min(chunksize - keep, left)
+    chunk:resize(chunksize)
+    local got = want > 0 and self:read(chunk, keep + 1, want) or 0
+    left = left - got
+    first = false
+    if got < chunksize - keep then
+      done = true
+      if got == 0 then return nil end
+      chunk:resize(keep + got)
+      pending = { keep + 1, got }
+      return chunk, true
+    end
+    pending = { keep + 1, got }
+    return chunk
+  end
+  local closer = setmetatable({}, { __close = function()
+    pending = nil
+    if out and out ~= o.out then out:close() end
+  end })
+  -- the last chunk is written when the loop asks for the next one
+  return next_chunk, nil, nil, closer
+end
+
 --- for chunk in ps.chunks{device, channels, samplerate, ..., chunksize,
 -- overlap, frames, playback, ...} do ... end: opens its own stream (a
 -- DuplexStream when playback is given, else an InputStream) and closes it
 -- when the loop ends, by break or error too.
 function ps.chunks(o)
   o = o or {}
+  if o.input then                   -- offline: chunks of a file
+    local f, err = ps.open(o.input, "r", o.input_file)
+    if not f then error(err, 2) end
+    local iter, _, _, closer = f:chunks(o)
+    local mt = getmetatable(closer)
+    local close_out = mt.__close
+    mt.__close = function(c) close_out(c); f:close() end
+    return iter, nil, nil, closer
+  end
   local s = o.playback ~= nil and ps.DuplexStream(o) or ps.InputStream(o)
   local iter, _, _, closer = s:chunks(o)
   closer.own = true

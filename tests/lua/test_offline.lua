@@ -15,7 +15,7 @@ for _, c in ipairs { { 1000, 0 }, { 1000, 250 }, { 1024, 1023 }, { 10007, 0 }, {
   local name = string.format("file chunks %d/%d", cs, ov)
   T.group(name, function()
     local f <close> = assert(ps.open(path))
-    local got, pos, prev, sizes, overlap_ok, lastflag = ps.Buffer(N, 2), 0, nil, true, 0
+    local got, pos, prev, sizes, overlap_ok, lastflag = ps.Buffer(N, 2), 0, nil, true, true, 0
     for chunk, last in f:chunks{ chunksize = cs, overlap = ov } do
       local keep = prev and ov or 0
       if not last and chunk:frames() ~= cs then sizes = false end

@@ -45,15 +45,23 @@
  * integer formats scaled by 2^(bits-1), rounded and clipped (as a FLOAT
  * file into an integer ring; an overshoot past full scale clips).  At the
  * end of the file the converter gets end_of_input and is drained, so no
- * tail is lost: the output is then about file frames * ratio long
- * (libsamplerate 0.2.2, measured: exactly lrint(file frames * ratio), e.g.
- * 44100 -> 48000 Hz turns 44100 frames into 48000, 12345 into 13437).  A
+ * tail is lost: L file frames become floor(L * ratio) or floor(L * ratio)
+ * + 1 frames, never more than one away from L * ratio.  Measured with
+ * libsamplerate 0.2.2 (independent of the block sizes): its sinc converters
+ * give floor(L * ratio) for a mono file and floor(L * ratio) + 1 for two
+ * channels or more, zero-order hold and linear floor(L * ratio) + 1 (L *
+ * ratio in double precision, so a whole number can land on either side):
+ * 44100 stereo frames at 44.1 kHz become 48001 at 48 kHz (mono: 48000),
+ * 12345 become 13437 (13436.7).  The sinc converters are in time with the
+ * source (no delay: 1 kHz from 44.1 to 48 kHz is within 1e-7 of the ideal
+ * sine); zero-order hold and linear lag by about one input frame.  A
  * looping reader seeks to 0 and keeps feeding the same converter, without
  * end_of_input and without a reset, so the seam is as smooth as the source
- * is.  opts->frames then counts output frames (at out_rate), exactly.
- * Equal rates (or out_rate 0) read the file as they would without it,
- * bit-exact.  Pipes work (a pipe is never seeked, unless to loop, which is
- * refused as ever).
+ * is.  The first output frames ring a little when the source starts
+ * abruptly at frame 0, as with any sinc converter.  opts->frames counts
+ * output frames (at out_rate), exactly.  Equal rates (or out_rate 0) read
+ * the file as they would without it, bit-exact.  Pipes work (a pipe is
+ * never seeked, unless to loop, which is refused as ever).
  *
  * Pipes (sf_open_fd on a pipe): libsndfile reads WAV, AIFF, W64, AU, RAW and
  * OGG from a pipe (not FLAC or CAF), and writes only AU, RAW and FLAC to one.

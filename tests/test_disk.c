@@ -1602,6 +1602,24 @@ static void test_rate_conversion(void)
           (long long)dn.done, (long long)L, dfr);
     free(dn.buf);
 
+    /* A large ratio into an int16 ring: 8 kHz -> 48 kHz. */
+    char p8[384];
+    snprintf(p8, sizeof p8, "%s", path_of("sine8000.wav"));
+    write_sine(p8, 8000, 8000);
+    conv_run up = { .f = PS_INT16, .out_rate = 48000, .frames = -1, .block = 700,
+                    .take = -1 };
+    conv_play("SRC 8k->48k int16", p8, &up);
+    double ufr = 0, upk = 0, uer = 1;
+    if (up.done > 2000) {
+        ufr = conv_freq(&up, 1000, up.done - 1000, 48000);
+        conv_peak_err(&up, 1000, up.done - 1000, 48000, &upk, &uer);
+    }
+    CHECK(up.ok && up.saw_eof && llabs(up.done - 48000) <= 2 && fabs(ufr - SINE_F) < 1.0 &&
+          fabs(upk - SINE_A) < 0.01 * SINE_A,
+          "SRC 8k->48k int16: %lld frames, %.4f Hz, peak %.5f, largest difference "
+          "from the ideal sine %.2g", (long long)up.done, ufr, upk, uer);
+    free(up.buf);
+
     /* Lengths: floor(input x ratio) or one more (see disk.h). */
     static const int64_t lens[] = { 1, 2, 100, 441, 12345, 44101 };
     int64_t len_bad = 0;

@@ -77,11 +77,12 @@ demo: test-deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream
 	install -m 755 pastream-lua $(DESTDIR)$(BINDIR)/pastream-lua
+	install -m 755 scripts/pastream $(DESTDIR)$(BINDIR)/pastream
 	install -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
 	install -m 755 $(B)/pastream/core.so $(DESTDIR)$(CMODDIR)/pastream/core.so
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/pastream-lua $(DESTDIR)$(CMODDIR)/pastream/core.so
+	rm -f $(DESTDIR)$(BINDIR)/pastream-lua $(DESTDIR)$(BINDIR)/pastream $(DESTDIR)$(CMODDIR)/pastream/core.so
 	rm -f $(addprefix $(DESTDIR)$(LUADIR)/pastream/,$(notdir $(wildcard lua/pastream/*.lua)))
 	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream 2>/dev/null
 

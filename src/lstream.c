@@ -764,9 +764,12 @@ static int stream_attach_reader(lua_State *L)
         return fail(L, "%s: %s", path, sf_strerror(NULL));
     s->rd.sf = sf;
     s->rd.info = info;
-    if (info.samplerate != (int)s->params.samplerate) {
+    lua_getfield(L, o, "resample");
+    int resample = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (info.samplerate != (int)s->params.samplerate && !resample) {
         finish_file(s, &s->rd, 0, 1);
-        return fail(L, "%s is %d Hz but the stream runs at %d Hz (rate conversion is not supported yet)",
+        return fail(L, "%s is %d Hz but the stream runs at %d Hz (resample = false)",
                     path, info.samplerate, (int)s->params.samplerate);
     }
     if (info.channels > PS_MAXCH) {
@@ -797,6 +800,8 @@ static int stream_attach_reader(lua_State *L)
     opts.loop = lua_toboolean(L, -1);
     lua_pop(L, 1);
     opts.notify = &wake;
+    if (info.samplerate != (int)s->params.samplerate)
+        opts.out_rate = s->params.samplerate;   /* libsamplerate, as sox play does */
     int r = ps_wake_open(&s->rd.wake);
     if (r < 0) {
         finish_file(s, &s->rd, 0, 1);

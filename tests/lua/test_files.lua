@@ -93,8 +93,9 @@ T.group("errors", function()
     "subtype (encoding) is missing", "RAW input without subtype")
   local path44 = dir .. "/44k.wav"
   assert(ps.save(path44, ps.Buffer(100, 2), 44100))
-  T.raises(function() s:play(path44) end, "44k.wav is 44100 Hz but the stream runs at 48000 Hz",
-    "a rate mismatch is named")
+  T.raises(function() s:play(path44, { input_file = { resample = false } }) end,
+    "44k.wav is 44100 Hz but the stream runs at 48000 Hz (resample = false)",
+    "with resample = false a rate mismatch is an error that names both rates")
   T.raises(function() s:record{ frames = 10, out = dir .. "/x.wav", output_file = { type = "mp5" } } end,
     "unknown file type 'mp5'", "an unknown type is named")
   T.raises(function() s:record{ frames = 10, out = dir .. "/x.wav", output_file = { subtype = "pcm_17" } } end,
@@ -104,6 +105,32 @@ T.group("errors", function()
   local i8 <close> = ps.InputStream{ device = "loopback", format = "int8" }
   T.raises(function() i8:record{ frames = 10, out = dir .. "/x.wav" } end,
     "give a subtype", "a device format the file type cannot hold asks for a subtype")
+end)
+
+T.group("a 44.1 kHz file plays at the right pitch on the 48 kHz rig", function()
+  local path = dir .. "/tone44.wav"
+  local n = 44100
+  local tone = ps.Buffer(n, 2)
+  for f = 1, n do
+    local v = 0.5 * math.sin(2 * math.pi * 1000 * (f - 1) / 44100)
+    tone:sample(f, 1, v); tone:sample(f, 2, v)
+  end
+  assert(ps.save(path, tone, 44100))
+  local rec = s:playrec(path, { frames = 48000 + delay, offset = delay, pad = -1 })
+  T.ok(math.abs(rec:frames() - 48000) <= 2, "one second of audio at 48 kHz (" .. rec:frames() .. " frames)")
+  -- frequency from rising zero crossings over the middle of the recording
+  local first, last, count
+  for f = 2000, 46000 do
+    local a, b = rec:sample(f - 1, 1), rec:sample(f, 1)
+    if a < 0 and b >= 0 then
+      local t = f - 1 + (-a) / (b - a)
+      first = first or t
+      last, count = t, (count or -1) + 1
+    end
+  end
+  local freq = count * 48000 / (last - first)
+  T.ok(math.abs(freq - 1000) < 0.5, string.format("the recorded tone is %.3f Hz (1000 expected)", freq))
+  T.ok(math.abs(rec:peak(1) - 0.5) < 0.01, string.format("its level is kept (peak %.4f)", rec:peak(1)))
 end)
 
 T.group("from_file and formats", function()

@@ -263,8 +263,6 @@ LUA
   $PS -D loopback -c1 -r48k -e=pcm_16 "$tmp/x16.raw" 2>"$tmp/e"; rc=$?
   check_eq "a RAW file with -c1 -r48k -e=pcm_16: exit 0" "$rc" 0
   check "a RAW file: all its frames played" grep -q '^pastream: 24000 frames' "$tmp/e"
-  sox -n -r 44100 -c 2 "$tmp/in44.wav" synth 0.1 sine 440 2>/dev/null
-  usage_err "a 44.1 kHz file on the 48 kHz rig" "$tmp/in44.wav is 44100 Hz but the stream runs at 48000 Hz" -D loopback "$tmp/in44.wav"
 else
   fail "sox is installed (the pipe and RAW tests need it)"
 fi

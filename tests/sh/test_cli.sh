@@ -259,6 +259,12 @@ end
 io.write(tostring(same))
 LUA
   check_eq "a mono file plays on both outputs" "$($PL "$tmp/mono.lua" "$tmp/mono.wav" "$tmp/mono2.wav")" "true"
+  sox -n -r 44100 -c 2 -b 16 "$tmp/cd.wav" synth 1 sine 1000 2>/dev/null
+  $PS -q -D loopback "$tmp/cd.wav" "$tmp/cd48.wav" 2>"$tmp/e"; rc=$?
+  check_eq "a 44.1 kHz file plays on the 48 kHz rig (resampled): exit 0" "$rc" 0
+  check "the recording of it is at 48 kHz, about a second long" \
+    awk -v n="$(soxi -s "$tmp/cd48.wav" 2>/dev/null)" -v r="$(soxi -r "$tmp/cd48.wav" 2>/dev/null)" \
+      'BEGIN { exit !(r == 48000 && n >= 47990 && n <= 48300) }'
   sox -n -r 48000 -c 1 -b 16 -e signed -t raw "$tmp/x16.raw" synth 0.5 sine 440 2>/dev/null
   $PS -D loopback -c1 -r48k -e=pcm_16 "$tmp/x16.raw" 2>"$tmp/e"; rc=$?
   check_eq "a RAW file with -c1 -r48k -e=pcm_16: exit 0" "$rc" 0

@@ -54,6 +54,27 @@ stop = true
 local secs = (uv.hrtime() - t0) / 1e9
 local rate = garbage / secs / 1e6
 
+-- The same through a file recording (C disk thread), garbage still churning.
+stop = false
+local g0, t1 = garbage, uv.hrtime()
+ps.spawn(function()
+  while not stop do
+    local t = {}
+    for i = 1, 2000 do t[i] = { i, tostring(i) } end
+    garbage = garbage + 2000 * 120 + #(string.rep("y", 65536) .. garbage)
+    ps.yield()
+  end
+end)
+local path = os.tmpname() .. ".wav"
+s:playrec(src, { frames = total, pad = -1, out = path })
+stop = true
+local frate = (garbage - g0) / ((uv.hrtime() - t1) / 1e9) / 1e6
+local rec = assert(ps.load(path))
+os.remove(path)
+T.eq(rec:frames(), total, "the file recording holds every frame")
+T.ok(rec:sub(delay + 1):equals(src), "the file recording is bit-exact")
+T.ok(frate >= 100, string.format("meanwhile the garbage task allocated %.0f MB/s (at least 100)", frate))
+
 T.eq(pos, total, "every frame arrived (" .. total .. " frames)")
 T.eq(bad, 0, "every chunk bit-exact" .. (badpos and (" (first bad at frame " .. badpos .. ")") or ""))
 -- xruns are timing (benchmarks' business); lost or changed data is checked above

@@ -19,6 +19,7 @@
  * frames) and from there through float_to_ring into an integer ring.  Both
  * buffers and the SRC_STATE are allocated at creation. */
 #include "disk.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <math.h>
@@ -64,6 +65,9 @@ struct ps_disk {
     double header_interval;
     size_t block;
     void *scratch;           /* block * channels 32-bit samples, or NULL */
+    ps_ring *gaps;           /* writer: where the engine dropped frames */
+    int64_t consumed;        /* writer: frames taken from the ring so far */
+    unsigned char *silence;  /* writer with gaps: a block of silent ring frames */
 
     /* Reader with rate conversion; only the thread touches these. */
     SRC_STATE *src;          /* NULL: no conversion */
@@ -317,6 +321,39 @@ static int write_region(struct ps_disk *d, const void *p, size_t n)
     return 0;
 }
 
+/* Write `count` frames of silence (a gap the engine announced). */
+static int write_silence(struct ps_disk *d, int64_t count)
+{
+    while (count > 0) {
+        size_t n = count < (int64_t)d->block ? (size_t)count : d->block;
+        if (write_region(d, d->silence, n) < 0)
+            return -1;
+        count -= (int64_t)n;
+    }
+    return 0;
+}
+
+/* Before taking up to `avail` frames from the ring: write the silence of
+ * every gap announced at or before the current position, and return how
+ * many frames may be taken before the next gap (or -1 on a write error).
+ * The ring's count was read first: a gap announced before those frames
+ * were published is visible now. */
+static int64_t place_gaps(struct ps_disk *d, int64_t avail)
+{
+    void *p1, *p2;
+    size_t n1, n2;
+    while (ps_ring_read_regions(d->gaps, 1, &p1, &n1, &p2, &n2) == 1) {
+        ps_gap g;
+        memcpy(&g, p1, sizeof g);
+        if (g.pos > d->consumed)
+            return g.pos - d->consumed < avail ? g.pos - d->consumed : avail;
+        if (write_silence(d, g.count) < 0)
+            return -1;
+        ps_ring_read_advance(d->gaps, 1);
+    }
+    return avail;
+}
+
 static void *writer_main(void *arg)
 {
     struct ps_disk *d = arg;
@@ -330,13 +367,21 @@ static void *writer_main(void *arg)
         if (stop == STOP_DROP)
             break;
         void *p1, *p2;
-        size_t n1, n2;
-        size_t n = ps_ring_read_regions(d->ring, d->block, &p1, &n1, &p2, &n2);
+        size_t n1, n2, want = d->block;
+        if (d->gaps) {
+            int64_t avail = (int64_t)ps_ring_read_available(d->ring);
+            int64_t allowed = place_gaps(d, avail < (int64_t)want ? avail : (int64_t)want);
+            if (allowed < 0)
+                break;
+            want = (size_t)allowed;
+        }
+        size_t n = want ? ps_ring_read_regions(d->ring, want, &p1, &n1, &p2, &n2) : 0;
         if (n > 0) {
             if (write_region(d, p1, n1) < 0 ||
                 (n2 > 0 && write_region(d, p2, n2) < 0))
                 break;
             ps_ring_read_advance(d->ring, n);
+            d->consumed += (int64_t)n;
             dirty = true;
         }
         double t = now_s();
@@ -576,6 +621,7 @@ static void free_buffers(struct ps_disk *d)
     free(d->src_in);
     free(d->src_out);
     free(d->scratch);
+    free(d->silence);
 }
 
 static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
@@ -709,6 +755,16 @@ static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
         }
     }
 
+    if (writer && o->gaps) {
+        size_t bytes = d->block * (size_t)channels * ps_format_size(o->format);
+        d->gaps = o->gaps;
+        d->silence = malloc(bytes);
+        if (!d->silence) {
+            ERR("disk %s: out of memory for a %zu-frame block", what, d->block);
+            goto fail_alloc;
+        }
+        memset(d->silence, ps_sample_silence(o->format), bytes);
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -116,6 +116,9 @@ typedef struct ps_disk_opts {
                                 out_rate / file rate must be within
                                 [1/256, 256]; writer: ignored */
     int src_quality;         /* reader: PS_SRC_* converter (0: PS_SRC_MEDIUM) */
+    ps_ring *gaps;           /* writer, optional: ps_gap announcements from the
+                                engine (PS_FILL_GAPS); the writer puts that much
+                                silence in the file where frames were dropped */
     ps_wake *notify;         /* optional: signalled once when the thread ends
                                 by itself (reader at its end, or an error),
                                 so an event loop can watch its fd */

@@ -91,6 +91,7 @@ void ps_engine_arm(ps_engine *e)
     e->rxbuf_pos = 0;
     e->pad_left = e->pad;
     e->offset_left = e->offset > 0 ? e->offset : 0;
+    e->gap.pos = e->gap.count = 0;
     /* tx_eof is the producer's: it may already have written everything
      * while prebuffering, so it is reset with the ring, not here. */
     atomic_store(&e->frame_count, 0);
@@ -268,6 +269,15 @@ static size_t tx_fill(ps_engine *e, unsigned char *out, size_t n, bool *underrun
     return got;
 }
 
+/* Announce the pending gap to the ring's reader.  If the gap queue is full
+ * the silence cannot be placed: the frames stay counted in rx_lost only. */
+static void flush_gap(ps_engine *e)
+{
+    if (e->gapq)
+        ps_ring_write(e->gapq, &e->gap, 1);
+    e->gap.count = 0;
+}
+
 /* Deliver n input frames; returns false when the sink is full (BufferFull). */
 static bool rx_store(ps_engine *e, const unsigned char *in, size_t n)
 {
@@ -284,6 +294,10 @@ static bool rx_store(ps_engine *e, const unsigned char *in, size_t n)
 
     size_t fb = (size_t)e->rx_channels * e->in_ss;
     size_t put = 0;
+    /* A pending gap is announced before any frame after it is published,
+     * so a reader that sees those frames also sees the gap. */
+    if (e->gap.count && e->rxring && ps_ring_write_available(e->rxring) > 0)
+        flush_gap(e);
     if (e->rxbuf) {
         int64_t room = e->rxbuf_frames - e->rxbuf_pos;
         put = (size_t)room < n ? (size_t)room : n;
@@ -303,7 +317,15 @@ static bool rx_store(ps_engine *e, const unsigned char *in, size_t n)
     atomic_fetch_add_explicit(&e->rx_frames, (int64_t)put, RLX);
     if (put < n) {
         if (e->flags & PS_FILL_GAPS) {
-            atomic_fetch_add_explicit(&e->rx_lost, (int64_t)(n - put), RLX);
+            int64_t lost = (int64_t)(n - put);
+            int64_t at = atomic_load_explicit(&e->rx_frames, RLX);
+            atomic_fetch_add_explicit(&e->rx_lost, lost, RLX);
+            if (e->gapq) {
+                if (e->gap.count && e->gap.pos != at)
+                    flush_gap(e);
+                e->gap.pos = at;
+                e->gap.count += lost;
+            }
             return true;
         }
         return false;
@@ -362,6 +384,12 @@ static void meter(_Atomic uint32_t *peaks, const unsigned char *buf, int channel
     }
 }
 
+void ps_engine_flush_gap(ps_engine *e)
+{
+    if (e->gap.count)
+        flush_gap(e);
+}
+
 float ps_engine_take_peak(ps_engine *e, int dir, int ch)
 {
     uint32_t bits = atomic_exchange(dir ? &e->out_peak[ch] : &e->in_peak[ch], 0);
@@ -371,6 +399,16 @@ float ps_engine_take_peak(ps_engine *e, int dir, int ch)
 }
 
 /* ---- the callback ------------------------------------------------------ */
+
+/* The callback's way to end a run: announce a gap at the very end, then
+ * finish.  (Only the callback produces gaps: ps_engine_end, called from
+ * other threads, must not.) */
+static int end_run(ps_engine *e, ps_status st, int64_t at, int ret)
+{
+    if (e->gap.count)
+        flush_gap(e);
+    return finish(e, st, at, ret);
+}
 
 int ps_engine_callback(const void *input, void *output, unsigned long nframes,
                        const PaStreamCallbackTimeInfo *time_info,
@@ -401,7 +439,7 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
     if (xrun && e->fatal_xruns) {
         if (out)
             tx_silence(e, out, 0, nframes);
-        return finish(e, PS_XRUN, done, paAbort);
+        return end_run(e, PS_XRUN, done, paAbort);
     }
 
     if (e->frames >= 0 && (int64_t)n > e->frames - done)
@@ -419,7 +457,7 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
     if (in || e->in_channels) {
         if (!rx_store(e, in, n)) {
             atomic_store_explicit(&e->frame_count, done + (int64_t)n, RLX);
-            return finish(e, PS_BUFFER_FULL, done + (int64_t)n, paAbort);
+            return end_run(e, PS_BUFFER_FULL, done + (int64_t)n, paAbort);
         }
     }
     done += (int64_t)n;
@@ -432,11 +470,11 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
     }
 
     if (underrun)
-        return finish(e, PS_BUFFER_EMPTY, done, paAbort);
+        return end_run(e, PS_BUFFER_EMPTY, done, paAbort);
     if (e->phase == PS_PHASE_DONE && e->frames >= 0 && done < e->frames)
-        return finish(e, PS_BUFFER_EMPTY, done, paAbort);
+        return end_run(e, PS_BUFFER_EMPTY, done, paAbort);
     if (e->phase == PS_PHASE_DONE || (e->frames >= 0 && done >= e->frames))
-        return finish(e, PS_COMPLETE, done, paComplete);
+        return end_run(e, PS_COMPLETE, done, paComplete);
     wake_all(e);
     return paContinue;
 }

@@ -53,6 +53,12 @@ enum { PS_FILL_GAPS = 1,      /* flags: count lost frames instead of aborting */
 
 enum { PS_PHASE_SOURCE, PS_PHASE_PAD, PS_PHASE_DONE };
 
+/* A stretch of received frames the callback had to drop (PS_FILL_GAPS):
+ * `count` frames belong before receive-ring frame `pos` (0-based, counted
+ * from the start of the run).  A recording writes silence there, so the
+ * file keeps its timing. */
+typedef struct ps_gap { int64_t pos, count; } ps_gap;
+
 typedef struct ps_engine {
     /* --- configuration: set with ps_engine_* before start, then read-only */
     int in_channels, out_channels;      /* device channels; 0 = direction unused */
@@ -74,12 +80,14 @@ typedef struct ps_engine {
     ps_ring *rxring;                    /* receive sink: a ring ... */
     unsigned char *rxbuf;               /* ... or a flat buffer of rxbuf_frames */
     int64_t rxbuf_frames;
+    ps_ring *gapq;                      /* optional: ps_gap announcements for the rx ring's reader */
 
     ps_wake *wake[PS_MAXWAKE];          /* signalled after every callback */
 
     /* --- callback-owned state */
     int phase;
     int64_t txbuf_pos, pad_left, offset_left, rxbuf_pos;
+    ps_gap gap;                         /* a gap not yet announced (count 0: none) */
 
     /* --- shared: written by the callback, read by anyone */
     _Atomic int64_t frame_count;        /* frames the stream has run */
@@ -130,6 +138,10 @@ void ps_engine_finished(void *user_data);
 void ps_engine_end(ps_engine *e, ps_status st);
 
 const char *ps_status_name(ps_status st);   /* "BufferEmpty", ... */
+
+/* Announce a gap still pending when the stream was stopped from outside.
+ * Only while the callback is not running (after Pa_StopStream). */
+void ps_engine_flush_gap(ps_engine *e);
 
 /* Take the peak of device channel ch (0-based) of the input (dir 0) or
  * output (dir 1) since the last take, and reset it. */

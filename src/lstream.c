@@ -31,6 +31,8 @@ typedef struct file_side {
     ps_wake wake;                 /* the disk thread's own wake-up */
     int is_pipe;
     SF_INFO info;
+    ps_ring gaps;                 /* writer: where the engine dropped frames */
+    ps_gap gapmem[64];
 } file_side;
 
 typedef struct ps_lstream {
@@ -89,6 +91,10 @@ static void list_remove(ps_lstream *s)
 static int finish_file(ps_lstream *s, file_side *f, int drain, int slot)
 {
     int r = 0;
+    if (f->disk && s->e && s->e->gapq == &f->gaps) {
+        ps_engine_flush_gap(s->e);      /* the stream has stopped: safe here */
+        s->e->gapq = NULL;
+    }
     if (f->disk) {
         r = ps_disk_finish(f->disk, drain);
         ps_disk_free(f->disk);
@@ -557,6 +563,7 @@ static void wire(lua_State *L, ps_lstream *s)
     }
     e->rxbuf = s->rxbuf ? s->rxbuf->data : NULL;
     e->rxring = !s->rxbuf && s->rx.mem ? &s->rx.ring : NULL;
+    e->gapq = e->rxring && s->wr.disk ? &s->wr.gaps : NULL;
     if (e->rxring && !s->wr.disk)
         ps_ring_reset(e->rxring);       /* nothing left over from an earlier run */
 }
@@ -873,6 +880,8 @@ static int stream_attach_writer(lua_State *L)
     opts.format = s->params.format[0];
     opts.channels = channels;
     opts.notify = &wake;
+    ps_ring_init(&s->wr.gaps, s->wr.gapmem, sizeof(ps_gap), 64);
+    opts.gaps = &s->wr.gaps;
     int r = ps_wake_open(&s->wr.wake);
     if (r < 0) {
         finish_file(s, &s->wr, 0, 2);

@@ -932,6 +932,50 @@ static void test_wake(void)
     ps_wake_close(&w3);
 }
 
+/* PS_FILL_GAPS with a gap queue: where frames were dropped is announced
+ * (pos = receive-ring frames before the gap, count = frames dropped), once
+ * per stretch, before any later frame is published. */
+static void test_gaps(void)
+{
+    ps_engine e;
+    ps_ring rx, gq;
+    static float rxmem[8];
+    static ps_gap gqmem[4];
+    float in[6] = { 1, 2, 3, 4, 5, 6 }, out[6], drain[8];
+    ps_gap g;
+    ps_engine_init(&e);
+    ps_engine_set_input(&e, 1, PS_FLOAT32);
+    ps_ring_init(&rx, rxmem, sizeof(float), 8);
+    ps_ring_init(&gq, gqmem, sizeof(ps_gap), 4);
+    e.rxring = &rx;
+    e.gapq = &gq;
+    e.flags = PS_FILL_GAPS;
+    ps_engine_arm(&e);
+    (void)out;
+    /* 6 + 6 frames into an 8-frame ring: 4 dropped at ring frame 8 */
+    CHECK_EQ(ps_engine_callback(in, NULL, 6, NULL, 0, &e), paContinue, "gaps: first block");
+    CHECK_EQ(ps_engine_callback(in, NULL, 6, NULL, 0, &e), paContinue, "gaps: second block overflows");
+    CHECK_EQ(atomic_load(&e.rx_lost), 4, "gaps: 4 frames counted lost");
+    CHECK_EQ(ps_ring_read_available(&gq), 0, "gaps: not announced while the ring stays full");
+    /* still full: the same stretch grows */
+    ps_engine_callback(in, NULL, 6, NULL, 0, &e);
+    CHECK_EQ(atomic_load(&e.rx_lost), 10, "gaps: 10 frames lost in one stretch");
+    /* make room: the next callback announces the gap, then writes */
+    CHECK_EQ(ps_ring_read(&rx, drain, 8), 8, "gaps: reader drains 8");
+    ps_engine_callback(in, NULL, 6, NULL, 0, &e);
+    CHECK_EQ(ps_ring_read(&gq, &g, 1), 1, "gaps: one announcement");
+    CHECK_EQ(g.pos, 8, "gaps: the gap is before ring frame 8");
+    CHECK_EQ(g.count, 10, "gaps: of 10 frames");
+    CHECK_EQ(ps_ring_read_available(&rx), 6, "gaps: later frames follow the announcement");
+    /* a gap pending at the end of the run is announced when it ends */
+    e.frames = atomic_load(&e.frame_count) + 6;
+    ps_engine_callback(in, NULL, 6, NULL, 0, &e);           /* fills to 8, drops 4 */
+    CHECK_EQ(ps_ring_read_available(&gq), 1, "gaps: a gap at the end of the run is announced");
+    CHECK_EQ(ps_ring_read(&gq, &g, 1), 1, "gaps: read it");
+    CHECK(g.pos == 16 && g.count == 4, "gaps: at ring frame 16, 4 frames (got %lld, %lld)",
+          (long long)g.pos, (long long)g.count);
+}
+
 int main(void)
 {
     test_copy_mapped();
@@ -941,5 +985,6 @@ int main(void)
     for (int i = 0; i < NCASES; i++)
         run_case(i);
     printf("# %d table cases\n", NCASES);
+    test_gaps();
     return CHECK_DONE();
 }

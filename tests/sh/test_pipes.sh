@@ -81,4 +81,36 @@ check "the error names the cause" contains "$err" "File too large"
 said=$(printf '%s' "$err" | sed -n 's/.*write error after \([0-9]*\) frames.*/\1/p' | head -1)
 check_eq "the file is readable and holds the frames the error names" "$(soxi -s "$tmp/full.wav" 2>/dev/null)" "${said:-none}"
 
+# Overflow policy: with fill_gaps, frames the disk could not take in time
+# (here: a pipe whose reader stalls) become silence in the file, counted,
+# and every other frame stays at its place in time.
+cat >"$tmp/gap.lua" <<'LUA'
+local ps = require "pastream"
+local N = 96000
+local ramp = ps.Buffer(N, 1)
+for f = 1, N do ramp[f] = f / (1 << 20) end        -- each frame names its time
+local s <close> = ps.DuplexStream{ device = "loopback", channels = { 1, 1 }, buffersize = 4096 }
+s:playrec(ramp, { frames = N, pad = -1, out = "-", fill_gaps = true })
+io.stderr:write(string.format("lost %d delay %d\n", s.rx_lost, s:roundtrip_frames()))
+LUA
+cat >"$tmp/gapcheck.lua" <<'LUA'
+local ps = require "pastream"
+local rec = assert(ps.load(arg[1]))
+local delay, silent, wrong = tonumber(arg[2]), 0, 0
+for f = 1, rec:frames() do
+  local v = rec[f]
+  if v == 0 then silent = silent + 1
+  elseif v ~= (f - delay) / (1 << 20) then wrong = wrong + 1 end
+end
+print(rec:frames(), silent, wrong)
+LUA
+$PL "$tmp/gap.lua" 2>"$tmp/e" | (sleep 1.5; cat >"$tmp/gap.au")
+set -- $(sed -n 's/^lost \([0-9]*\) delay \([0-9]*\)$/\1 \2/p' "$tmp/e")
+lost=${1:-0}; delay=${2:-0}
+check "the stalled pipe lost frames, and they were counted ($lost)" test "$lost" -gt 10000
+set -- $($PL "$tmp/gapcheck.lua" "$tmp/gap.au" "$delay")
+check_eq "the file keeps its length: lost frames became silence" "${1:-x}" "96000"
+check_eq "every other frame is at its place in time" "${3:-x}" "0"
+check "the silence covers the lost frames ($2 silent, $lost lost + $delay delay)" test "${2:-0}" -eq $((lost + delay))
+
 echo "# $tap_n checks"

@@ -1,6 +1,8 @@
 /* Sound file formats by name (the names python-soundfile and sox users
  * know: "wav", "flac"; "pcm_16", "float"; "little"), and opening files for
  * the disk threads, "-" being stdin or stdout. */
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -126,12 +128,81 @@ int ps_sf_subtype_for(int major, ps_format f)
     }
 }
 
+/* WAV to a pipe.  libsndfile writes a WAV header at the start and seeks
+ * back at the end to fill in the sizes, which a pipe cannot do.  This
+ * virtual file goes forward only: it tells libsndfile every seek worked,
+ * drops what would be rewritten, and writes the first header with the RIFF
+ * and data sizes set to 0xFFFFFFFF, "unknown, read to the end", as streaming
+ * WAV writers do (sox and ffmpeg read such a stream to its end). */
+typedef struct pipe_io {
+    int fd;
+    sf_count_t pos, written;
+} pipe_io;
+
+static pipe_io stdout_io;
+
+static sf_count_t pio_len(void *u) { return ((pipe_io *)u)->written; }
+static sf_count_t pio_tell(void *u) { return ((pipe_io *)u)->pos; }
+static sf_count_t pio_read(void *p, sf_count_t n, void *u) { (void)p; (void)n; (void)u; return 0; }
+
+static sf_count_t pio_seek(sf_count_t off, int whence, void *u)
+{
+    pipe_io *io = u;
+    io->pos = whence == SEEK_SET ? off : whence == SEEK_CUR ? io->pos + off : io->written + off;
+    return io->pos;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; p[2] = (v >> 16) & 0xff; p[3] = v >> 24;
+}
+
+static sf_count_t pio_write(const void *p, sf_count_t n, void *u)
+{
+    pipe_io *io = u;
+    const unsigned char *b = p;
+    if (io->pos < io->written) {          /* a rewrite of what has gone: drop it */
+        io->pos += n;
+        return n;
+    }
+    unsigned char head[512];
+    if (io->written == 0 && n >= 12 && n <= (sf_count_t)sizeof head && memcmp(b, "RIFF", 4) == 0) {
+        memcpy(head, b, (size_t)n);
+        put_le32(head + 4, 0xFFFFFFFFu);
+        for (sf_count_t i = 12; i + 8 <= n; i++)
+            if (memcmp(head + i, "data", 4) == 0) {
+                put_le32(head + i + 4, 0xFFFFFFFFu);
+                break;
+            }
+        b = head;
+    }
+    sf_count_t done = 0;
+    while (done < n) {
+        ssize_t w = write(io->fd, b + done, (size_t)(n - done));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        done += w;
+    }
+    io->pos += done;
+    io->written += done;
+    return done;
+}
+
 SNDFILE *ps_sf_open(const char *path, int mode, SF_INFO *info, int *is_pipe)
 {
     *is_pipe = 0;
     if (strcmp(path, "-") == 0) {
         int fd = mode == SFM_READ ? STDIN_FILENO : STDOUT_FILENO;
         *is_pipe = lseek(fd, 0, SEEK_CUR) < 0;
+        int major = info->format & SF_FORMAT_TYPEMASK;
+        if (*is_pipe && mode == SFM_WRITE && (major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX)) {
+            static SF_VIRTUAL_IO vio = { pio_len, pio_seek, pio_read, pio_write, pio_tell };
+            stdout_io = (pipe_io){ .fd = fd };
+            return sf_open_virtual(&vio, mode, info, &stdout_io);
+        }
         return sf_open_fd(fd, mode, info, 0);
     }
     return sf_open(path, mode, info);

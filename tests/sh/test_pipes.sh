@@ -28,6 +28,17 @@ check_eq "pastream in.wav - | sox exits 0" "$rc" "0"
 check "sox read the piped recording" grep -q "Samples read: *97024" "$tmp/stat"
 check "stdout carried only audio (sox read a valid AU stream)" grep -q "Maximum amplitude" "$tmp/stat"
 
+# WAV to a pipe (streamed with "unknown" sizes), read by sox
+cat >"$tmp/wavout.lua" <<'LUA'
+local ps = require "pastream"
+local s <close> = ps.DuplexStream{ device = "loopback" }
+s:playrec(arg[1], { out = "-", output_file = { type = "wav" }, pad = 256 })
+LUA
+$PL "$tmp/wavout.lua" "$tmp/in.wav" 2>"$tmp/e" | sox -t wav - "$tmp/fromwav.wav" 2>/dev/null
+check_eq "pastream in.wav - (WAV) | sox -t wav -: every frame" "$(soxi -s "$tmp/fromwav.wav" 2>/dev/null)" "48512"
+scripts/pastream -q -D loopback -t ^,wav "$tmp/in.wav" - 2>"$tmp/e" | sox -t wav - -n stats 2>"$tmp/stats"
+check "pastream (CLI) in.wav - -t wav | sox -t wav - -n stats" grep -q "Num samples *48.[0-9]k" "$tmp/stats"
+
 # RAW in and out through pipes
 sox -n -r 48000 -c 2 -e floating-point -b 32 -t raw - synth 0.5 sine 1000 2>/dev/null >"$tmp/in.raw"
 cat >"$tmp/raw.lua" <<'LUA'

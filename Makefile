@@ -74,17 +74,53 @@ demo: test-deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
+RECIPEDIR = $(SHAREDIR)/pastream-lua/scripts
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream \
+	           $(DESTDIR)$(RECIPEDIR)
 	install -m 755 pastream-lua $(DESTDIR)$(BINDIR)/pastream-lua
 	install -m 755 scripts/pastream $(DESTDIR)$(BINDIR)/pastream
 	install -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
 	install -m 755 $(B)/pastream/core.so $(DESTDIR)$(CMODDIR)/pastream/core.so
+	install -m 644 scripts/*.lua $(DESTDIR)$(RECIPEDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pastream-lua $(DESTDIR)$(BINDIR)/pastream $(DESTDIR)$(CMODDIR)/pastream/core.so
 	rm -f $(addprefix $(DESTDIR)$(LUADIR)/pastream/,$(notdir $(wildcard lua/pastream/*.lua)))
-	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream 2>/dev/null
+	rm -f $(addprefix $(DESTDIR)$(RECIPEDIR)/,$(notdir $(wildcard scripts/*.lua)))
+	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream $(DESTDIR)$(RECIPEDIR) \
+	       $(DESTDIR)$(SHAREDIR)/pastream-lua 2>/dev/null
 
 clean:
 	rm -rf $(B) pastream-lua
+
+# ---- benchmarks (tests/bench; issue 7): one table of figures, ratios and
+# goals, also written to tests/bench/results.md and results.tsv.  Not part
+# of check; never fails on timing.  BENCH_QUICK=1 for a short run.
+BENCH_BIN = $(B)/bench/bench_ring $(B)/bench/bench_callback $(B)/bench/bench_bufops $(B)/bench/runstat
+JACK_LIBS = $(shell pkg-config --libs jack 2>/dev/null || echo -ljack)
+
+.PHONY: bench bench-deps
+
+bench-deps: test-deps
+	@tests/bench/install-deps.sh
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@tests/bench/run.sh
+
+$(B)/bench:
+	mkdir -p $(B)/bench
+
+$(B)/bench/bench_ring: tests/bench/bench_ring.c $(B)/ringbuf.o src/ringbuf.h | $(B)/bench
+	$(CC) $(ALL_CFLAGS) $< $(B)/ringbuf.o -o $@ -pthread $(JACK_LIBS)
+
+$(B)/bench/bench_callback: tests/bench/bench_callback.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o $(HEADERS) | $(B)/bench
+	$(CC) $(ALL_CFLAGS) $< $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
+
+$(B)/bench/bench_bufops: tests/bench/bench_bufops.c | $(B)/bench
+	$(CC) $(ALL_CFLAGS) $< -o $@ -lm
+
+$(B)/bench/runstat: tests/bench/runstat.c | $(B)/bench
+	$(CC) $(ALL_CFLAGS) $< -o $@

@@ -1,0 +1,24 @@
+# make install into a temporary DESTDIR: the installed programs run and find
+# their modules without environment variables, plain lua5.4 finds the
+# module, and make uninstall removes exactly what was installed.
+. tests/sh/tap.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+d=$tmp/root
+make -s install DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
+check "make install DESTDIR=... PREFIX=/usr succeeds" test $? -eq 0
+for f in bin/pastream-lua bin/pastream lib/lua/5.4/pastream/core.so share/lua/5.4/pastream/init.lua \
+         share/lua/5.4/pastream/cli.lua share/pastream-lua/scripts/demo.lua; do
+  check "installs usr/$f" test -f "$d/usr/$f"
+done
+out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'print(package.searchpath("pastream", package.path))')
+check_eq "the installed pastream-lua loads the installed modules" "$(realpath "$out" 2>/dev/null)" "$(realpath "$d/usr/share/lua/5.4/pastream/init.lua")"
+check "the installed pastream-lua runs (-v)" sh -c "'$d/usr/bin/pastream-lua' -v | grep -q PortAudio"
+check "the installed pastream runs (-h)" sh -c "cd '$tmp' && '$d/usr/bin/pastream' -h | grep -q usage"
+check "the installed pastream lists the rig's devices (-l)" sh -c "cd '$tmp' && '$d/usr/bin/pastream' -l | grep -q loopback"
+check "plain lua5.4 requires the installed module" env LUA_PATH="$d/usr/share/lua/5.4/?.lua;$d/usr/share/lua/5.4/?/init.lua;;" \
+  LUA_CPATH="$d/usr/lib/lua/5.4/?.so;;" lua5.4 -e 'local ps = require "pastream"; assert(#ps.devices() >= 1)'
+make -s uninstall DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
+left=$(find "$d" -type f | head -5)
+check_eq "make uninstall removes every installed file" "$left" ""
+echo "# $tap_n checks"

@@ -1,5 +1,4 @@
--- The demo: play a generated tone through a device, record it back, write
--- the recording to a WAV file, and say what happened.
+-- demo.lua: play a tone, record it back to a WAV file, say what happened (make demo)
 --   pastream-lua scripts/demo.lua [DEVICE] [OUT.wav]
 local ps = require "pastream"
 

@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh build   -- to build
 #   scripts/install-deps.sh test    -- to build and run the tests and demo
 set -eu
-build="gcc make pkg-config portaudio19-dev libsndfile1-dev libsamplerate0-dev liblua5.4-dev lua-luv-dev libuv1-dev"
+build="gcc make pkg-config portaudio19-dev libsndfile1-dev libsamplerate0-dev liblua5.4-dev lua-luv-dev libuv1-dev libkissfft-dev"
 test="$build jackd2 lua5.4 sox"
 case "${1:-build}" in
   build) want=$build ;;

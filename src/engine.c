@@ -475,7 +475,10 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
         return end_run(e, PS_BUFFER_EMPTY, done, paAbort);
     if (e->phase == PS_PHASE_DONE || (e->frames >= 0 && done >= e->frames))
         return end_run(e, PS_COMPLETE, done, paComplete);
-    wake_all(e);
+    /* wake[0] is the Lua side: it needs every block only when it moves
+     * frames itself (a source, a sink, chunks); the others are disk threads. */
+    for (int i = (e->flags & PS_QUIET) ? 1 : 0; i < PS_MAXWAKE; i++)
+        ps_wake_signal(e->wake[i]);
     return paContinue;
 }
 

@@ -49,7 +49,9 @@ enum { PS_XRUN_INPUT_UNDERFLOW, PS_XRUN_INPUT_OVERFLOW,
        PS_XRUN_OUTPUT_UNDERFLOW, PS_XRUN_OUTPUT_OVERFLOW, PS_NXRUN };
 
 enum { PS_FILL_GAPS = 1,      /* flags: count lost frames instead of aborting */
-       PS_METER = 2 };        /*        keep per-channel peak levels */
+       PS_METER = 2,          /*        keep per-channel peak levels */
+       PS_QUIET = 4 };        /*        wake wake[0] (Lua) only when the run ends:
+                                        nothing there moves frames */
 
 enum { PS_PHASE_SOURCE, PS_PHASE_PAD, PS_PHASE_DONE };
 

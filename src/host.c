@@ -11,6 +11,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <luv/luv.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static void usage(FILE *f)
         "Runs a Lua 5.4 script with luv and pastream loaded, as a task on the event loop.\n"
         "  -e CODE   run CODE (before the script, if any)\n"
         "  -v        print the versions of pastream-lua and what it runs on\n"
+        "  --recipes list the bundled recipes (a script name that is not a file is one of them)\n"
         "  -h        print this help\n"
         "  --        stop handling options\n"
         "  -         run the script from standard input\n"
@@ -58,6 +60,87 @@ static int exe_dir(char *buf, size_t len)
 }
 
 static int exists(const char *path) { return access(path, R_OK) == 0; }
+
+/* The bundled recipes, the .lua files in scripts/: the build tree's next to the binary,
+ * else the installed ones.  Returns the first of these that is a directory. */
+static const char *recipe_dir(int i, char *buf, size_t len)
+{
+    char dir[PATH_MAX];
+    int have = exe_dir(dir, sizeof dir) == 0;
+    switch (i) {
+    case 0: if (!have) return NULL; snprintf(buf, len, "%s/scripts", dir); break;
+    case 1: if (!have) return NULL; snprintf(buf, len, "%s/../share/pastream-lua/scripts", dir); break;
+    case 2: snprintf(buf, len, "%s", PS_SHAREDIR "/pastream-lua/scripts"); break;
+    default: return NULL;
+    }
+    DIR *d = opendir(buf);
+    if (!d)
+        return NULL;
+    closedir(d);
+    return buf;
+}
+
+/* A script name that is not a path: the bundled recipe of that name. */
+static const char *find_recipe(const char *name, char *buf, size_t len)
+{
+    char dir[PATH_MAX + 64];
+    for (int i = 0; i < 3; i++)
+        if (recipe_dir(i, dir, sizeof dir)) {
+            snprintf(buf, len, "%s/%s", dir, name);
+            if (exists(buf))
+                return buf;
+        }
+    return NULL;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* --recipes: every *.lua in the recipe directory with the description on
+ * its first line ("-- NAME: what it does"). */
+static int list_recipes(void)
+{
+    char dir[PATH_MAX + 64], path[PATH_MAX + 384], line[256];
+    int i = 0;
+    while (i < 3 && !recipe_dir(i, dir, sizeof dir))
+        i++;
+    DIR *d = i < 3 ? opendir(dir) : NULL;
+    if (!d) {
+        fprintf(stderr, "%s: no recipe directory (looked next to the binary and in %s)\n",
+                progname, PS_SHAREDIR "/pastream-lua/scripts");
+        return 1;
+    }
+    char *names[256];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 256) {
+        size_t l = strlen(e->d_name);
+        if (l > 4 && strcmp(e->d_name + l - 4, ".lua") == 0)
+            names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_names);
+    printf("Recipes in %s (run one with: %s NAME --help):\n", dir, progname);
+    for (i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "r");
+        const char *desc = "";
+        if (f && fgets(line, sizeof line, f) && strncmp(line, "--", 2) == 0) {
+            desc = line + 2 + strspn(line + 2, " -");
+            size_t l = strlen(names[i]);
+            if (strncmp(desc, names[i], l) == 0 && desc[l] == ':')
+                desc += l + 1 + strspn(desc + l + 1, " ");
+            line[strcspn(line, "\n")] = '\0';
+        }
+        if (f)
+            fclose(f);
+        printf("  %-20s %s\n", names[i], desc);
+        free(names[i]);
+    }
+    return 0;
+}
 
 /* Put pastream's own Lua modules first on package.path: the build tree's
  * when this binary runs from one, else the installed ones. */
@@ -209,6 +292,7 @@ int main(int argc, char **argv)
         if (strcmp(o, "-") == 0 || o[0] != '-') break;
         if (strcmp(o, "-v") == 0 || strcmp(o, "--version") == 0) a.version = 1;
         else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) { usage(stdout); return 0; }
+        else if (strcmp(o, "--recipes") == 0) return list_recipes();
         else if (strncmp(o, "-e", 2) == 0) {
             const char *code = o[2] ? o + 2 : (i + 1 < argc ? argv[++i] : NULL);
             if (!code) {
@@ -229,6 +313,16 @@ int main(int argc, char **argv)
     }
     if (i < argc)
         a.script = i;
+    /* a name that is neither a file nor a path: a bundled recipe */
+    static char recipe[PATH_MAX + 384];
+    if (a.script && strcmp(argv[i], "-") != 0 && !strchr(argv[i], '/') && !exists(argv[i])) {
+        if (!find_recipe(argv[i], recipe, sizeof recipe)) {
+            fprintf(stderr, "%s: cannot open %s: no such file, nor a bundled recipe"
+                    " (%s --recipes lists them)\n", progname, argv[i], progname);
+            return 1;
+        }
+        argv[i] = recipe;
+    }
     if (!a.script && !a.ncode && !a.version) {
         if (isatty(0)) {
             usage(stderr);

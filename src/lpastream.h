@@ -47,6 +47,7 @@ int luaopen_pastream_stream(lua_State *L);   /* leaves the Stream constructor */
 void ps_sndfile_functions(lua_State *L);   /* save(), load() into the table on top */
 void ps_file_functions(lua_State *L);
 void ps_soundfile_functions(lua_State *L); /* open() and the SoundFile type */      /* file_info(), formats() into the table on top */   /* save(), load() into the table on top */
+void ps_dsp_functions(lua_State *L);      /* core.dsp, buf:apply_window, buf:gain_db (ldsp.c) */
 int ps_wake_fd(lua_State *L);
 int ps_clear_wake(lua_State *L);
 

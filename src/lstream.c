@@ -296,7 +296,8 @@ static int stream_configure(lua_State *L)
     e->loop = optbool(L, 2, "loop", 0);
     e->fatal_xruns = optbool(L, 2, "fatal_xruns", 0);
     e->flags = (optbool(L, 2, "fill_gaps", 0) ? PS_FILL_GAPS : 0) |
-               (optbool(L, 2, "meter", 0) ? PS_METER : 0);
+               (optbool(L, 2, "meter", 0) ? PS_METER : 0) |
+               (optbool(L, 2, "quiet", 0) ? PS_QUIET : 0);
     return 0;
 }
 
@@ -518,6 +519,19 @@ static int stream_read_available(lua_State *L)
     ps_lstream *s = checkstream(L, 1);
     lua_pushinteger(L, s->rx.mem ? (lua_Integer)ps_ring_read_available(&s->rx.ring) : 0);
     return 1;
+}
+
+/* s:_set_quiet(bool): wake Lua only when the run ends (nothing on the Lua
+ * side moves frames in it), or after every block. */
+static int stream_set_quiet(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "change quiet");
+    if (lua_toboolean(L, 2))
+        s->e->flags |= PS_QUIET;
+    else
+        s->e->flags &= ~PS_QUIET;
+    return 0;
 }
 
 /* s:reset_txring(): empty the transmit ring and clear end-of-stream, before
@@ -1200,7 +1214,7 @@ static const luaL_Reg methods[] = {
     { "write", stream_write },                 { "read", stream_read },
     { "write_available", stream_write_available },
     { "read_available", stream_read_available },
-    { "set_eof", stream_set_eof },             { "reset_txring", stream_reset_txring },
+    { "set_eof", stream_set_eof },             { "_set_quiet", stream_set_quiet },             { "reset_txring", stream_reset_txring },
     { "start", stream_start },                 { "stop", stream_stop },
     { "abort", stream_abort },                 { "close", stream_close },
     { "error", stream_error },

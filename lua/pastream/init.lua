@@ -524,6 +524,8 @@ local function run_opts(o, source)
 end
 
 local function start_and_maybe_wait(self, o, result)
+  -- Nothing on the Lua side moves frames in this run: wake it at the end only.
+  if not (self._source or self._sink) then self:_set_quiet(true) end
   self:start(o)
   if o.blocking == false then return result end
   local ok, err = wait_end(self)
@@ -844,5 +846,10 @@ function Stream:roundtrip_frames()
   local total = type(lat) == "table" and lat[1] + lat[2] or lat
   return math.floor(total * self.samplerate + 0.5)
 end
+
+--- DSP helpers on float32 Buffers (src/ldsp.c): ps.dsp.window, apply_window,
+-- fft_magnitude, rfft, Biquad, to_db, from_db, gain_db, mix; and the
+-- methods buf:apply_window(win), buf:gain_db(db).
+ps.dsp = core.dsp
 
 return ps

@@ -1,0 +1,44 @@
+-- record.lua: record from an input device to a sound file (for a duration, or until Ctrl-C)
+local ps = require "pastream"
+local recipe = require "pastream.recipe"
+
+local opt = recipe.parse(arg, {
+  usage = "record.lua OUT [-d SECONDS] [-D DEVICE] [-c CH] [-r RATE] [-t TYPE] [-e ENCODING]",
+  about = "Record to OUT (the type comes from the extension unless -t is given; '-' is stdout).\n"
+       .. "A C disk thread writes the file; Ctrl-C stops a recording without -d cleanly.",
+  args = { 1, 1 },
+  { "d", "duration", "SECONDS", "how long to record (default: until Ctrl-C)", recipe.positive },
+  { "D", "device", "DEVICE", "input device: index or name (default: the system's)", recipe.device },
+  { "c", "channels", "CH", "channels to record (default: 2, or fewer if the device has fewer)", recipe.integer },
+  { "r", "rate", "RATE", "sample rate in Hz (default: the device's)", recipe.positive },
+  { "t", "type", "TYPE", "file type: wav, flac, ogg, aiff, caf, w64, raw, ...", nil },
+  { "e", "encoding", "ENCODING", "sample encoding: pcm_16, pcm_24, float, vorbis, ...", nil },
+  more = "example: pastream-lua record.lua take1.flac -d 10 -e pcm_24",
+})
+
+recipe.main(arg, function()
+  local out = opt[1]
+  local s <close> = ps.InputStream{ device = opt.device, channels = opt.channels, samplerate = opt.rate }
+  local rate = s.samplerate
+  local frames = opt.duration and math.floor(opt.duration * rate + 0.5) or -1
+  local log = out == "-" and io.stderr or io.stdout
+
+  log:write(string.format("recording %s from '%s', %d channels at %d Hz%s\n", out,
+    ps.devices()[s.device + 1].name, s.channels, math.floor(rate),
+    frames >= 0 and string.format(" for %d frames", frames) or " until Ctrl-C"))
+  ps.on_signal = function() s:stop() end        -- Ctrl-C: stop, finish the file, summarize
+  s:record{ out = out, frames = frames, meter = true,
+            output_file = { type = opt.type, subtype = opt.encoding } }
+  ps.on_signal = nil
+
+  local peaks = {}
+  for c, p in ipairs(s.rx_peak) do peaks[c] = string.format("%.1f", recipe.db(p)) end
+  local got = s.rx_frames
+  log:write(string.format("recorded %d frames (%.2f s), peak %s dBFS, xruns %d\n",
+    got, got / rate, table.concat(peaks, " / "), s.xruns))
+  if out ~= "-" then
+    local info = assert(ps.file_info(out))
+    log:write(string.format("wrote %s: %s %s, %d channels, %d Hz, %d frames\n",
+      out, info.type, info.subtype, info.channels, info.samplerate, info.frames))
+  end
+end)

@@ -33,7 +33,7 @@ if [ "$QUICK" = 1 ]; then
     START_ROUNDS=1 START_RUNS=10
     LAT_ROUNDS=1 GC_SECONDS=1
 else
-    RING_ROUNDS=5 RING_MIB=128 CB_ROUNDS=11
+    RING_ROUNDS=9 RING_MIB=48 CB_ROUNDS=11
     REC_ROUNDS=3 REC_SECONDS=12
     ANA_ROUNDS=3 ANA_SECONDS=600
     CHUNK_ROUNDS=3 CHUNK_SECONDS=4
@@ -69,6 +69,8 @@ rotate() {
     for ((i = 0; i < n; i++)); do printf '%s ' "${a[(i + r) % n]}"; done
 }
 now_s() { date +%s.%N; }
+# calc EXPR: floating-point arithmetic (awk: bc is not everywhere)
+calc() { awk "BEGIN { printf \"%.9g\", $1 }"; }
 
 T_START=$(now_s)
 raw meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -134,7 +136,7 @@ if [ "$rig_up" = 1 ]; then
             got=$(sox --i -s "$out" 2>/dev/null || echo 0)
             raw rec "$tool" "$r" "$(field cpu "$TMP/stat")" "$(field wall "$TMP/stat")" \
                 "$(field priv_kb "$TMP/stat")" "$(field priv_max_kb "$TMP/stat")" \
-                "$got" "$frames" "$RATE" "$(field status "$TMP/stat")"
+                "$got" "$frames" "$RATE" "$(field status "$TMP/stat")" "$(field steady_cpu "$TMP/stat")"
         done
     done
     rm -f "$TMP"/rec-*.wav
@@ -239,7 +241,7 @@ else
             t0=$(now_s)
             for ((i = 0; i < START_RUNS; i++)); do "${cmd[@]}" >/dev/null 2>&1; done
             t1=$(now_s)
-            raw start "$n" "$r" "$(echo "($t1 - $t0) / $START_RUNS" | bc -l)"
+            raw start "$n" "$r" "$(calc "($t1 - $t0) / $START_RUNS")"
         done
     done
 fi
@@ -259,9 +261,10 @@ if [ "$rig_up" = 1 ]; then
     rig_up=0
 fi
 
-raw meta seconds "$(printf '%.0f' "$(echo "$(now_s) - $T_START" | bc -l)")"
+raw meta seconds "$(calc "int($(now_s) - $T_START + 0.5)")"
 raw meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
-cp "$RAW" "$OUTDIR/raw.tsv" 2>/dev/null || true
-lua5.4 tests/bench/report.lua "$RAW" "$OUTDIR/results.md" "$OUTDIR/results.tsv" ||
-    log "report.lua failed (raw figures are in $OUTDIR/raw.tsv)"
+if ! lua5.4 tests/bench/report.lua "$RAW" "$OUTDIR/results.md" "$OUTDIR/results.tsv"; then
+    cp "$RAW" "$OUTDIR/raw.tsv" 2>/dev/null || true
+    log "report.lua failed; the raw figures are in $OUTDIR/raw.tsv"
+fi
 exit 0

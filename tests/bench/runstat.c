@@ -10,6 +10,11 @@
  * Private_Dirty.  Reported: the last sample taken at least one second before
  * the command exited ("near the end", past start-up and before teardown; or
  * the first sample when it ran less than that) and the largest sample.
+ * Each sample also adds up the CPU time of every thread of the command
+ * (/proc/PID/task/TID/schedstat, in ns), which gives its steady CPU rate:
+ * CPU seconds per wall second between the first sample at least 1.5 s
+ * after the start and the last one at least 1 s before the exit (start-up
+ * and finalization left out; 0 when the command ran less than 3 s).
  * The command's stdin is /dev/null; its stdout and stderr are kept.
  *
  * Prints one line (to FILE with -o, else to stderr so it does not mix with
@@ -20,6 +25,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +65,36 @@ static long private_kb(pid_t pid)
     return seen == 2 ? sum : -1;
 }
 
+/* CPU time of every live thread of pid, in seconds, or -1. */
+static double threads_cpu(pid_t pid)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    double sum = 0;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p2[160];
+        snprintf(p2, sizeof p2, "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(p2, "r");
+        if (!f)
+            continue;
+        unsigned long long ns;
+        if (fscanf(f, "%llu", &ns) == 1) {
+            sum += (double)ns * 1e-9;
+            n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n ? sum : -1;
+}
+
 #define MAXS 100000
 
 int main(int argc, char **argv)
@@ -83,7 +119,7 @@ int main(int argc, char **argv)
     if (interval_ms < 1)
         interval_ms = 1;
 
-    static double st[MAXS];
+    static double st[MAXS], sc[MAXS];
     static long sv[MAXS];
     int ns = 0;
     /* SIGCHLD blocked and waited for with a timeout: the sampling sleep ends
@@ -120,8 +156,10 @@ int main(int argc, char **argv)
             return 2;
         }
         long kb = private_kb(pid);
-        if (kb >= 0 && ns < MAXS) {
+        double cpu = threads_cpu(pid);
+        if (kb >= 0 && cpu >= 0 && ns < MAXS) {
             st[ns] = now();
+            sc[ns] = cpu;
             sv[ns++] = kb;
         }
         struct timespec d = { interval_ms / 1000, (long)(interval_ms % 1000) * 1000000L };
@@ -136,6 +174,15 @@ int main(int argc, char **argv)
         if (st[k] <= t1 - 1.0 || near < 0)
             near = sv[k];
     }
+    int a = -1, b = -1;
+    for (int k = 0; k < ns; k++) {
+        if (a < 0 && st[k] >= t0 + 1.5)
+            a = k;
+        if (st[k] <= t1 - 1.0)
+            b = k;
+    }
+    double steady = (a >= 0 && b > a && st[b] - st[a] >= 0.5)
+                    ? (sc[b] - sc[a]) / (st[b] - st[a]) : 0;
     double user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
     double sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -144,8 +191,8 @@ int main(int argc, char **argv)
         perror(outpath);
         out = stderr;
     }
-    fprintf(out, "cpu=%.4f user=%.4f sys=%.4f wall=%.4f priv_kb=%ld priv_max_kb=%ld maxrss_kb=%ld status=%d\n",
-            user + sys, user, sys, t1 - t0, near, max, ru.ru_maxrss, code);
+    fprintf(out, "cpu=%.4f user=%.4f sys=%.4f wall=%.4f priv_kb=%ld priv_max_kb=%ld maxrss_kb=%ld steady_cpu=%.6f status=%d\n",
+            user + sys, user, sys, t1 - t0, near, max, ru.ru_maxrss, steady, code);
     if (out != stderr)
         fclose(out);
     return code;

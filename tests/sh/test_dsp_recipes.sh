@@ -70,4 +70,8 @@ hz=$(printf '%s\n' "$live" | sed -n 's/.*peak: \([0-9.]*\) Hz.*/\1/p' | tail -1)
 check "live spectrum.lua finds the 1000 Hz tone another process plays ($hz Hz)" \
   awk -v f="${hz:-0}" 'BEGIN { exit !(f > 976 && f < 1024) }'
 
+out=$(./pastream-lua filter.lua -D loopback --type lowpass --freq 200 -d 1 2>&1); rc=$?
+check_eq "live filter.lua on the rig exits 0" "$rc" "0"
+check "live filter.lua filtered every frame of a second, none dropped" contains "$out" "filtered 48000 frames live (lowpass 200 Hz) at 48000 Hz, 0 dropped"
+
 echo "# $tap_n checks"

@@ -104,7 +104,7 @@ JACK_LIBS = $(shell pkg-config --libs jack 2>/dev/null || echo -ljack)
 .PHONY: bench bench-deps
 
 bench-deps: test-deps
-	@tests/bench/install-deps.sh
+	@scripts/install-deps.sh bench
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)

@@ -2,13 +2,17 @@
 # Install the Debian packages pastream-lua needs, only those that are missing.
 #   scripts/install-deps.sh build   -- to build
 #   scripts/install-deps.sh test    -- to build and run the tests and demo
+#   scripts/install-deps.sh bench   -- also what only the benchmarks use:
+#     jack-capture (the recorder compared with), libjack-jackd2-dev
+#     (jack_ringbuffer), hyperfine (start-up timing), time (/usr/bin/time)
 set -eu
 build="gcc make pkg-config portaudio19-dev libsndfile1-dev libsamplerate0-dev liblua5.4-dev lua-luv-dev libuv1-dev libkissfft-dev"
 test="$build jackd2 lua5.4 sox"
 case "${1:-build}" in
   build) want=$build ;;
   test)  want=$test ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) want="$test jack-capture libjack-jackd2-dev hyperfine time" ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

@@ -94,27 +94,6 @@ struct ps_disk {
 
 /* ---- sample conversions ---- */
 
-static int32_t get_int24(const unsigned char *b)
-{
-    uint32_t u;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
-#else
-    u = (uint32_t)b[2] | (uint32_t)b[1] << 8 | (uint32_t)b[0] << 16;
-#endif
-    return (int32_t)(u << 8) >> 8;
-}
-
-static void set_int24(unsigned char *b, int32_t v)
-{
-    uint32_t u = (uint32_t)v;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    b[0] = u & 0xff; b[1] = (u >> 8) & 0xff; b[2] = (u >> 16) & 0xff;
-#else
-    b[2] = u & 0xff; b[1] = (u >> 8) & 0xff; b[0] = (u >> 16) & 0xff;
-#endif
-}
-
 /* Round x * 2^(bits-1) to the nearest integer of that width, clipping;
  * NaN gives 0.  Returns the integer. */
 static int32_t float_to_bits(float x, int bits)
@@ -148,7 +127,7 @@ static void ring_to_int(const struct ps_disk *d, const unsigned char *src,
     }
     case PS_INT24:
         for (size_t i = 0; i < n; i++)
-            dst[i] = (int32_t)((uint32_t)get_int24(src + 3 * i) << 8);
+            dst[i] = (int32_t)((uint32_t)ps_int24_get(src + 3 * i) << 8);
         break;
     case PS_INT8:
         for (size_t i = 0; i < n; i++)
@@ -171,7 +150,7 @@ static void int_to_ring(ps_format f, const int32_t *src, unsigned char *dst,
     switch (f) {
     case PS_INT24:
         for (size_t i = 0; i < n; i++)
-            set_int24(dst + 3 * i, src[i] >> 8);
+            ps_int24_set(dst + 3 * i, src[i] >> 8);
         break;
     case PS_INT8:
         for (size_t i = 0; i < n; i++)
@@ -200,7 +179,7 @@ static void float_to_ring(ps_format f, const float *src, unsigned char *dst,
         break;
     case PS_INT24:
         for (size_t i = 0; i < n; i++)
-            set_int24(dst + 3 * i, float_to_bits(src[i], 24));
+            ps_int24_set(dst + 3 * i, float_to_bits(src[i], 24));
         break;
     case PS_INT16:
         for (size_t i = 0; i < n; i++) {

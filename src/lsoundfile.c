@@ -124,17 +124,25 @@ static void check_buffer(lua_State *L, ps_soundfile *f, ps_buffer *b)
         luaL_error(L, "the buffer has %d channels, the file %d", b->channels, f->info.channels);
 }
 
+/* The (buf, first, count) arguments of read and write, checked. */
+static ps_buffer *check_range(lua_State *L, ps_soundfile *f, lua_Integer *first, lua_Integer *count)
+{
+    ps_buffer *b = ps_checkbuffer(L, 2);
+    check_buffer(L, f, b);
+    *first = luaL_optinteger(L, 3, 1);
+    *count = luaL_optinteger(L, 4, b->frames - *first + 1);
+    if (*first < 1 || *count < 0 || *first - 1 + *count > b->frames)
+        luaL_error(L, "frames %I..%I out of range 1..%I", *first, *first + *count - 1,
+                   (lua_Integer)b->frames);
+    return b;
+}
+
 /* file:read(buf [, first [, count]]) -> frames read into buf (0 at the end). */
 static int f_read(lua_State *L)
 {
     ps_soundfile *f = tofile(L);
-    ps_buffer *b = ps_checkbuffer(L, 2);
-    check_buffer(L, f, b);
-    lua_Integer first = luaL_optinteger(L, 3, 1);
-    lua_Integer count = luaL_optinteger(L, 4, b->frames - first + 1);
-    if (first < 1 || count < 0 || first - 1 + count > b->frames)
-        return luaL_error(L, "frames %I..%I out of range 1..%I", first, first + count - 1,
-                          (lua_Integer)b->frames);
+    lua_Integer first, count;
+    ps_buffer *b = check_range(L, f, &first, &count);
     if (f->mode != SFM_READ)
         return luaL_error(L, "the file is open for writing");
     float *p = (float *)(void *)b->mem->data + (size_t)(first - 1) * (size_t)b->channels;
@@ -149,13 +157,8 @@ static int f_read(lua_State *L)
 static int f_write(lua_State *L)
 {
     ps_soundfile *f = tofile(L);
-    ps_buffer *b = ps_checkbuffer(L, 2);
-    check_buffer(L, f, b);
-    lua_Integer first = luaL_optinteger(L, 3, 1);
-    lua_Integer count = luaL_optinteger(L, 4, b->frames - first + 1);
-    if (first < 1 || count < 0 || first - 1 + count > b->frames)
-        return luaL_error(L, "frames %I..%I out of range 1..%I", first, first + count - 1,
-                          (lua_Integer)b->frames);
+    lua_Integer first, count;
+    ps_buffer *b = check_range(L, f, &first, &count);
     if (f->mode != SFM_WRITE)
         return luaL_error(L, "the file is open for reading");
     const float *p = (const float *)(const void *)b->mem->data + (size_t)(first - 1) * (size_t)b->channels;

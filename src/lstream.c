@@ -752,6 +752,23 @@ static int fail(lua_State *L, const char *fmt, ...)
     return 2;
 }
 
+/* SF_INFO for opening `path` to read, from the file options at index t:
+ * a RAW file needs samplerate, channels and subtype.  Returns NULL, or
+ * the name of what is missing. */
+static const char *read_info(lua_State *L, int t, const char *path, SF_INFO *info)
+{
+    int given;
+    int w = format_word(L, t, ps_sf_major_from_path(path), &given);
+    memset(info, 0, sizeof *info);
+    if ((w & SF_FORMAT_TYPEMASK) != SF_FORMAT_RAW)
+        return NULL;
+    info->samplerate = (int)optfieldint(L, t, "samplerate", 0);
+    info->channels = (int)optfieldint(L, t, "channels", 0);
+    info->format = w;
+    return !info->samplerate ? "samplerate" : !info->channels ? "channels"
+         : !given ? "subtype (encoding)" : NULL;
+}
+
 /* s:attach_reader(path, ringframes, {type, subtype, endian, samplerate,
  * channels, loop, frames}) -> true | nil, message.  The file plays through
  * a disk thread into the transmit ring, which is filled before this returns.
@@ -761,25 +778,18 @@ static int stream_attach_reader(lua_State *L)
     ps_lstream *s = checkstream(L, 1);
     const char *path = luaL_checkstring(L, 2);
     lua_Integer ringframes = luaL_checkinteger(L, 3);
-    int o = 4, given;
+    int o = 4;
     char err[512];
     check_idle(L, s, "change the playback source");
     if (!has_out(s))
         return luaL_error(L, "an %s has no output to play on", kind_name(s));
     finish_file(s, &s->rd, 0, 1);
 
-    SF_INFO info = { 0 };
-    int w = format_word(L, o, ps_sf_major_from_path(path), &given);
-    if ((w & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) {
-        info.samplerate = (int)optfieldint(L, o, "samplerate", 0);
-        info.channels = (int)optfieldint(L, o, "channels", 0);
-        const char *missing = !info.samplerate ? "samplerate" : !info.channels ? "channels"
-                            : !given ? "subtype (encoding)" : NULL;
-        if (missing)
-            return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
-                        path, missing);
-        info.format = w;
-    }
+    SF_INFO info;
+    const char *missing = read_info(L, o, path, &info);
+    if (missing)
+        return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
+                    path, missing);
     SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &s->rd.is_pipe);
     if (!sf)
         return fail(L, "%s: %s", path, sf_strerror(NULL));
@@ -964,19 +974,12 @@ static int stream_file_frames(lua_State *L)
 static int core_file_info(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    int given, pipe;
-    SF_INFO info = { 0 };
-    int w = format_word(L, 2, ps_sf_major_from_path(path), &given);
-    if ((w & SF_FORMAT_TYPEMASK) == SF_FORMAT_RAW) {
-        info.samplerate = (int)optfieldint(L, 2, "samplerate", 0);
-        info.channels = (int)optfieldint(L, 2, "channels", 0);
-        const char *missing = !info.samplerate ? "samplerate" : !info.channels ? "channels"
-                            : !given ? "subtype (encoding)" : NULL;
-        if (missing)
-            return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
-                        path, missing);
-        info.format = w;
-    }
+    int pipe;
+    SF_INFO info;
+    const char *missing = read_info(L, 2, path, &info);
+    if (missing)
+        return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
+                    path, missing);
     SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &pipe);
     if (!sf)
         return fail(L, "%s: %s", path, sf_strerror(NULL));

@@ -30,7 +30,7 @@ unsigned long ps_format_pa(ps_format f)
     return pa[f];
 }
 
-static int32_t get_int24(const unsigned char *b)
+int32_t ps_int24_get(const unsigned char *b)
 {
     uint32_t u;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -41,7 +41,7 @@ static int32_t get_int24(const unsigned char *b)
     return (int32_t)(u << 8) >> 8;   /* sign-extend */
 }
 
-static void set_int24(unsigned char *b, int32_t v)
+void ps_int24_set(unsigned char *b, int32_t v)
 {
     uint32_t u = (uint32_t)v;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -56,7 +56,7 @@ double ps_sample_get(ps_format f, const void *p)
     switch (f) {
     case PS_FLOAT32: { float v; memcpy(&v, p, 4); return v; }
     case PS_INT32:   { int32_t v; memcpy(&v, p, 4); return v / 2147483648.0; }
-    case PS_INT24:   return get_int24(p) / 8388608.0;
+    case PS_INT24:   return ps_int24_get(p) / 8388608.0;
     case PS_INT16:   { int16_t v; memcpy(&v, p, 2); return v / 32768.0; }
     case PS_INT8:    return *(const int8_t *)p / 128.0;
     case PS_UINT8:   return (*(const uint8_t *)p - 128) / 128.0;
@@ -82,7 +82,7 @@ void ps_sample_set(ps_format f, void *p, double v)
         memcpy(p, &x, 4);
         break;
     }
-    case PS_INT24: set_int24(p, (int32_t)scale(v, 8388608.0, -8388608, 8388607)); break;
+    case PS_INT24: ps_int24_set(p, (int32_t)scale(v, 8388608.0, -8388608, 8388607)); break;
     case PS_INT16: {
         int16_t x = (int16_t)scale(v, 32768.0, INT16_MIN, INT16_MAX);
         memcpy(p, &x, 2);

@@ -23,6 +23,10 @@ size_t        ps_format_size(ps_format f);         /* bytes per sample */
 unsigned long ps_format_pa(ps_format f);           /* PaSampleFormat */
 unsigned char ps_sample_silence(ps_format f);      /* byte to memset */
 
+/* A packed 24-bit sample (3 bytes, native endian) <-> int32 in -2^23..2^23-1. */
+int32_t ps_int24_get(const unsigned char *b);
+void    ps_int24_set(unsigned char *b, int32_t v);
+
 /* Sample <-> double in [-1, 1), scaled as PortAudio does (1/32768 etc.). */
 double ps_sample_get(ps_format f, const void *p);
 void   ps_sample_set(ps_format f, void *p, double v);   /* clips */

@@ -60,11 +60,12 @@ bad "filter: missing OUT" "give IN and OUT" scripts/filter.lua "$tmp/t1k.wav" -t
 bad "filter: missing input file" "nope.wav" scripts/filter.lua "$tmp/nope.wav" "$tmp/x.wav" -t lowpass -f 100
 # Live, on the rig: a tone played into the loopback device by one process is
 # analysed by spectrum.lua listening on the same device.
-./pastream-lua tone.lua -D loopback -f 1000 -d 3 >/dev/null 2>&1 &
+# (The tone runs until the analysis is done; SIGINT then stops it.)
+./pastream-lua tone.lua -D loopback -f 1000 -d 60 >/dev/null 2>&1 &
 tone_pid=$!
 sleep 0.5
 live=$(./pastream-lua spectrum.lua -D loopback -d 1 2>&1); rc=$?
-wait $tone_pid
+kill -INT $tone_pid; wait $tone_pid
 check_eq "live spectrum.lua on the rig exits 0" "$rc" "0"
 hz=$(printf '%s\n' "$live" | sed -n 's/.*peak: \([0-9.]*\) Hz.*/\1/p' | tail -1)
 check "live spectrum.lua finds the 1000 Hz tone another process plays ($hz Hz)" \

@@ -81,10 +81,18 @@ check_eq "record.lua: format" "$("$PL" -e "local i = require'pastream'.file_info
 out=$("$PL" scripts/tone.lua -w noise -d 0.5 -l -6 -D loopback -o "$tmp/noise.wav"); rc=$?
 check_eq "tone.lua -w noise -d 0.5 exits 0" "$rc" 0
 check_eq "tone.lua --out writes what it played" "$(lc frames "$tmp/noise.wav")" 24000
-"$PL" scripts/record.lua "$tmp/played.wav" -D loopback -d 1.5 >"$tmp/rec.log" & rpid=$!
-sleep 0.3
+# The recorder runs until the player has finished and is then stopped with
+# SIGINT (which finalizes its file), so no fixed duration races the player.
+start_recorder() {   # start_recorder OUT
+  : >"$tmp/rec.log"
+  "$PL" scripts/record.lua "$1" -D loopback >"$tmp/rec.log" 2>&1 & rpid=$!
+  i=0; while [ $i -lt 200 ] && ! grep -q '^recording' "$tmp/rec.log"; do sleep 0.05; i=$((i + 1)); done
+  sleep 0.2
+}
+stop_recorder() { sleep 0.3; kill -INT $rpid; wait $rpid; rrc=$?; }
+start_recorder "$tmp/played.wav"
 out=$("$PL" scripts/play.lua "$tmp/noise.wav" -D loopback); rc=$?
-wait $rpid; rrc=$?
+stop_recorder
 check_eq "play.lua exits 0" "$rc" 0
 check "play.lua prints a summary" contains "$out" "played 24000 frames (0.50 s)"
 check_eq "record.lua, run alongside, exits 0" "$rrc" 0
@@ -102,10 +110,9 @@ check "playrec.lua: the sound comes back 256 frames late, bit-exact" contains "$
 out=$("$PL" scripts/tone.lua -d 1); rc=$?
 check_eq "tone.lua -d 1 exits 0" "$rc" 0
 check "tone.lua plays 1 s" contains "$out" "played 48000 frames (1.00 s)"
-"$PL" scripts/record.lua "$tmp/tone-back.wav" -D loopback -d 1.6 >/dev/null & rpid=$!
-sleep 0.3
+start_recorder "$tmp/tone-back.wav"
 "$PL" scripts/tone.lua -f 1000 -l -6 -d 1 -D loopback -o "$tmp/tone.wav" >/dev/null; rc=$?
-wait $rpid
+stop_recorder
 check_eq "tone.lua -f 1000 exits 0" "$rc" 0
 check_eq "tone.lua -f 1000 generates 1000 Hz" "$(lc hz "$tmp/tone.wav")" 1000
 check_eq "tone.lua -f 1000 comes back as 1000 Hz" "$(lc hz "$tmp/tone-back.wav")" 1000

@@ -5,6 +5,9 @@
 #
 #   jackrig.sh start  [--name NAME] [--rate R] [--period P] [--probe PA_PROBE]
 #   jackrig.sh stop   [--name NAME]
+#   jackrig.sh crash  [--name NAME]      # SIGKILL it, as a crash would (fault tests);
+#                                        # JACK frees the server's registry slot (8 in
+#                                        # all) when the same name starts again
 #   jackrig.sh status [--name NAME]
 #   jackrig.sh env    [--name NAME]      # eval "$(jackrig.sh env)"
 #
@@ -36,6 +39,7 @@ usage() {
     cat <<EOF
 usage: $prog start  [--name NAME] [--rate R] [--period P] [--probe PA_PROBE]
        $prog stop   [--name NAME]
+       $prog crash  [--name NAME]
        $prog status [--name NAME]
        $prog env    [--name NAME]
 defaults: --name pastream-rig --rate 48000 --period 256
@@ -48,7 +52,7 @@ EOF
 cmd=$1; shift
 case $cmd in
     -h|--help|help) usage; exit 0 ;;
-    start|stop|status|env) ;;
+    start|stop|crash|status|env) ;;
     *) usage >&2; exit 2 ;;
 esac
 
@@ -293,9 +297,37 @@ do_stop() {
         echo "jack server '$NAME' stopped (pid $RUNNING_PID)"
     elif [ -n "$RUNNING_PID" ]; then
         echo "jack server '$NAME' not running (stale pid $RUNNING_PID)"
+        leftovers
     else
         echo "jack server '$NAME' not running"
     fi
+    remove_state
+}
+
+# What a killed jackd leaves in /dev/shm: its sockets and semaphores (by
+# name: while they are there, a new server of the same name says "already
+# active"), and the shared memory segments it had mapped (read from its
+# maps before the kill; clients that still map them keep them until they
+# exit).
+leftovers() {
+    rm -f /dev/shm/jack_"$NAME"_* /dev/shm/jack_sem.*_"$NAME"_* "$@"
+}
+
+do_crash() {
+    lock
+    running || die "jack server '$NAME' not running"
+    local segs
+    segs=$(grep -o '/dev/shm/jack-[0-9]*-[0-9]*' "/proc/$RUNNING_PID/maps" 2>/dev/null | sort -u)
+    kill -KILL "$RUNNING_PID"
+    local deadline=$(( $(now_ms) + 3000 ))
+    while alive "$RUNNING_PID" && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.01; done
+    # shellcheck disable=SC2086
+    leftovers $segs
+    echo "jack server '$NAME' killed (pid $RUNNING_PID)"
+    # Until its zombie is reaped, a new server of the same name would take
+    # it for a live one ("already active").
+    deadline=$(( $(now_ms) + 3000 ))
+    while kill -0 "$RUNNING_PID" 2>/dev/null && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.05; done
     remove_state
 }
 

@@ -7,6 +7,7 @@
 
 static int pa_state;           /* 0 not yet, 1 initialised, -1 failed */
 static PaError pa_error;
+static int pa_abandoned;       /* streams given up on: PortAudio may hang in them */
 
 PaError ps_pa_init(void)
 {
@@ -35,9 +36,17 @@ PaError ps_pa_init(void)
     return pa_error;
 }
 
+void ps_pa_abandon(void)
+{
+    pa_abandoned++;
+}
+
 void ps_pa_terminate(void)
 {
-    if (pa_state > 0)
+    /* Pa_Terminate closes every stream PortAudio still holds, an abandoned
+     * one included, and waits for its dead host thread for ever; the
+     * process is exiting, so leaving PortAudio as it is loses nothing. */
+    if (pa_state > 0 && !pa_abandoned)
         Pa_Terminate();
     pa_state = 0;
 }

@@ -16,6 +16,10 @@ PaError ps_pa_init(void);
 /* Terminate PortAudio if it was initialised (at process exit). */
 void ps_pa_terminate(void);
 
+/* A stream was given up on (its host thread stopped calling back): from
+ * now on ps_pa_terminate leaves PortAudio alone rather than hang in it. */
+void ps_pa_abandon(void);
+
 typedef struct ps_open_params {
     int device[2];            /* [0] input, [1] output; -1 = direction unused */
     int channels[2];

@@ -415,6 +415,8 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
                        PaStreamCallbackFlags flags, void *user_data)
 {
     ps_engine *e = user_data;
+    if (atomic_load_explicit(&e->abandoned, memory_order_acquire))
+        return paAbort;
     const unsigned char *in = e->in_channels ? input : NULL;
     unsigned char *out = e->out_channels ? output : NULL;
     int64_t done = atomic_load_explicit(&e->frame_count, RLX);
@@ -487,6 +489,14 @@ void ps_engine_finished(void *user_data)
     ps_engine *e = user_data;
     /* Still running means neither the callback nor the user ended it: the
      * host API stopped the stream (the server went away, a device error). */
+    finish(e, PS_DEVICE_ERROR, atomic_load(&e->frame_count), 0);
+    atomic_store(&e->finished, true);
+    wake_all(e);
+}
+
+void ps_engine_abandon(ps_engine *e)
+{
+    atomic_store_explicit(&e->abandoned, true, memory_order_release);
     finish(e, PS_DEVICE_ERROR, atomic_load(&e->frame_count), 0);
     atomic_store(&e->finished, true);
     wake_all(e);

@@ -101,6 +101,8 @@ typedef struct ps_engine {
     _Atomic int64_t status_frame;       /* frame_count when the status was set */
     atomic_int ending;                  /* 1 once a status has been claimed */
     atomic_bool finished;               /* PortAudio reported the stream inactive */
+    atomic_bool abandoned;              /* given up on (ps_engine_abandon): a late
+                                           callback only returns paAbort */
     /* Peak |sample| per device channel since the reader last took it
      * (PS_METER): float bits, which order like the floats for values >= 0. */
     _Atomic uint32_t in_peak[PS_MAXCH], out_peak[PS_MAXCH];
@@ -138,6 +140,12 @@ void ps_engine_finished(void *user_data);
 /* Mark the end of the stream from outside the callback (user stop, device
  * error); keeps an earlier status. */
 void ps_engine_end(ps_engine *e, ps_status st);
+
+/* The device stopped calling back (a watchdog saw no progress): end the
+ * stream as a DeviceError and wake Lua.  The host API may still hold the
+ * stream, so a callback that comes late touches nothing but the flag and
+ * returns paAbort; the engine memory must then stay allocated for good. */
+void ps_engine_abandon(ps_engine *e);
 
 const char *ps_status_name(ps_status st);   /* "BufferEmpty", ... */
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "device.h"
 #include "disk.h"
@@ -45,10 +46,23 @@ typedef struct ps_lstream {
     int has_txmap, rx_channels;   /* rx_channels: 0 = all device inputs */
     file_side rd, wr;             /* playback file (reader), recording file (writer) */
     int started;
+    /* The watchdog (stream_watchdog): the frame count last seen, when it
+     * last moved, the limit in seconds (0: off), and whether the stream
+     * was given up on, after how many seconds without a callback. */
+    int64_t watch_count;
+    double watch_time, watch_limit;
+    int dead;
+    double dead_after;
     struct ps_lstream *prev, *next;
 } ps_lstream;
 
 static ps_lstream *open_streams;
+
+/* Engines of abandoned streams.  PortAudio still holds a pointer to each
+ * and a late callback would read its `abandoned` flag, so they are never
+ * freed; kept in a list so that leak checkers see them as reachable. */
+typedef struct grave { ps_engine *e; struct grave *next; } grave;
+static grave *graveyard;
 
 /* One wake-up for every stream of the process: Lua watches a single fd with
  * a single poll handle, and each woken task checks its own condition. */
@@ -111,12 +125,62 @@ static int finish_file(ps_lstream *s, file_side *f, int drain, int slot)
     return r;
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Started, and the engine still expects callbacks. */
+static int running(const ps_lstream *s)
+{
+    return s->e && s->started && !s->dead && atomic_load(&s->e->status) == PS_RUNNING &&
+           !atomic_load(&s->e->finished);
+}
+
+/* Give the stream up: it ends as a DeviceError, and PortAudio is never
+ * called for it again (stopping or closing it would wait for ever). */
+static void abandon(ps_lstream *s, double quiet)
+{
+    s->dead = 1;
+    s->dead_after = quiet;
+    ps_pa_abandon();
+    ps_engine_abandon(s->e);
+}
+
+/* Before PortAudio is asked to stop a running stream: if its callback has
+ * stopped coming (the JACK server was killed, say), Pa_StopStream and
+ * Pa_AbortStream never return.  Wait for the frame count to move, up to
+ * the watchdog's limit counted from its last move, and give the stream up
+ * if it does not.  A live stream moves within one period.  Returns 1 when
+ * the stream is (now) abandoned. */
+static int check_alive(ps_lstream *s)
+{
+    if (s->dead)
+        return 1;
+    if (!running(s) || s->watch_limit <= 0)
+        return 0;
+    int64_t n0 = atomic_load(&s->e->frame_count);
+    double since = n0 == s->watch_count && s->watch_time > 0 ? s->watch_time : now_seconds();
+    struct timespec ms = { 0, 1000000 };
+    while (now_seconds() - since < s->watch_limit) {
+        if (atomic_load(&s->e->frame_count) != n0 || !running(s))
+            return 0;
+        nanosleep(&ms, NULL);
+    }
+    abandon(s, now_seconds() - since);
+    return 1;
+}
+
 static void stream_release(ps_lstream *s)
 {
     if (s->pa) {
-        if (!Pa_IsStreamStopped(s->pa))
-            Pa_AbortStream(s->pa);
-        Pa_CloseStream(s->pa);
+        if (!check_alive(s)) {
+            if (!Pa_IsStreamStopped(s->pa))
+                Pa_AbortStream(s->pa);
+            Pa_CloseStream(s->pa);
+        }
         s->pa = NULL;
     }
     /* The stream is stopped: the recording's last frames are in the ring. */
@@ -124,7 +188,13 @@ static void stream_release(ps_lstream *s)
     finish_file(s, &s->wr, 1, 2);
     if (s->e) {
         ps_engine_end(s->e, PS_STOPPED);
-        free(s->e);
+        grave *g = s->dead ? malloc(sizeof *g) : NULL;
+        if (g) {
+            g->e = s->e;
+            g->next = graveyard;
+            graveyard = g;
+        } else if (!s->dead)
+            free(s->e);
         s->e = NULL;
         list_remove(s);
     }
@@ -255,7 +325,7 @@ static int stream_close(lua_State *L)
 
 static void check_idle(lua_State *L, ps_lstream *s, const char *what)
 {
-    if (s->pa && Pa_IsStreamActive(s->pa) == 1)
+    if (s->pa && !s->dead && Pa_IsStreamActive(s->pa) == 1)
         luaL_error(L, "cannot %s while the stream is active", what);
 }
 
@@ -587,8 +657,12 @@ static void pa_check(lua_State *L, ps_lstream *s, PaError r, const char *what)
     if (r != paNoError) {
         char name[160];
         int d = has_out(s) ? s->params.device[1] : s->params.device[0];
-        luaL_error(L, "cannot %s the stream on %s: %s", what,
-                   ps_device_name(d, name, sizeof name), Pa_GetErrorText(r));
+        const PaHostErrorInfo *h = r == paUnanticipatedHostError ? Pa_GetLastHostErrorInfo() : NULL;
+        luaL_error(L, "cannot %s the stream on %s: %s%s%s%s", what,
+                   ps_device_name(d, name, sizeof name), Pa_GetErrorText(r),
+                   h && h->errorText && h->errorText[0] ? " (" : "",
+                   h && h->errorText ? h->errorText : "",
+                   h && h->errorText && h->errorText[0] ? ")" : "");
     }
 }
 
@@ -597,13 +671,18 @@ static void pa_check(lua_State *L, ps_lstream *s, PaError r, const char *what)
 static int stream_start(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
-    if (s->started && atomic_load(&s->e->status) == PS_RUNNING && !atomic_load(&s->e->finished))
+    if (s->dead)
+        return luaL_error(L, "the stream's device stopped working (%s); open a new stream",
+                          "DeviceError");
+    if (running(s))
         return luaL_error(L, "the stream is already running");
     if (!Pa_IsStreamStopped(s->pa))
         Pa_StopStream(s->pa);           /* ended by itself: reset it */
     wire(L, s);
     ps_engine_arm(s->e);
     s->started = 1;
+    s->watch_count = 0;
+    s->watch_time = now_seconds();
     pa_check(L, s, Pa_StartStream(s->pa), "start");
     return 0;
 }
@@ -612,7 +691,7 @@ static int stream_start(lua_State *L)
 static int stop_or_abort(lua_State *L, int abort)
 {
     ps_lstream *s = checkstream(L, 1);
-    if (!Pa_IsStreamStopped(s->pa)) {
+    if (!check_alive(s) && !Pa_IsStreamStopped(s->pa)) {
         ps_engine_end(s->e, PS_STOPPED);
         pa_check(L, s, abort ? Pa_AbortStream(s->pa) : Pa_StopStream(s->pa),
                  abort ? "abort" : "stop");
@@ -621,6 +700,40 @@ static int stop_or_abort(lua_State *L, int abort)
 }
 static int stream_stop(lua_State *L) { return stop_or_abort(L, 0); }
 static int stream_abort(lua_State *L) { return stop_or_abort(L, 1); }
+
+/* s:_watchdog([limit]) -> "running" | "ended" | "abandoned".  A timer in
+ * lua/pastream/init.lua calls this while the stream runs; limit (seconds,
+ * 0 = off) is kept for later calls and for check_alive.  PortAudio's JACK
+ * host API does not report a server that went away: the callback simply
+ * stops coming.  A running stream whose frame count has not moved for
+ * `limit` seconds is abandoned: it ends as a DeviceError, its files are
+ * finished as usual, and PortAudio is left alone. */
+static int stream_watchdog(lua_State *L)
+{
+    ps_lstream *s = luaL_checkudata(L, 1, PS_STREAM);
+    if (lua_type(L, 2) == LUA_TNUMBER)
+        s->watch_limit = lua_tonumber(L, 2);
+    if (s->dead) {
+        lua_pushliteral(L, "abandoned");
+        return 1;
+    }
+    if (!running(s)) {
+        lua_pushliteral(L, "ended");
+        return 1;
+    }
+    int64_t n = atomic_load(&s->e->frame_count);
+    double now = now_seconds();
+    if (n != s->watch_count) {
+        s->watch_count = n;
+        s->watch_time = now;
+    } else if (s->watch_limit > 0 && now - s->watch_time >= s->watch_limit) {
+        abandon(s, now - s->watch_time);
+        lua_pushliteral(L, "abandoned");
+        return 1;
+    }
+    lua_pushliteral(L, "running");
+    return 1;
+}
 
 /* core.wake_fd() -> the fd that becomes readable when any stream has news. */
 int ps_wake_fd(lua_State *L)
@@ -672,8 +785,15 @@ static int stream_error(lua_State *L)
         break;
     }
     case PS_DEVICE_ERROR:
-        lua_pushfstring(L, "DeviceError: the audio device stopped the stream after %I frames",
-                        (lua_Integer)at);
+        if (s->dead) {
+            char secs[32];
+            snprintf(secs, sizeof secs, "%.1f", s->dead_after);
+            lua_pushfstring(L, "DeviceError: the audio device stopped calling back "
+                            "(no audio for %s s; was the audio server stopped?) after %I frames",
+                            secs, (lua_Integer)at);
+        } else
+            lua_pushfstring(L, "DeviceError: the audio device stopped the stream after %I frames",
+                            (lua_Integer)at);
         break;
     default:
         lua_pushnil(L);
@@ -1058,9 +1178,11 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
     ps_engine *e = s->e;
     const PaStreamInfo *info = Pa_GetStreamInfo(s->pa);
 #define IS(name) (strcmp(k, name) == 0)
-    if (IS("active"))            lua_pushboolean(L, Pa_IsStreamActive(s->pa) == 1);
-    else if (IS("stopped"))      lua_pushboolean(L, Pa_IsStreamStopped(s->pa) == 1);
-    else if (IS("finished"))     lua_pushboolean(L, s->started && Pa_IsStreamActive(s->pa) != 1);
+    /* An abandoned stream is finished and stopped, and PortAudio, which
+     * would still call it active, is not asked. */
+    if (IS("active"))            lua_pushboolean(L, !s->dead && Pa_IsStreamActive(s->pa) == 1);
+    else if (IS("stopped"))      lua_pushboolean(L, s->dead || Pa_IsStreamStopped(s->pa) == 1);
+    else if (IS("finished"))     lua_pushboolean(L, s->started && (s->dead || Pa_IsStreamActive(s->pa) != 1));
     /* ended: the engine will move no more frames.  Set before the wake-up
      * that announces it, unlike PortAudio's active flag, which the JACK
      * host API may clear only after calling the finished callback. */
@@ -1085,8 +1207,8 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
             n += atomic_load(&e->xruns[i]);
         lua_pushinteger(L, n);
     }
-    else if (IS("cpu_load"))     lua_pushnumber(L, Pa_GetStreamCpuLoad(s->pa));
-    else if (IS("time"))         lua_pushnumber(L, Pa_GetStreamTime(s->pa));
+    else if (IS("cpu_load"))     lua_pushnumber(L, s->dead ? 0 : Pa_GetStreamCpuLoad(s->pa));
+    else if (IS("time"))         lua_pushnumber(L, s->dead ? 0 : Pa_GetStreamTime(s->pa));
     else if (IS("samplerate"))   lua_pushnumber(L, info ? info->sampleRate : s->params.samplerate);
     else if (IS("blocksize"))    lua_pushinteger(L, (lua_Integer)s->params.blocksize);
     else if (IS("channels"))     pushpair(L, s, s->params.channels[0], s->params.channels[1], 1);
@@ -1197,13 +1319,13 @@ static int stream_repr(lua_State *L)
                         "format=(%s, %s), blocksize=%d, %s)", in, out, (int)p->samplerate,
                         p->channels[0], p->channels[1], ps_format_name(p->format[0]),
                         ps_format_name(p->format[1]), (int)p->blocksize,
-                        Pa_IsStreamActive(s->pa) == 1 ? "active" : "inactive");
+                        !s->dead && Pa_IsStreamActive(s->pa) == 1 ? "active" : "inactive");
     else {
         int d = has_in(s) ? 0 : 1;
         lua_pushfstring(L, "%s(device=%s, samplerate=%d, channels=%d, format=%s, blocksize=%d, %s)",
                         kind_name(s), d ? out : in, (int)p->samplerate, p->channels[d],
                         ps_format_name(p->format[d]), (int)p->blocksize,
-                        Pa_IsStreamActive(s->pa) == 1 ? "active" : "inactive");
+                        !s->dead && Pa_IsStreamActive(s->pa) == 1 ? "active" : "inactive");
     }
     return 1;
 }
@@ -1223,7 +1345,7 @@ static const luaL_Reg methods[] = {
     { "error", stream_error },
     { "attach_reader", stream_attach_reader }, { "attach_writer", stream_attach_writer },
     { "finish_files", stream_finish_files },   { "file_error", stream_file_error },
-    { "file_frames", stream_file_frames },
+    { "file_frames", stream_file_frames },     { "_watchdog", stream_watchdog },
     { NULL, NULL }
 };
 

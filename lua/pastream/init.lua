@@ -219,6 +219,8 @@ ps.default = {
   blocksize = 0,         -- 0: the host decides (lowest latency)
   latency = "high",      -- "low", "high" or seconds
   buffersize = 65536,    -- ring buffer frames (power of two)
+  watchdog = 1,          -- seconds without a callback before a running stream
+                         -- ends as a DeviceError (false: never)
 }
 
 function ps.devices() return core.devices() end
@@ -334,6 +336,20 @@ local function open_stream(kind, o)
   local s, err = core.Stream(p)
   if not s then error(err, 3) end
   s.buffersize = o.buffersize or def.buffersize
+  local wd = o.watchdog
+  if wd == nil then wd = def.watchdog end
+  if wd == false then wd = 0 end
+  if type(wd) ~= "number" or wd < 0 then
+    s:close()
+    error("watchdog must be seconds > 0 or false, got " .. tostring(wd), 3)
+  end
+  if wd > 0 then
+    -- never less than a few of the stream's own buffers
+    local lat = s.latency
+    if type(lat) == "table" then lat = math.max(lat[1], lat[2]) end
+    wd = math.max(wd, 4 * (lat + p.blocksize / p.samplerate))
+  end
+  s:_watchdog(wd)
   if o.txmapping then s:set_txmap(o.txmapping) end
   if o.rxmapping then s:set_rxmap(o.rxmapping) end
   return s
@@ -350,6 +366,30 @@ ps.OutputStream = constructor("OutputStream")
 ps.DuplexStream = constructor("DuplexStream")
 
 local c_start, c_stop, c_abort = Stream.start, Stream.stop, Stream.abort
+
+-- The watchdog.  PortAudio does not always tell when a device goes away
+-- (its JACK host API never does): the callback just stops coming.  While
+-- any stream runs, a timer checks every 200 ms that its frame count moves;
+-- one that stands still for its watchdog time ends as a DeviceError (see
+-- _watchdog in src/lstream.c), which wakes whoever waits for it.
+local watched, watch_timer = setmetatable({}, { __mode = "k" }), nil
+
+local function watch_all()
+  local any = false
+  for s in pairs(watched) do
+    if s:_watchdog() == "running" then any = true else watched[s] = nil end
+  end
+  if not any then watch_timer:stop() end
+end
+
+local function watch(self)
+  watched[self] = true
+  if not watch_timer then
+    watch_timer = uv.new_timer()
+    watch_timer:unref()           -- a watchdog alone keeps nothing alive
+  end
+  if not watch_timer:is_active() then watch_timer:start(200, 200, watch_all) end
+end
 local c_close = Stream.close
 
 -- Ring sizes: the stream's buffersize, doubled until at least `atleast`.
@@ -450,14 +490,22 @@ function Stream:set_sink(fn, o)
 end
 
 -- The task that keeps a Lua source fed and a Lua sink drained while the
--- stream runs; it wakes on the engine's signal, never on a timer.
+-- stream runs; it wakes on the engine's signal, never on a timer.  An
+-- error in the source or sink (the stream is aborted by then) goes to
+-- whoever waits for the stream; with nobody waiting it ends the program.
 local function pump(self)
-  while true do
-    local ended = self.ended
-    if self._source and not self._source.ended then fill_from_source(self) end
-    if self._sink then drain_to_sink(self) end
-    if ended then break end
-    wait_engine()
+  local ok, err = pcall(function()
+    while true do
+      local ended = self.ended
+      if self._source and not self._source.ended then fill_from_source(self) end
+      if self._sink then drain_to_sink(self) end
+      if ended then break end
+      wait_engine()
+    end
+  end)
+  if not ok then
+    if not self._waiting then error(err, 0) end
+    self._pump_error = err
   end
 end
 
@@ -471,6 +519,7 @@ function Stream:start(o)
     if o.prebuffer ~= false then fill_from_source(self) end
   end
   c_start(self)
+  watch(self)
   if self._source or self._sink then ps.spawn(pump, self) end
 end
 
@@ -479,18 +528,22 @@ end
 local function wait_end(self, timeout)
   local deadline = timeout and uv.hrtime() / 1e6 + timeout * 1000
   local file_err
+  self._waiting = true
   while not self.ended do
     local left
     if deadline then
       left = deadline - uv.hrtime() / 1e6
-      if left <= 0 then return false end
+      if left <= 0 then self._waiting = nil return false end
     end
     wait_engine(left)
     file_err = self:file_error()
     if file_err then c_abort(self) break end
   end
-  if self._sink then drain_to_sink(self) end
-  local err = self:error()
+  self._waiting = nil
+  local pump_err = self._pump_error
+  self._pump_error = nil
+  if self._sink and not pump_err then drain_to_sink(self) end
+  local err = pump_err or self:error()
   if not self.stopped then c_stop(self) end
   local ok, ferr = self:finish_files()
   err = file_err or (not ok and ferr) or err
@@ -526,6 +579,8 @@ end
 local function start_and_maybe_wait(self, o, result)
   -- Nothing on the Lua side moves frames in this run: wake it at the end only.
   if not (self._source or self._sink) then self:_set_quiet(true) end
+  -- waited for from the start: an error of the pump goes to this caller
+  self._waiting = o.blocking ~= false or nil
   self:start(o)
   if o.blocking == false then return result end
   local ok, err = wait_end(self)
@@ -713,6 +768,7 @@ function Stream:chunks(o)
   local done = false
   local function next_chunk()
     if done then return nil end
+    if self.closed then return nil end   -- closed inside its own loop: the loop ends
     local want = first and chunksize or step
     while true do
       local avail = self:read_available()

@@ -22,16 +22,24 @@
 
 /* Padding, not alignas(64): the struct is often embedded in memory that is
  * only max_align_t-aligned (malloc, Lua userdata), where an over-aligned
- * type would be undefined behaviour.  Keeping each index 64 bytes away from
- * the next field keeps them on different cache lines anyway, so the
- * producer's stores never invalidate the consumer's line and vice versa. */
+ * type would be undefined behaviour.  Keeping each field below 64 bytes away
+ * from the next keeps them on different cache lines anyway.
+ *
+ * Each side also keeps a private copy of the other side's index, refreshed
+ * only when the copy says there is not enough room (producer) or data
+ * (consumer).  Most calls then touch no line the other thread writes: the
+ * shared index lines move between cores only when a side has caught up. */
 #define PS_RING_PAD_(used) (64 - (used))
 
 typedef struct ps_ring {
     _Atomic size_t write_idx;   /* written by the producer only */
     char pad_write_[PS_RING_PAD_(sizeof(_Atomic size_t))];
+    size_t read_cache;          /* producer's last view of read_idx */
+    char pad_rcache_[PS_RING_PAD_(sizeof(size_t))];
     _Atomic size_t read_idx;    /* written by the consumer only */
     char pad_read_[PS_RING_PAD_(sizeof(_Atomic size_t))];
+    size_t write_cache;         /* consumer's last view of write_idx */
+    char pad_wcache_[PS_RING_PAD_(sizeof(size_t))];
     /* Read-only after init, read by both sides: a line of their own. */
     size_t capacity;            /* elements, power of two */
     size_t mask;                /* capacity - 1 */

@@ -101,6 +101,9 @@ static void test_bytes_and_init(void)
      * 64-byte line, wherever the struct lands. */
     CHECK(offsetof(ps_ring, read_idx) - offsetof(ps_ring, write_idx) >= 64,
           "layout: indexes 64 bytes apart");
+    CHECK(offsetof(ps_ring, write_idx) >= 64, "layout: write_idx 64 bytes from the start");
+    CHECK(sizeof(ps_ring) - offsetof(ps_ring, data) >= 64,
+          "layout: the constants 64 bytes from the end");
     CHECK(offsetof(ps_ring, read_cache) - offsetof(ps_ring, write_idx) >= 64,
           "layout: producer's cache 64 bytes from write_idx");
     CHECK(offsetof(ps_ring, read_idx) - offsetof(ps_ring, read_cache) >= 64,

@@ -1,6 +1,9 @@
 #include "engine.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define RLX memory_order_relaxed
 
@@ -19,6 +22,7 @@ void ps_engine_init(ps_engine *e)
     set_identity(e->rxmap, PS_MAXCH);
     set_identity(e->txmap, PS_MAXCH);
     e->rx_identity = e->tx_identity = true;
+    e->rx_plan = e->tx_plan = PS_COPY_IDENTITY;
     ps_engine_arm(e);
 }
 
@@ -65,6 +69,8 @@ int ps_engine_set_rxmap(ps_engine *e, int rx_channels, const int *map)
         set_identity(e->rxmap, rx_channels);
     e->rx_channels = rx_channels;
     e->rx_identity = is_identity(e->rxmap, rx_channels, e->in_channels);
+    e->rx_plan = ps_copy_plan(rx_channels, e->in_channels, e->rxmap, e->in_ss,
+                              ps_sample_silence(e->in_format));
     return 0;
 }
 
@@ -81,6 +87,8 @@ int ps_engine_set_txmap(ps_engine *e, int tx_channels, const int *map)
         set_identity(e->txmap, tx_channels < e->out_channels ? tx_channels : e->out_channels);
     e->tx_channels = tx_channels;
     e->tx_identity = is_identity(e->txmap, e->out_channels, tx_channels);
+    e->tx_plan = ps_copy_plan(e->out_channels, tx_channels, e->txmap, e->out_ss,
+                              ps_sample_silence(e->out_format));
     return 0;
 }
 
@@ -127,15 +135,23 @@ const char *ps_status_name(ps_status st)
 
 /* ---- copying ---------------------------------------------------------- */
 
-/* The mapped copy, specialised by sample size so the inner loop is a plain
- * load/store the compiler can keep in registers. */
+/* The generic mapped copy, specialised by sample size so the inner loop is
+ * a plain strided load/store.  Channel outer, frames inner: the map entry
+ * is looked up once per channel and block, not once per sample. */
 #define COPY_MAPPED(T)                                                      \
     do {                                                                    \
         T *d = (T *)(void *)dst;                                            \
         const T *s = (const T *)(const void *)src;                          \
-        for (size_t i = 0; i < nframes; i++, d += dst_ch, s += src_ch)     \
-            for (int k = 0; k < dst_ch; k++)                                \
-                d[k] = map[k] ? s[map[k] - 1] : (T)0;                       \
+        for (int k = 0; k < dst_ch; k++) {                                  \
+            if (map[k]) {                                                   \
+                const T *sk = s + (map[k] - 1);                             \
+                for (size_t i = 0; i < nframes; i++)                        \
+                    d[i * (size_t)dst_ch + (size_t)k] = sk[i * (size_t)src_ch]; \
+            } else {                                                        \
+                for (size_t i = 0; i < nframes; i++)                        \
+                    d[i * (size_t)dst_ch + (size_t)k] = (T)0;               \
+            }                                                               \
+        }                                                                   \
     } while (0)
 
 void ps_copy_mapped(unsigned char *dst, int dst_ch, const unsigned char *src,
@@ -154,14 +170,129 @@ void ps_copy_mapped(unsigned char *dst, int dst_ch, const unsigned char *src,
         default: break;
         }
     }
-    for (size_t i = 0; i < nframes; i++) {
-        unsigned char *d = dst + i * (size_t)dst_ch * ss;
-        const unsigned char *s = src + i * (size_t)src_ch * ss;
-        for (int k = 0; k < dst_ch; k++) {
-            if (map[k])
-                memcpy(d + (size_t)k * ss, s + (size_t)(map[k] - 1) * ss, ss);
-            else
-                memset(d + (size_t)k * ss, silence, ss);
+    size_t dfb = (size_t)dst_ch * ss, sfb = (size_t)src_ch * ss;
+    for (int k = 0; k < dst_ch; k++) {
+        unsigned char *d = dst + (size_t)k * ss;
+        if (map[k]) {
+            const unsigned char *s = src + (size_t)(map[k] - 1) * ss;
+            for (size_t i = 0; i < nframes; i++, d += dfb, s += sfb)
+                memcpy(d, s, ss);
+        } else {
+            for (size_t i = 0; i < nframes; i++, d += dfb)
+                memset(d, silence, ss);
+        }
+    }
+}
+
+ps_copy_kind ps_copy_plan(int dst_ch, int src_ch, const int *map, size_t ss,
+                          unsigned char silence)
+{
+    if (is_identity(map, dst_ch, src_ch))
+        return PS_COPY_IDENTITY;
+    /* Stereo to stereo with 32-bit samples (float32, int32): the layouts
+     * that mapping options produce most, each a fixed shuffle per frame. */
+    if (dst_ch == 2 && src_ch == 2 && ss == 4) {
+        int a = map[0], b = map[1];
+        if (a == 2 && b == 1) return PS_COPY_SWAP2;
+        if (a == 1 && b == 1) return PS_COPY_LEFT2;
+        if (a == 2 && b == 2) return PS_COPY_RIGHT2;
+        if (silence == 0 && a == 0 && b == 2) return PS_COPY_MUTE_LEFT2;
+        if (silence == 0 && a == 1 && b == 0) return PS_COPY_MUTE_RIGHT2;
+    }
+    return PS_COPY_GENERIC;
+}
+
+/* 32-bit sample access through memcpy: any alignment, and one plain move
+ * once compiled. */
+static inline uint32_t ld32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline void st32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+
+#ifdef __SSE2__
+/* Two stereo 32-bit frames per step: one 16-byte load, a lane shuffle (and
+ * a mask for a muted channel), one store.  Returns the frames done (even). */
+static size_t stereo_sse2(ps_copy_kind kind, unsigned char *d,
+                          const unsigned char *s, size_t nframes)
+{
+    size_t i = 0, pairs = nframes & ~(size_t)1;
+    __m128i v;
+    switch (kind) {
+    case PS_COPY_SWAP2:
+        for (; i < pairs; i += 2) {
+            v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * 8));
+            _mm_storeu_si128((__m128i *)(void *)(d + i * 8),
+                             _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+        }
+        break;
+    case PS_COPY_LEFT2:
+        for (; i < pairs; i += 2) {
+            v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * 8));
+            _mm_storeu_si128((__m128i *)(void *)(d + i * 8),
+                             _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 0, 0)));
+        }
+        break;
+    case PS_COPY_RIGHT2:
+        for (; i < pairs; i += 2) {
+            v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * 8));
+            _mm_storeu_si128((__m128i *)(void *)(d + i * 8),
+                             _mm_shuffle_epi32(v, _MM_SHUFFLE(3, 3, 1, 1)));
+        }
+        break;
+    case PS_COPY_MUTE_LEFT2:
+    case PS_COPY_MUTE_RIGHT2: {
+        /* Lane 0 of each frame is its first channel in memory. */
+        __m128i keep = kind == PS_COPY_MUTE_LEFT2 ? _mm_set_epi32(-1, 0, -1, 0)
+                                                  : _mm_set_epi32(0, -1, 0, -1);
+        for (; i < pairs; i += 2) {
+            v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * 8));
+            _mm_storeu_si128((__m128i *)(void *)(d + i * 8), _mm_and_si128(v, keep));
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return i;
+}
+#endif
+
+void ps_copy_planned(ps_copy_kind kind, unsigned char *dst, int dst_ch,
+                     const unsigned char *src, int src_ch, const int *map,
+                     size_t ss, unsigned char silence, size_t nframes)
+{
+    if (!src || kind == PS_COPY_GENERIC) {
+        ps_copy_mapped(dst, dst_ch, src, src_ch, map, ss, silence, nframes);
+        return;
+    }
+    if (kind == PS_COPY_IDENTITY) {
+        memcpy(dst, src, nframes * (size_t)dst_ch * ss);
+        return;
+    }
+    size_t i = 0;
+#ifdef __SSE2__
+    i = stereo_sse2(kind, dst, src, nframes);
+#endif
+    /* The rest (all of it without SSE2), a frame at a time. */
+    const unsigned char *s = src + i * 8;
+    unsigned char *d = dst + i * 8;
+    for (; i < nframes; i++, d += 8, s += 8) {
+        uint32_t l = ld32(s), r = ld32(s + 4);
+        switch (kind) {
+        case PS_COPY_SWAP2:       st32(d, r); st32(d + 4, l); break;
+        case PS_COPY_LEFT2:       st32(d, l); st32(d + 4, l); break;
+        case PS_COPY_RIGHT2:      st32(d, r); st32(d + 4, r); break;
+        case PS_COPY_MUTE_LEFT2:  st32(d, 0); st32(d + 4, r); break;
+        case PS_COPY_MUTE_RIGHT2: st32(d, l); st32(d + 4, 0); break;
+        default: break;
         }
     }
 }
@@ -174,8 +305,8 @@ static void tx_copy(ps_engine *e, unsigned char *out, size_t at,
     if (e->tx_identity)
         memcpy(out + ofs, src, n * (size_t)e->out_channels * e->out_ss);
     else
-        ps_copy_mapped(out + ofs, e->out_channels, src, e->tx_channels, e->txmap,
-                       e->out_ss, ps_sample_silence(e->out_format), n);
+        ps_copy_planned(e->tx_plan, out + ofs, e->out_channels, src, e->tx_channels,
+                        e->txmap, e->out_ss, ps_sample_silence(e->out_format), n);
 }
 
 static void tx_silence(ps_engine *e, unsigned char *out, size_t at, size_t n)
@@ -190,8 +321,8 @@ static void rx_copy(ps_engine *e, unsigned char *dst, const unsigned char *in, s
     if (e->rx_identity && in)
         memcpy(dst, in, n * (size_t)e->in_channels * e->in_ss);
     else
-        ps_copy_mapped(dst, e->rx_channels, in, e->in_channels, e->rxmap,
-                       e->in_ss, ps_sample_silence(e->in_format), n);
+        ps_copy_planned(e->rx_plan, dst, e->rx_channels, in, e->in_channels,
+                        e->rxmap, e->in_ss, ps_sample_silence(e->in_format), n);
 }
 
 /* ---- the two directions ------------------------------------------------ */

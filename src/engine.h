@@ -61,6 +61,19 @@ enum { PS_PHASE_SOURCE, PS_PHASE_PAD, PS_PHASE_DONE };
  * file keeps its timing. */
 typedef struct ps_gap { int64_t pos, count; } ps_gap;
 
+/* How a channel map copies, chosen once when the map is set (never in the
+ * callback): a plain memcpy, a fixed stereo shuffle, or the generic
+ * per-channel strided copy. */
+typedef enum {
+    PS_COPY_IDENTITY,       /* same layout: memcpy */
+    PS_COPY_GENERIC,        /* any map: ps_copy_mapped */
+    PS_COPY_SWAP2,          /* stereo 32-bit "2 1" */
+    PS_COPY_LEFT2,          /* stereo 32-bit "1 1" */
+    PS_COPY_RIGHT2,         /* stereo 32-bit "2 2" */
+    PS_COPY_MUTE_LEFT2,     /* stereo 32-bit "0 2", silence 0 */
+    PS_COPY_MUTE_RIGHT2     /* stereo 32-bit "1 0", silence 0 */
+} ps_copy_kind;
+
 typedef struct ps_engine {
     /* --- configuration: set with ps_engine_* before start, then read-only */
     int in_channels, out_channels;      /* device channels; 0 = direction unused */
@@ -70,6 +83,7 @@ typedef struct ps_engine {
     int rxmap[PS_MAXCH];                /* rx channel k <- device input rxmap[k] (1-based, 0 = silence) */
     int txmap[PS_MAXCH];                /* device output k <- tx channel txmap[k] (1-based, 0 = silence) */
     bool rx_identity, tx_identity;      /* maps that are a plain copy */
+    ps_copy_kind rx_plan, tx_plan;      /* how the callback copies through them */
     int64_t frames, pad, offset;
     bool loop, fatal_xruns;
     int flags;
@@ -162,5 +176,16 @@ float ps_engine_take_peak(ps_engine *e, int dir, int ch);
 void ps_copy_mapped(unsigned char *dst, int dst_ch, const unsigned char *src,
                     int src_ch, const int *map, size_t ss, unsigned char silence,
                     size_t nframes);
+
+/* The fastest way to copy through `map` (dst_ch entries) with these
+ * channel counts, sample size and silence byte.  Returns the kind. */
+ps_copy_kind ps_copy_plan(int dst_ch, int src_ch, const int *map, size_t ss,
+                          unsigned char silence);
+
+/* ps_copy_mapped's result, the way `kind` (from ps_copy_plan with the same
+ * arguments) says.  Any alignment.  Returns nothing. */
+void ps_copy_planned(ps_copy_kind kind, unsigned char *dst, int dst_ch,
+                     const unsigned char *src, int src_ch, const int *map,
+                     size_t ss, unsigned char silence, size_t nframes);
 
 #endif

@@ -8,8 +8,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "lpastream.h"
+
+#define BUF_MAXCH 1024      /* the most channels a Buffer has (checked where made) */
 
 ps_mem *ps_mem_new(size_t bytes)
 {
@@ -336,6 +341,53 @@ static int buffer_add(lua_State *L)
     return 1;
 }
 
+/* Peak |x| and sum of x*x of every channel of float32 frames, in one pass,
+ * folded into peak[] and sumsq[] (channels entries each).  The sums are in
+ * double, as the generic path's: an hour of audio is 10^8 samples per
+ * channel, more than a float sum keeps. */
+static void stats_f32(const float *d, size_t frames, int channels, float *peak,
+                      double *sumsq)
+{
+    size_t n = frames * (size_t)channels, i = 0;
+#ifdef __SSE2__
+    /* 1, 2 or 4 channels divide a 4-float vector: lane j is always channel
+     * j % channels, and in the double halves, lanes (0, 1) and (2, 3). */
+    if (channels == 1 || channels == 2 || channels == 4) {
+        const __m128 absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+        __m128 pk = _mm_setzero_ps();
+        __m128d lo0 = _mm_setzero_pd(), hi0 = _mm_setzero_pd();
+        __m128d lo1 = _mm_setzero_pd(), hi1 = _mm_setzero_pd();
+        for (; i + 8 <= n; i += 8) {            /* two independent chains */
+            __m128 a = _mm_loadu_ps(d + i), b = _mm_loadu_ps(d + i + 4);
+            pk = _mm_max_ps(pk, _mm_and_ps(a, absmask));
+            pk = _mm_max_ps(pk, _mm_and_ps(b, absmask));
+            __m128d a0 = _mm_cvtps_pd(a), a1 = _mm_cvtps_pd(_mm_movehl_ps(a, a));
+            __m128d b0 = _mm_cvtps_pd(b), b1 = _mm_cvtps_pd(_mm_movehl_ps(b, b));
+            lo0 = _mm_add_pd(lo0, _mm_mul_pd(a0, a0));
+            hi0 = _mm_add_pd(hi0, _mm_mul_pd(a1, a1));
+            lo1 = _mm_add_pd(lo1, _mm_mul_pd(b0, b0));
+            hi1 = _mm_add_pd(hi1, _mm_mul_pd(b1, b1));
+        }
+        float p4[4];
+        double s4[4];
+        _mm_storeu_ps(p4, pk);
+        _mm_storeu_pd(s4, _mm_add_pd(lo0, lo1));
+        _mm_storeu_pd(s4 + 2, _mm_add_pd(hi0, hi1));
+        for (int j = 0; j < 4; j++) {
+            int c = j % channels;
+            if (p4[j] > peak[c]) peak[c] = p4[j];
+            sumsq[c] += s4[j];
+        }
+    }
+#endif
+    for (; i < n; i++) {                        /* the rest, or all of it */
+        int c = (int)(i % (size_t)channels);
+        float a = fabsf(d[i]);
+        if (a > peak[c]) peak[c] = a;
+        sumsq[c] += (double)d[i] * d[i];
+    }
+}
+
 /* Per-channel statistic: returns one value per channel, or one for `channel`. */
 typedef enum { ST_PEAK, ST_RMS, ST_MIN, ST_MAX } stat_kind;
 
@@ -346,6 +398,17 @@ static int buffer_stat(lua_State *L, stat_kind kind)
     int first = c ? c - 1 : 0, last = c ? c : b->channels;
     size_t ss = ps_format_size(b->format);
     luaL_checkstack(L, last - first, "too many channels");
+    if (b->format == PS_FLOAT32 && (kind == ST_PEAK || kind == ST_RMS)) {
+        /* Every channel in one pass, whichever was asked for. */
+        float peak[BUF_MAXCH] = { 0 };
+        double sumsq[BUF_MAXCH] = { 0 };
+        stats_f32((const float *)(const void *)b->mem->data, (size_t)b->frames,
+                  b->channels, peak, sumsq);
+        for (int ch = first; ch < last; ch++)
+            lua_pushnumber(L, kind == ST_PEAK ? (double)peak[ch]
+                              : b->frames ? sqrt(sumsq[ch] / (double)b->frames) : 0);
+        return last - first;
+    }
     for (int ch = first; ch < last; ch++) {
         double acc = kind == ST_MIN ? INFINITY : kind == ST_MAX ? -INFINITY : 0;
         for (int64_t f = 0; f < b->frames; f++) {
@@ -365,6 +428,56 @@ static int buffer_stat(lua_State *L, stat_kind kind)
         lua_pushnumber(L, acc);
     }
     return last - first;
+}
+
+/* t[i] as a number, 0 when absent. */
+static double getnum(lua_State *L, int t, int i)
+{
+    double v = (lua_rawgeti(L, t, i) == LUA_TNUMBER) ? lua_tonumber(L, -1) : 0;
+    lua_pop(L, 1);
+    return v;
+}
+
+/* buf:stats([peak, sumsq]) -> peak, sumsq: every channel's peak |sample|
+ * and sum of squares in one pass, folded into the tables given (a running
+ * total over chunks: rms = sqrt(sumsq[c] / frames)), or into new ones. */
+static int buffer_stats(lua_State *L)
+{
+    ps_buffer *b = tobuffer(L, 1);
+    int ch = b->channels;
+    for (int a = 2; a <= 3; a++) {
+        if (lua_isnoneornil(L, a)) {
+            lua_settop(L, a - 1);
+            lua_createtable(L, ch, 0);
+        } else
+            luaL_argexpected(L, lua_type(L, a) == LUA_TTABLE, a,
+                             a == 2 ? "table of peaks or nil" : "table of sums or nil");
+    }
+    lua_settop(L, 3);
+    float peak[BUF_MAXCH];
+    double sumsq[BUF_MAXCH];
+    for (int c = 0; c < ch; c++) {
+        peak[c] = (float)getnum(L, 2, c + 1);
+        sumsq[c] = getnum(L, 3, c + 1);
+    }
+    if (b->format == PS_FLOAT32)
+        stats_f32((const float *)(const void *)b->mem->data, (size_t)b->frames, ch, peak, sumsq);
+    else {
+        size_t ss = ps_format_size(b->format);
+        for (size_t i = 0; i < nsamples(b); i++) {
+            int c = (int)(i % (size_t)ch);
+            double v = ps_sample_get(b->format, b->mem->data + i * ss);
+            if (fabs(v) > peak[c]) peak[c] = (float)fabs(v);
+            sumsq[c] += v * v;
+        }
+    }
+    for (int c = 0; c < ch; c++) {
+        lua_pushnumber(L, peak[c]);
+        lua_rawseti(L, 2, c + 1);
+        lua_pushnumber(L, sumsq[c]);
+        lua_rawseti(L, 3, c + 1);
+    }
+    return 2;
 }
 
 static int buffer_peak(lua_State *L) { return buffer_stat(L, ST_PEAK); }
@@ -454,7 +567,7 @@ static const luaL_Reg methods[] = {
     { "add", buffer_add },           { "peak", buffer_peak },
     { "rms", buffer_rms },           { "min", buffer_min },
     { "max", buffer_max },           { "convert", buffer_convert },
-    { "equals", buffer_equals },
+    { "equals", buffer_equals },     { "stats", buffer_stats },
     { NULL, NULL }
 };
 

@@ -6,7 +6,11 @@
  *   slots it released happen before the producer overwrites them; it
  *   publishes write_idx with release, so the data it copied is visible
  *   before the consumer can see the new index.
- * - The consumer mirrors that: acquire on write_idx, release on read_idx. */
+ * - The consumer mirrors that: acquire on write_idx, release on read_idx.
+ * - read_cache/write_cache are plain: each is only ever touched by the side
+ *   that owns it.  A cached index is an older value of the real one, so it
+ *   can only understate the room or data there is, never overstate it; the
+ *   acquire load that refreshed it already ordered everything it covers. */
 #include "ringbuf.h"
 
 #include <assert.h>
@@ -48,6 +52,8 @@ void ps_ring_reset(ps_ring *r)
      * (thread creation, stream start) synchronizes with this thread. */
     atomic_store_explicit(&r->write_idx, 0, memory_order_relaxed);
     atomic_store_explicit(&r->read_idx, 0, memory_order_relaxed);
+    r->read_cache = 0;
+    r->write_cache = 0;
 }
 
 /* Returns the fill level, clamped to [0, capacity]. */
@@ -98,8 +104,11 @@ size_t ps_ring_write_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
                              void **p2, size_t *n2)
 {
     size_t wi = atomic_load_explicit(&r->write_idx, memory_order_relaxed);
-    size_t ri = atomic_load_explicit(&r->read_idx, memory_order_acquire);
-    size_t room = r->capacity - (wi - ri);
+    size_t room = r->capacity - (wi - r->read_cache);
+    if (room < n) {             /* only now look at the consumer's line */
+        r->read_cache = atomic_load_explicit(&r->read_idx, memory_order_acquire);
+        room = r->capacity - (wi - r->read_cache);
+    }
     return split(r, wi, n < room ? n : room, p1, n1, p2, n2);
 }
 
@@ -107,7 +116,9 @@ size_t ps_ring_write_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
 void ps_ring_write_advance(ps_ring *r, size_t n)
 {
     size_t wi = atomic_load_explicit(&r->write_idx, memory_order_relaxed);
-    assert(n <= ps_ring_write_available(r));
+    /* Against the cached index: the shared one may only be further on, and
+     * re-reading it here would pull the consumer's line over every time. */
+    assert(n <= r->capacity - (wi - r->read_cache));
     atomic_store_explicit(&r->write_idx, wi + n, memory_order_release);
 }
 
@@ -116,8 +127,11 @@ size_t ps_ring_read_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
                             void **p2, size_t *n2)
 {
     size_t ri = atomic_load_explicit(&r->read_idx, memory_order_relaxed);
-    size_t wi = atomic_load_explicit(&r->write_idx, memory_order_acquire);
-    size_t used = wi - ri;
+    size_t used = r->write_cache - ri;
+    if (used < n) {             /* only now look at the producer's line */
+        r->write_cache = atomic_load_explicit(&r->write_idx, memory_order_acquire);
+        used = r->write_cache - ri;
+    }
     return split(r, ri, n < used ? n : used, p1, n1, p2, n2);
 }
 
@@ -125,7 +139,7 @@ size_t ps_ring_read_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
 void ps_ring_read_advance(ps_ring *r, size_t n)
 {
     size_t ri = atomic_load_explicit(&r->read_idx, memory_order_relaxed);
-    assert(n <= ps_ring_read_available(r));
+    assert(n <= r->write_cache - ri);
     atomic_store_explicit(&r->read_idx, ri + n, memory_order_release);
 }
 

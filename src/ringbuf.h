@@ -22,21 +22,34 @@
 
 /* Padding, not alignas(64): the struct is often embedded in memory that is
  * only max_align_t-aligned (malloc, Lua userdata), where an over-aligned
- * type would be undefined behaviour.  Keeping each index 64 bytes away from
- * the next field keeps them on different cache lines anyway, so the
- * producer's stores never invalidate the consumer's line and vice versa. */
+ * type would be undefined behaviour.  Keeping each field below 64 bytes away
+ * from the next keeps them on different cache lines anyway, and the pads at
+ * both ends keep them off the lines of whatever the struct is embedded
+ * between (a field there that one thread writes and the other reads would
+ * otherwise ping-pong the index lines as if they were shared).
+ *
+ * Each side also keeps a private copy of the other side's index, refreshed
+ * only when the copy says there is not enough room (producer) or data
+ * (consumer).  Most calls then touch no line the other thread writes: the
+ * shared index lines move between cores only when a side has caught up. */
 #define PS_RING_PAD_(used) (64 - (used))
 
 typedef struct ps_ring {
+    char pad_head_[64];
     _Atomic size_t write_idx;   /* written by the producer only */
     char pad_write_[PS_RING_PAD_(sizeof(_Atomic size_t))];
+    size_t read_cache;          /* producer's last view of read_idx */
+    char pad_rcache_[PS_RING_PAD_(sizeof(size_t))];
     _Atomic size_t read_idx;    /* written by the consumer only */
     char pad_read_[PS_RING_PAD_(sizeof(_Atomic size_t))];
+    size_t write_cache;         /* consumer's last view of write_idx */
+    char pad_wcache_[PS_RING_PAD_(sizeof(size_t))];
     /* Read-only after init, read by both sides: a line of their own. */
     size_t capacity;            /* elements, power of two */
     size_t mask;                /* capacity - 1 */
     size_t elem_size;           /* bytes per element */
     unsigned char *data;        /* capacity * elem_size bytes, caller-owned */
+    char pad_tail_[64];
 } ps_ring;
 
 /* Bytes of memory a ring of `capacity` elements of `elem_size` bytes needs;

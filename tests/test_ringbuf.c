@@ -101,8 +101,17 @@ static void test_bytes_and_init(void)
      * 64-byte line, wherever the struct lands. */
     CHECK(offsetof(ps_ring, read_idx) - offsetof(ps_ring, write_idx) >= 64,
           "layout: indexes 64 bytes apart");
-    CHECK(offsetof(ps_ring, capacity) - offsetof(ps_ring, read_idx) >= 64,
-          "layout: read_idx 64 bytes from the constants");
+    CHECK(offsetof(ps_ring, write_idx) >= 64, "layout: write_idx 64 bytes from the start");
+    CHECK(sizeof(ps_ring) - offsetof(ps_ring, data) >= 64,
+          "layout: the constants 64 bytes from the end");
+    CHECK(offsetof(ps_ring, read_cache) - offsetof(ps_ring, write_idx) >= 64,
+          "layout: producer's cache 64 bytes from write_idx");
+    CHECK(offsetof(ps_ring, read_idx) - offsetof(ps_ring, read_cache) >= 64,
+          "layout: producer's cache 64 bytes from read_idx");
+    CHECK(offsetof(ps_ring, write_cache) - offsetof(ps_ring, read_idx) >= 64,
+          "layout: consumer's cache 64 bytes from read_idx");
+    CHECK(offsetof(ps_ring, capacity) - offsetof(ps_ring, write_cache) >= 64,
+          "layout: consumer's cache 64 bytes from the constants");
 }
 
 static void test_empty_full(void)
@@ -160,7 +169,9 @@ static void test_wrap_regions(void)
     const size_t es = 3;
 
     ps_ring_init(&r, mem, es, 8);
+    ps_ring_write_regions(&r, 6, &p1, &n1, &p2, &n2);   /* advance only what regions gave */
     ps_ring_write_advance(&r, 6);
+    ps_ring_read_regions(&r, 6, &p1, &n1, &p2, &n2);
     ps_ring_read_advance(&r, 6);            /* indexes now at 6 */
 
     CHECK_EQ(ps_ring_write_regions(&r, 5, &p1, &n1, &p2, &n2), 5,
@@ -196,7 +207,9 @@ static void test_wrap_regions(void)
 
     /* Exactly at the end: a request that just fits needs no second region. */
     ps_ring_init(&r, mem, es, 8);
+    ps_ring_write_regions(&r, 6, &p1, &n1, &p2, &n2);   /* advance only what regions gave */
     ps_ring_write_advance(&r, 6);
+    ps_ring_read_regions(&r, 6, &p1, &n1, &p2, &n2);
     ps_ring_read_advance(&r, 6);
     CHECK_EQ(ps_ring_write_regions(&r, 2, &p1, &n1, &p2, &n2), 2,
              "regions: 2 up to the end");
@@ -213,6 +226,7 @@ static void test_wrap_regions(void)
     CHECK_EQ(ps_ring_write_regions(&r, 4, &p1, &n1, &p2, &n2), 0,
              "regions: full ring gives 0");
     CHECK(n1 == 0 && n2 == 0 && p2 == NULL, "regions: sizes 0 when full");
+    ps_ring_read_regions(&r, 8, &p1, &n1, &p2, &n2);
     ps_ring_read_advance(&r, 8);
     CHECK_EQ(ps_ring_read_regions(&r, 4, &p1, &n1, &p2, &n2), 0,
              "regions: empty ring gives 0");
@@ -286,6 +300,7 @@ static void test_index_overflow(void)
     ps_ring_init(&r, mem, 8, 8);
     atomic_store(&r.write_idx, SIZE_MAX - 2);
     atomic_store(&r.read_idx, SIZE_MAX - 2);
+    r.read_cache = r.write_cache = SIZE_MAX - 2;   /* as if the sides had met there */
 
     CHECK_EQ(ps_ring_write_available(&r), 8, "overflow: empty near SIZE_MAX");
     fill_frames(buf, 8, 40, 8);
@@ -296,6 +311,37 @@ static void test_index_overflow(void)
     CHECK_EQ(ps_ring_read(&r, buf, 8), 8, "overflow: read all back");
     CHECK_EQ(bad_frames(buf, 8, 40, 8), 0, "overflow: in order");
     CHECK_EQ(atomic_load(&r.read_idx), 5, "overflow: index wrapped to 5");
+}
+
+/* Each side caches the other's index: a stale cache must never hide room
+ * or data that is there, nor show any that is not. */
+static void test_cached_indexes(void)
+{
+    ps_ring r;
+    ps_ring_init(&r, mem, 8, 8);
+
+    fill_frames(buf, 8, 0, 8);
+    CHECK_EQ(ps_ring_write(&r, buf, 8), 8, "cache: fill");
+    CHECK_EQ(ps_ring_write(&r, buf, 1), 0, "cache: full, nothing more");
+    CHECK_EQ(ps_ring_read(&r, buf, 3), 3, "cache: consumer frees 3");
+    CHECK_EQ(r.read_cache, 0, "cache: producer has not looked yet");
+    CHECK_EQ(ps_ring_write(&r, buf + 3 * 8, 5), 3, "cache: producer sees all 3 freed");
+    CHECK_EQ(r.read_cache, 3, "cache: refreshed when short of room");
+
+    CHECK_EQ(ps_ring_read(&r, NULL, 4), 4, "cache: consumer takes 4 of its cached 5");
+    CHECK_EQ(r.write_cache, 8, "cache: consumer did not need to look");
+    CHECK_EQ(ps_ring_read(&r, buf, 8), 4, "cache: and the 4 it had not seen");
+    CHECK_EQ(r.write_cache, 11, "cache: refreshed when short of data");
+    CHECK_EQ(bad_frames(buf + 8, 8, 3, 3), 0, "cache: the frames written after the refresh");
+    CHECK_EQ(ps_ring_read(&r, buf, 1), 0, "cache: empty now");
+
+    /* Requests the cached room covers do not refresh it. */
+    CHECK_EQ(ps_ring_write(&r, buf, 2), 2, "cache: write 2 (refreshes: cached room was 0)");
+    CHECK_EQ(r.read_cache, 11, "cache: producer saw the ring empty");
+    CHECK_EQ(ps_ring_read(&r, NULL, 2), 2, "cache: consumer takes them");
+    CHECK_EQ(ps_ring_write(&r, buf, 2), 2, "cache: write 2 within the cached room of 6");
+    CHECK_EQ(r.read_cache, 11, "cache: no refresh for it");
+    CHECK_EQ(ps_ring_write_available(&r), 6, "cache: exact free space from the indexes");
 }
 
 /* ---- stress: one producer, one consumer, random chunks ---- */
@@ -475,6 +521,7 @@ int main(int argc, char **argv)
     test_discard();
     test_reset();
     test_index_overflow();
+    test_cached_indexes();
 
     /* The main run: uint64 counter frames through a 1024-frame ring. */
     test_stress(8, 1024, 1024, frames, seed);

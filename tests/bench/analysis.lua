@@ -1,15 +1,18 @@
--- Offline analysis as far as the API goes today: load a whole sound file
--- into a Buffer (ps.load, float32) and take the peak and RMS of every
--- channel with the Buffer's C helpers.  Offline file chunks (issue 7,
--- point 4) do not exist yet; when they do, this becomes a chunk loop.
---   pastream-lua tests/bench/analysis.lua FILE
+-- Offline analysis: the peak and RMS of every channel of a sound file, read
+-- in large offline chunks (ps.chunks{input = FILE}, float32) with one C call
+-- per chunk for all channels (buf:stats).
+--   pastream-lua tests/bench/analysis.lua FILE [CHUNKSIZE]
 local ps = require "pastream"
-local path = assert(arg[1], "usage: analysis.lua FILE")
-local buf, rate = ps.load(path)
-if not buf then error(rate) end
-local peaks = { buf:peak() }
-local rmss = { buf:rms() }
-for c = 1, buf:channels() do
-  print(string.format("channel %d: peak %.6f rms %.6f", c, peaks[c], rmss[c]))
+local path = assert(arg[1], "usage: analysis.lua FILE [CHUNKSIZE]")
+local chunksize = math.tointeger(tonumber(arg[2] or "65536"))
+local peak, sumsq, frames, channels = nil, nil, 0, 0
+for chunk in ps.chunks{ input = path, chunksize = chunksize } do
+  peak, sumsq = chunk:stats(peak, sumsq)
+  frames = frames + chunk:frames()
+  channels = chunk:channels()
 end
-print(string.format("%d frames at %d Hz", buf:frames(), rate))
+for c = 1, channels do
+  print(string.format("channel %d: peak %.6f rms %.6f", c, peak[c],
+                      frames > 0 and math.sqrt(sumsq[c] / frames) or 0))
+end
+print(string.format("%d frames", frames))

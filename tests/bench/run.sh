@@ -35,7 +35,7 @@ if [ "$QUICK" = 1 ]; then
 else
     RING_ROUNDS=9 RING_MIB=48 CB_ROUNDS=11
     REC_ROUNDS=3 REC_SECONDS=12
-    ANA_ROUNDS=3 ANA_SECONDS=600
+    ANA_ROUNDS=3 ANA_SECONDS=3600
     CHUNK_ROUNDS=3 CHUNK_SECONDS=4
     BUF_ROUNDS=5 BUF_REPS=500
     START_ROUNDS=3 START_RUNS=30
@@ -148,7 +148,7 @@ log "4/8 offline analysis: generating ${ANA_SECONDS}s of 48 kHz stereo float32 w
 if sox -n -r 48000 -c 2 -e floating-point -b 32 "$long" synth "$ANA_SECONDS" sine 440 sine 661 gain -3 2>"$TMP/synth.err"; then
     raw meta analysis_file "$ANA_SECONDS s, 48 kHz stereo float32, $(($(stat -c %s "$long") / 1000000)) MB"
     cat "$long" >/dev/null                         # page cache: every contender reads from memory
-    log "4/8 offline analysis: ps.load + peak/rms vs sox stats vs cat ($ANA_ROUNDS rounds)"
+    log "4/8 offline analysis: offline chunks + buf:stats vs sox stats vs cat ($ANA_ROUNDS rounds)"
     for ((r = 0; r < ANA_ROUNDS; r++)); do
         for tool in $(rotate "$r" pastream sox cat); do
             case $tool in

@@ -68,6 +68,39 @@ T.group("operations against plain Lua", function()
   local r1, r2 = b:rms()
   T.ok(close(r1, math.sqrt(rms[1] / n)) and close(r2, math.sqrt(rms[2] / n)), "rms per channel")
   T.ok(b:min(1) == mn[1] and b:max(2) == mx[2], "min and max of one channel")
+  -- buf:stats: every channel's peak and sum of squares in one call, folded
+  -- into running tables; the same figures as peak/rms and a plain loop, for
+  -- the vector path's channel counts (1, 2, 4), others (3) and int16.
+  for _, case in ipairs{ { 1, "float32" }, { 2, "float32" }, { 3, "float32" },
+                         { 4, "float32" }, { 2, "int16" } } do
+    local ch, fmt = case[1], case[2]
+    local nf = 1003                                  -- not a multiple of any vector
+    local x = ps.Buffer(nf, ch, fmt)
+    for i = 1, nf * ch do x[i] = math.sin(i * 0.91) * (0.3 + 0.1 * ((i - 1) % ch)) end
+    local pk2, sq2 = {}, {}
+    for c = 1, ch do pk2[c], sq2[c] = 0, 0 end
+    for i = 1, nf * ch do
+      local c, v = (i - 1) % ch + 1, x[i]
+      pk2[c] = math.max(pk2[c], math.abs(v)); sq2[c] = sq2[c] + v * v
+    end
+    local P, S = x:stats()
+    local good = true
+    for c = 1, ch do
+      if P[c] ~= pk2[c] or math.abs(S[c] - sq2[c]) > 1e-9 * nf then good = false end
+      if P[c] ~= x:peak(c) or math.abs(math.sqrt(S[c] / nf) - x:rms(c)) > 1e-12 then good = false end
+    end
+    T.ok(good, ("stats of %d x %s: peak and sum of squares per channel, as peak/rms"):format(ch, fmt))
+    -- in two chunks, folded into the same tables
+    local P2, S2 = x:sub(1, 500):stats()
+    x:sub(501, nf):stats(P2, S2)
+    good = true
+    for c = 1, ch do
+      if P2[c] ~= P[c] or math.abs(S2[c] - S[c]) > 1e-9 then good = false end
+    end
+    T.ok(good, ("stats of %d x %s in two chunks: the same running totals"):format(ch, fmt))
+  end
+  local okst, errst = pcall(b.stats, b, "peaks")
+  T.ok(not okst and errst:find("table of peaks or nil", 1, true), "stats: a bad table is named: " .. tostring(errst))
   local g = b:copy():gain(0.5)
   local ok = true
   for i = 1, #b do if g[i] ~= b[i] * 0.5 then ok = false end end

@@ -327,7 +327,7 @@ function ps.prepare_output(path, o)
   local st = uv.fs_stat(path)
   for _, input in ipairs(o.inputs or {}) do
     if type(input) == "string" and input ~= "-" and same_file(path, input) then
-      error(string.format("%s is the same file as the input %s: record into another file", path, input), 2)
+      error(string.format("%s is the same file as the input %s: choose another output file", path, input), 2)
     end
   end
   if not st then
@@ -345,15 +345,18 @@ function ps.prepare_output(path, o)
   if not o.overwrite then error(path .. " exists; pass overwrite = true to replace it", 2) end
   local dir, base = path:match("^(.*/)([^/]*)$")
   dir, base = dir or "", base or path
+  local why
   for _ = 1, 20 do
     local tmp = string.format("%s.%s.%s.partial", dir, base, random_tag())
-    local fd = uv.fs_open(tmp, "wx", st.mode & 511)
+    local fd, err = uv.fs_open(tmp, "wx", st.mode & 511)
     if fd then
       uv.fs_close(fd)
       return { path = tmp, final = path, temp = true, type = core.type_from_name(path) }
     end
+    why = err
+    if not tostring(err):find("EEXIST", 1, true) then break end
   end
-  error(path .. ": cannot create a temporary file beside it", 2)
+  error(string.format("%s: cannot create a temporary file beside it to record into (%s)", path, why), 2)
 end
 
 --- ps.commit_output(plan): the stream has started: a temporary file takes

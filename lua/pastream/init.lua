@@ -16,6 +16,8 @@ local ps = {
 
 --- Write a Buffer to a sound file (type from the extension, WAV if none),
 -- keeping its sample format exactly.  Returns true, or nil and a message.
+-- An explicit write: an existing file is replaced (recordings, out = ...,
+-- are not: they need overwrite = true).
 ps.save = core.save
 --- Read a whole sound file: returns a float32 Buffer and the sample rate,
 -- or nil and a message.
@@ -768,9 +770,10 @@ local function set_recording(self, o, n, source)
   return out
 end
 
---- Record: stream:record{frames, offset, out, blocking, fatal_xruns}.
--- out may be a Buffer to record into or a sink function; by default a
--- Buffer of frames - offset frames is made and returned.
+--- Record: stream:record{frames, offset, out, overwrite, blocking, fatal_xruns}.
+-- out may be a Buffer to record into, a sink function or a file name; by
+-- default a Buffer of frames - offset frames is made and returned.  A file
+-- that exists is refused unless overwrite = true (ps.prepare_output).
 function Stream:record(o)
   o = o or {}
   if self.kind == "OutputStream" then error("record needs an input: this is an OutputStream", 2) end

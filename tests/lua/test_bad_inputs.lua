@@ -10,9 +10,14 @@ local T = require "tap"
 local ps = require "pastream"
 local uv = require "luv"
 
+local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
 local top = uv.cwd()
-local PS = top .. "/scripts/pastream"
-local PL = top .. "/pastream-lua"
+-- CLI and recipe rows run under the host that runs this test (the ASan
+-- build's, under tests/sanitize.sh), given as an absolute path.
+local PL = arg and arg[-1] and arg[-1]:match("pastream%-lua$") and arg[-1] or "./pastream-lua"
+if PL:sub(1, 1) ~= "/" then PL = top .. "/" .. PL end
+local PS = sh_quote(PL) .. " " .. sh_quote(top .. "/scripts/pastream")
 local dir = os.tmpname()
 os.remove(dir)
 assert(uv.fs_mkdir(dir, 493))
@@ -418,8 +423,6 @@ local rows = {
 -- Running the rows
 ---------------------------------------------------------------------------
 
-local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
 -- Run a command in the fixtures' directory: its exit status (nil when a
 -- signal ended it), stderr and stdout.
 local function run(cmd)
@@ -459,7 +462,7 @@ for _, row in ipairs(rows) do
       T.eq(ps.stream_count(), BASE, name .. ": no stream left open")
       T.ok(not (S_in.active or S_out.active or S_dup.active), name .. ": the shared streams are idle")
     else
-      local script = row.cli and PS or (PL .. " " .. sh_quote(top .. "/scripts/" .. row.recipe:match("^%S+")))
+      local script = row.cli and PS or (sh_quote(PL) .. " " .. sh_quote(top .. "/scripts/" .. row.recipe:match("^%S+")))
       local args = row.cli or row.recipe:match("^%S+%s*(.*)$")
       tried[row.cli and "cli" or "recipe"] = tried[row.cli and "cli" or "recipe"] + 1
       local code, err = run(script .. " " .. args)

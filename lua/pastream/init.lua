@@ -683,6 +683,8 @@ local function start_and_maybe_wait(self, o, result)
       ps.discard_output(plan)
       error(plan.final .. ": cannot replace it: " .. tostring(err), 3)
     end
+    -- the next runs of to_file rewrite the file this one made
+    if self._to_file == plan.final then self._to_file_overwrite = true end
   end
   if o.blocking == false then return result end
   local ok, err = wait_end(self)
@@ -755,8 +757,6 @@ local function set_recording(self, o, n, source)
       error(rename_msg(plan, tostring(good and err or ok)), 3)
     end
     self._out_plan = plan
-    -- the next runs of to_file rewrite the stream's own file
-    if self._to_file == out then self._to_file_overwrite = true end
     return nil
   end
   if out == nil then

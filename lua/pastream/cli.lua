@@ -139,7 +139,10 @@ function cli.parse_size(str, pow2)
   if not n then
     error(string.format("'%s' is not a size in frames (e.g. 2048, 64K)", str), 0)
   end
-  if pow2 and (n < 1 or n & (n - 1) ~= 0) then
+  if pow2 and n < 1 then
+    error(string.format("%d is not a power of two (1, 2, 4, ... 65536, ...)", n), 0)
+  end
+  if pow2 and n & (n - 1) ~= 0 then
     local p = 1
     while p * 2 <= n do p = p * 2 end
     error(string.format("%d is not a power of two (%d or %d would do)", n, p, p * 2), 0)

@@ -357,7 +357,7 @@ local rows = {
     want = "-c/--channels: device 'loopback' has 2 input channels, 9 asked for", absent = { "c.wav" } },
   { "CLI: buffersize not a power of two", cli = "-D loopback --buffersize=1000 null c.wav",
     want = "--buffersize: 1000 is not a power of two (512 or 1024 would do)", absent = { "c.wav" } },
-  { "CLI: buffersize 0", cli = "-D loopback --buffersize=0 null c.wav", want = "--buffersize: 0 is not a power of two", absent = { "c.wav" } },
+  { "CLI: buffersize 0", cli = "-D loopback --buffersize=0 null c.wav", want = "--buffersize: 0 is not a power of two (1, 2, 4, ... 65536, ...)", absent = { "c.wav" } },
   { "CLI: blocksize negative", cli = "-D loopback -b -5 null c.wav", want = "-b/--blocksize: '-5' is not a size in frames (e.g. 2048, 64K)", absent = { "c.wav" } },
   { "CLI: rate a word", cli = "-D loopback -r fast null c.wav", want = "-r/--rate: 'fast' is not a sample rate (e.g. 48000, 48k, 44.1k)", absent = { "c.wav" } },
   { "CLI: rate the device refuses", cli = "-D loopback -r 44.1k -d 0.1 null c.wav",

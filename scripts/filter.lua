@@ -4,7 +4,7 @@ local recipe = require "pastream.recipe"
 
 local types = { lowpass = true, highpass = true, bandpass = true }
 local opt = recipe.parse(arg, {
-  usage = "filter.lua IN OUT -t TYPE -f FREQ [-q Q] [-g GAIN_DB]\n"
+  usage = "filter.lua IN OUT -t TYPE -f FREQ [-q Q] [-g GAIN_DB] [-y]\n"
        .. "       filter.lua -D DEVICE -t TYPE -f FREQ [-q Q] [-g GAIN_DB] [-d SECONDS] [-r RATE]",
   about = "Filter IN into OUT (same rate and channels; the type comes from OUT's extension),\n"
        .. "chunk by chunk in place, with an RBJ-cookbook biquad whose state carries across\n"
@@ -18,6 +18,7 @@ local opt = recipe.parse(arg, {
   { "D", "device", "DEVICE", "live: duplex device, index or name ('' for the default)", function(v) return v end },
   { "d", "duration", "SECONDS", "live: how long (default: until Ctrl-C)", recipe.positive },
   { "r", "rate", "RATE", "live: sample rate in Hz (default: the device's)", recipe.positive },
+  { "y", "overwrite", nil, "replace OUT if it exists" },
   more = "example: pastream-lua filter.lua noisy.wav clean.flac -t lowpass -f 3000",
 })
 
@@ -29,6 +30,7 @@ if not live and #opt ~= 2 then recipe.usage_error(arg, "give IN and OUT files, o
 if not live and (opt.duration or opt.rate) then recipe.usage_error(arg, "--duration and --rate are for --device") end
 local chunksize = opt.chunksize or (live and 512 or 4096)
 if chunksize < 1 then recipe.usage_error(arg, "chunksize must be >= 1") end
+if not live then recipe.check_output(arg, opt[2], opt.overwrite) end
 
 local function make_filter(rate, channels)
   if opt.freq >= rate / 2 then
@@ -45,7 +47,7 @@ recipe.main(arg, function()
     local rate, channels, total = f.samplerate, f.channels, f.frames
     f:close()
     local bq = make_filter(rate, channels)
-    for chunk in ps.chunks{ input = input, out = out, chunksize = chunksize, overlap = 0 } do
+    for chunk in ps.chunks{ input = input, out = out, overwrite = opt.overwrite, chunksize = chunksize, overlap = 0 } do
       bq:process(chunk)
       if opt.gain ~= 0 then chunk:gain_db(opt.gain) end
     end

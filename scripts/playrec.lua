@@ -3,7 +3,7 @@ local ps = require "pastream"
 local recipe = require "pastream.recipe"
 
 local opt = recipe.parse(arg, {
-  usage = "playrec.lua IN OUT [-D DEVICE] [-c CH] [-a] [-t TYPE] [-e ENCODING]",
+  usage = "playrec.lua IN OUT [-D DEVICE] [-c CH] [-a] [-t TYPE] [-e ENCODING] [-y]",
   about = "Play IN through a duplex stream and record what comes back to OUT.\n"
        .. "The recording runs on for the round-trip latency PortAudio reports, to catch the tail.",
   args = { 2, 2 },
@@ -12,9 +12,11 @@ local opt = recipe.parse(arg, {
   { "a", "align", nil, "drop the first round-trip latency of the recording, so OUT lines up with IN" },
   { "t", "type", "TYPE", "type of OUT (default: from its extension)", nil },
   { "e", "encoding", "ENCODING", "encoding of OUT: pcm_16, pcm_24, float, ... (default: the type's)", nil },
+  { "y", "overwrite", nil, "replace OUT if it exists (once the recording has started)" },
   more = "example: pastream-lua playrec.lua sweep.wav response.wav -D loopback --align",
 })
 
+recipe.check_output(arg, opt[2], opt.overwrite)
 recipe.main(arg, function()
   local inpath, outpath = opt[1], opt[2]
   local o = { device = opt.device }
@@ -28,7 +30,7 @@ recipe.main(arg, function()
   local devs = ps.devices()
   print(string.format("playing %s on '%s' and recording '%s' to %s (round trip %d frames)",
     inpath, devs[s.device[2] + 1].name, devs[s.device[1] + 1].name, outpath, delay))
-  s:playrec(inpath, { out = outpath, pad = delay, offset = opt.align and delay or 0,
+  s:playrec(inpath, { out = outpath, overwrite = opt.overwrite, pad = delay, offset = opt.align and delay or 0,
                       output_file = { type = opt.type, subtype = opt.encoding } })
   local info = assert(ps.file_info(outpath))
   print(string.format("played %d frames, recorded %d frames to %s (%s %s), xruns %d",

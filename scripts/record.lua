@@ -3,7 +3,7 @@ local ps = require "pastream"
 local recipe = require "pastream.recipe"
 
 local opt = recipe.parse(arg, {
-  usage = "record.lua OUT [-d SECONDS] [-D DEVICE] [-c CH] [-r RATE] [-t TYPE] [-e ENCODING]",
+  usage = "record.lua OUT [-d SECONDS] [-D DEVICE] [-c CH] [-r RATE] [-t TYPE] [-e ENCODING] [-y]",
   about = "Record to OUT (the type comes from the extension unless -t is given; '-' is stdout).\n"
        .. "A C disk thread writes the file; Ctrl-C stops a recording without -d cleanly.",
   args = { 1, 1 },
@@ -13,9 +13,11 @@ local opt = recipe.parse(arg, {
   { "r", "rate", "RATE", "sample rate in Hz (default: the device's)", recipe.positive },
   { "t", "type", "TYPE", "file type: wav, flac, ogg, aiff, caf, w64, raw, ...", nil },
   { "e", "encoding", "ENCODING", "sample encoding: pcm_16, pcm_24, float, vorbis, ...", nil },
+  { "y", "overwrite", nil, "replace OUT if it exists (once the recording has started)" },
   more = "example: pastream-lua record.lua take1.flac -d 10 -e pcm_24",
 })
 
+recipe.check_output(arg, opt[1], opt.overwrite)
 recipe.main(arg, function()
   local out = opt[1]
   local s <close> = ps.InputStream{ device = opt.device, channels = opt.channels, samplerate = opt.rate }
@@ -27,7 +29,7 @@ recipe.main(arg, function()
     ps.devices()[s.device + 1].name, s.channels, math.floor(rate),
     frames >= 0 and string.format(" for %d frames", frames) or " until Ctrl-C"))
   ps.on_signal = function() s:stop() end        -- Ctrl-C: stop, finish the file, summarize
-  s:record{ out = out, frames = frames, meter = true,
+  s:record{ out = out, frames = frames, meter = true, overwrite = opt.overwrite,
             output_file = { type = opt.type, subtype = opt.encoding } }
   ps.on_signal = nil
 

@@ -16,10 +16,12 @@ local opt = recipe.parse(arg, {
   { "c", "channels", "CH", "channels (default: 2, or fewer if the device has fewer)", recipe.integer },
   { "r", "rate", "RATE", "sample rate in Hz (default: the device's)", recipe.positive },
   { "o", "out", "FILE", "also write what is generated to FILE", nil },
+  { "y", "overwrite", nil, "replace FILE if it exists (once playing has started)" },
   more = "example: pastream-lua tone.lua -w sweep -f 20 --to 20000 -d 5 -l -6",
 })
 if opt.level > 0 then recipe.usage_error(arg, "the level must be <= 0 dBFS, got " .. opt.level) end
 
+if opt.out then recipe.check_output(arg, opt.out, opt.overwrite) end
 recipe.main(arg, function()
   local s <close> = ps.OutputStream{ device = opt.device, channels = opt.channels, samplerate = opt.rate }
   local rate, ch = s.samplerate, s.channels
@@ -28,9 +30,12 @@ recipe.main(arg, function()
   end
   local total = opt.duration and math.floor(opt.duration * rate + 0.5)
   local amp = 10 ^ (opt.level / 20)
-  local file
+  local file, plan
   if opt.out then
-    file = assert(ps.open(opt.out, "w", { samplerate = math.floor(rate), channels = ch }))
+    plan = ps.prepare_output(opt.out, { overwrite = opt.overwrite })
+    local err
+    file, err = ps.open(plan.path, "w", { samplerate = math.floor(rate), channels = ch, type = plan.type })
+    if not file then ps.discard_output(plan) error(err, 0) end
   end
 
   -- One sample per call; phase counts cycles (0..1).
@@ -67,7 +72,13 @@ recipe.main(arg, function()
   print(string.format("playing %s at %g dBFS on '%s' (%d channels, %d Hz)%s", what, opt.level, ps.devices()[s.device + 1].name,
     ch, math.floor(rate), total and string.format(" for %.2f s", total / rate) or " until Ctrl-C"))
   ps.on_signal = function() s:stop() end
-  s:play(source, { frames = total or -1 })
+  local ok, err = pcall(s.play, s, source, { frames = total or -1, blocking = false })
+  if not ok then
+    if file then file:close() ps.discard_output(plan) end
+    error(err, 0)
+  end
+  assert(ps.commit_output(plan))               -- started: FILE takes its name
+  s:wait()
   ps.on_signal = nil
   if file then file:close() end
   print(string.format("played %d frames (%.2f s), xruns %d%s", s.tx_frames, s.tx_frames / rate, s.xruns,

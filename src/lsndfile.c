@@ -6,6 +6,7 @@
  * Streaming to and from disk while a stream runs is done by C disk threads
  * (the Files issue); these are for files that fit in memory. */
 #include <sndfile.h>
+#include <unistd.h>
 
 #include "lpastream.h"
 #include "sfformat.h"
@@ -26,7 +27,7 @@ static int core_save(lua_State *L)
     SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
     if (!sf) {
         lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", path, sf_strerror(NULL));
+        lua_pushfstring(L, "%s: %s", path, ps_sf_open_error(path));
         return 2;
     }
     sf_count_t bytes = (sf_count_t)((size_t)b->frames * ps_buffer_framebytes(b));
@@ -51,12 +52,26 @@ static int core_load(lua_State *L)
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
     if (!sf) {
         lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", path, sf_strerror(NULL));
+        lua_pushfstring(L, "%s: %s", path, ps_sf_open_error(path));
         return 2;
     }
     if (f != PS_FLOAT32) {
         sf_close(sf);
         return luaL_error(L, "load reads float32 only for now, %s asked for", ps_format_name(f));
+    }
+    /* A header may claim more than memory holds (a huge or lying file):
+     * refuse it here rather than let the allocation or the reading of
+     * gigabytes run the machine out of memory. */
+    double bytes = (double)info.frames * info.channels * sizeof(float);
+    double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (info.frames < 0 || (mem > 0 && bytes > mem / 2)) {
+        sf_close(sf);
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %I frames of %d channels (%I MiB as float32) are more than "
+                        "half this machine's memory (%I MiB): read it in chunks (ps.chunks{input = ...})",
+                        path, (lua_Integer)info.frames, info.channels,
+                        (lua_Integer)(bytes / 1048576), (lua_Integer)(mem / 1048576));
+        return 2;
     }
     ps_buffer *b = ps_newbuffer(L, info.frames, info.channels, f);
     sf_count_t got = sf_readf_float(sf, (float *)(void *)b->mem->data, info.frames);

@@ -105,7 +105,7 @@ static int sf_open_lua(lua_State *L)
     f->sf = ps_sf_open(path, f->mode, &f->info, &f->is_pipe);
     if (!f->sf) {
         lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", path, sf_strerror(NULL));
+        lua_pushfstring(L, "%s: %s", path, ps_sf_open_error(path));
         return 2;
     }
     /* float samples in [-1, 1) whatever the file holds, exact for float files */

@@ -912,7 +912,7 @@ static int stream_attach_reader(lua_State *L)
                     path, missing);
     SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &s->rd.is_pipe);
     if (!sf)
-        return fail(L, "%s: %s", path, sf_strerror(NULL));
+        return fail(L, "%s: %s", path, ps_sf_open_error(path));
     s->rd.sf = sf;
     s->rd.info = info;
     lua_getfield(L, o, "resample");
@@ -1010,7 +1010,7 @@ static int stream_attach_writer(lua_State *L)
         info.format = (w & ~SF_FORMAT_TYPEMASK) | SF_FORMAT_RF64;
     SNDFILE *sf = ps_sf_open(path, SFM_WRITE, &info, &s->wr.is_pipe);
     if (!sf)
-        return fail(L, "%s: %s", path, sf_strerror(NULL));
+        return fail(L, "%s: %s", path, ps_sf_open_error(path));
     if (rf64)
         sf_command(sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
     s->wr.sf = sf;
@@ -1102,7 +1102,7 @@ static int core_file_info(lua_State *L)
                     path, missing);
     SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &pipe);
     if (!sf)
-        return fail(L, "%s: %s", path, sf_strerror(NULL));
+        return fail(L, "%s: %s", path, ps_sf_open_error(path));
     sf_close(sf);
     lua_createtable(L, 0, 7);
     lua_pushinteger(L, info.samplerate); lua_setfield(L, -2, "samplerate");
@@ -1149,10 +1149,36 @@ static int core_formats(lua_State *L)
     return 1;
 }
 
+/* core.stream_count() -> how many streams are open (made and not yet
+ * closed), so that tests can tell that a failed call left none behind. */
+static int core_stream_count(lua_State *L)
+{
+    lua_Integer n = 0;
+    for (ps_lstream *s = open_streams; s; s = s->next)
+        n++;
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+/* core.type_from_name(path) -> the file type its extension names ("wav",
+ * "flac", ...), or nil.  A recording into a temporary file takes its type
+ * from the name it will end up with. */
+static int core_type_from_name(lua_State *L)
+{
+    int major = ps_sf_major_from_path(luaL_checkstring(L, 1));
+    if (major)
+        lua_pushstring(L, ps_sf_major_name(major));
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
 void ps_file_functions(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
-        { "file_info", core_file_info }, { "formats", core_formats }, { NULL, NULL }
+        { "file_info", core_file_info }, { "formats", core_formats },
+        { "stream_count", core_stream_count }, { "type_from_name", core_type_from_name },
+        { NULL, NULL }
     };
     luaL_setfuncs(L, funcs, 0);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sfformat.h"
@@ -206,4 +207,18 @@ SNDFILE *ps_sf_open(const char *path, int mode, SF_INFO *info, int *is_pipe)
         return sf_open_fd(fd, mode, info, 0);
     }
     return sf_open(path, mode, info);
+}
+
+/* Why opening `path` failed, in words a user can act on.  libsndfile says
+ * "Format not recognised" for an empty file and for a directory alike. */
+const char *ps_sf_open_error(const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return "is a directory, not a sound file";
+        if (S_ISREG(st.st_mode) && st.st_size == 0)
+            return "the file is empty (0 bytes)";
+    }
+    return sf_strerror(NULL);
 }

@@ -139,7 +139,10 @@ function cli.parse_size(str, pow2)
   if not n then
     error(string.format("'%s' is not a size in frames (e.g. 2048, 64K)", str), 0)
   end
-  if pow2 and (n < 1 or n & (n - 1) ~= 0) then
+  if pow2 and n < 1 then
+    error(string.format("%d is not a power of two (1, 2, 4, ... 65536, ...)", n), 0)
+  end
+  if pow2 and n & (n - 1) ~= 0 then
     local p = 1
     while p * 2 <= n do p = p * 2 end
     error(string.format("%d is not a power of two (%d or %d would do)", n, p, p * 2), 0)
@@ -316,6 +319,7 @@ local OPTIONS = {
   { "p", "pad", parse = time_value(true), optional = true },
   { nil, "loop", flag = true },
   { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
+  { "y", "overwrite", flag = true },
   { "b", "blocksize", parse = function(v) return cli.parse_size(v) end, single = true },
   { "c", "channels", parse = function(v) return cli.parse_pair(v, channels_value) end },
   { "D", "device", parse = function(v) return cli.parse_pair(v) end },
@@ -483,7 +487,8 @@ Play a sound file, record one, or both at once (full duplex) through an
 audio device. A live status line goes to standard error.
 
   input      the file to play; - reads standard input
-  output     the file to record into; - writes standard output
+  output     the file to record into; - writes standard output; an
+             existing file is kept unless -y is given
              null, ^ or '' in place of a file: only record, or only play
 
 general options
@@ -546,6 +551,9 @@ audio file options
                           (default: the device's sample format where the file
                           type allows it)
       --endian=E[,E]      file, little, big or cpu
+  -y, --overwrite         replace an existing output file; it is replaced
+                          only once the audio has started, so a failed
+                          start leaves it as it was
   A RAW input needs -r, -c and -e.
 
 Values attach as -c1, -c 1, -c=1, --channels=1 or --channels 1; -- ends
@@ -840,6 +848,34 @@ local function plan(ps, o, env)
     end
   end
 
+  -- The output: never an existing file unless -y, never the input, never
+  -- a directory.  Checked before anything opens, so nothing plays.
+  if recording and o.output ~= "-" and not env.record then
+    local uv = require "luv"
+    local st = uv.fs_stat(o.output)
+    if st and st.type == "directory" then
+      usage_error("output file '%s' is a directory", o.output)
+    end
+    local input = env.playback == nil and o.input or nil
+    if st and input and input ~= "-" then
+      local si = uv.fs_stat(input)
+      if si and si.dev == st.dev and si.ino == st.ino then
+        usage_error("output file '%s' is the same file as the input '%s'", o.output, input)
+      end
+    end
+    if st and st.type == "file" and not o.overwrite then
+      usage_error("output file '%s' exists (use -y/--overwrite to replace it)", o.output)
+    end
+    local dir = o.output:match("^(.*)/[^/]*$")
+    if not st and dir and dir ~= "" then
+      local sd = uv.fs_stat(dir)
+      if not sd then usage_error("output file '%s': directory '%s' does not exist", o.output, dir) end
+      if sd.type ~= "directory" then
+        usage_error("output file '%s': '%s' is not a directory", o.output, dir)
+      end
+    end
+  end
+
   -- What is played: its channels, rate and length.
   local source = env.playback or o.input
   local info = {}
@@ -989,6 +1025,7 @@ local function run(ps, o, env, state)
   if p.recording then
     ro.output_file = file_opts(o, "output")
     ro.out = env.record or o.output
+    ro.overwrite = o.overwrite
   end
 
   local started, serr = pcall(function()

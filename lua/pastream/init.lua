@@ -16,6 +16,8 @@ local ps = {
 
 --- Write a Buffer to a sound file (type from the extension, WAV if none),
 -- keeping its sample format exactly.  Returns true, or nil and a message.
+-- An explicit write: an existing file is replaced (recordings, out = ...,
+-- are not: they need overwrite = true).
 ps.save = core.save
 --- Read a whole sound file: returns a float32 Buffer and the sample rate,
 -- or nil and a message.
@@ -290,6 +292,113 @@ function ps.device(query, kind)
   error(string.format("'%s' matches several %ss: %s", query, what, table.concat(names, ", ")), 2)
 end
 
+
+---------------------------------------------------------------------------
+-- Output files: never replace what is there unless asked
+---------------------------------------------------------------------------
+
+-- The identity of an existing file: its device and inode, or nil.
+local function same_file(a, b)
+  local sa, sb = uv.fs_stat(a), uv.fs_stat(b)
+  return sa and sb and sa.dev == sb.dev and sa.ino == sb.ino
+end
+
+local function random_tag()
+  local chars = "abcdefghijklmnopqrstuvwxyz0123456789"
+  local bytes = uv.random and uv.random(6) or tostring(uv.hrtime()):sub(-6)
+  local t = {}
+  for i = 1, 6 do
+    local b = bytes:byte(i) or 0
+    t[i] = chars:sub(b % #chars + 1, b % #chars + 1)
+  end
+  return table.concat(t)
+end
+
+--- ps.prepare_output(path, {overwrite, inputs}) -> plan for writing `path`:
+-- {path = what to open, final = path, temp = true|nil, created = true|nil}.
+-- Raises when path is a directory, the same file as one of `inputs`, or an
+-- existing regular file without overwrite.  With overwrite, the plan
+-- writes a temporary file beside it (".NAME.XXXXXX.partial"), which
+-- ps.commit_output renames over path once the stream has started, so the
+-- old file survives anything that fails before.  "-", character devices and
+-- FIFOs are written in place and are never "existing files".
+function ps.prepare_output(path, o)
+  o = o or {}
+  if type(path) ~= "string" or path == "" then
+    error("output file name expected, got " .. (path == "" and "an empty string" or type(path)), 2)
+  end
+  if path == "-" then return { path = path, final = path } end
+  local st = uv.fs_stat(path)
+  for _, input in ipairs(o.inputs or {}) do
+    if type(input) == "string" and input ~= "-" and same_file(path, input) then
+      error(string.format("%s is the same file as the input %s: choose another output file", path, input), 2)
+    end
+  end
+  if not st then
+    -- the file is new: a failed start removes it again
+    local dir = path:match("^(.*)/[^/]*$")
+    if dir and dir ~= "" then
+      local ds = uv.fs_stat(dir)
+      if not ds then error(path .. ": directory " .. dir .. " does not exist", 2) end
+      if ds.type ~= "directory" then error(path .. ": " .. dir .. " is not a directory", 2) end
+    end
+    return { path = path, final = path, created = true }
+  end
+  if st.type == "directory" then error(path .. " is a directory, not a file", 2) end
+  if st.type ~= "file" then return { path = path, final = path } end
+  if not o.overwrite then error(path .. " exists; pass overwrite = true to replace it", 2) end
+  local dir, base = path:match("^(.*/)([^/]*)$")
+  dir, base = dir or "", base or path
+  local why
+  for _ = 1, 20 do
+    local tmp = string.format("%s.%s.%s.partial", dir, base, random_tag())
+    local fd, err = uv.fs_open(tmp, "wx", st.mode & 511)
+    if fd then
+      uv.fs_close(fd)
+      return { path = tmp, final = path, temp = true, type = core.type_from_name(path) }
+    end
+    why = err
+    if not tostring(err):find("EEXIST", 1, true) then break end
+  end
+  error(string.format("%s: cannot create a temporary file beside it to record into (%s)", path, why), 2)
+end
+
+--- ps.commit_output(plan): the stream has started: a temporary file takes
+-- the final name.  Returns true, or nil and a message.
+function ps.commit_output(plan)
+  if not plan or plan.committed then return true end
+  if plan.temp then
+    local ok, err = os.rename(plan.path, plan.final)
+    if not ok then return nil, err end
+  end
+  plan.committed = true
+  return true
+end
+
+--- ps.discard_output(plan): nothing was recorded: remove a temporary file,
+-- or a file this run created; an existing file stays as it was.
+function ps.discard_output(plan)
+  if plan and not plan.committed and (plan.temp or plan.created) then
+    os.remove(plan.path)
+  end
+end
+
+-- A message about the temporary file, told about the file the user named.
+local function rename_msg(plan, msg)
+  if plan and plan.temp then
+    local s, e = msg:find(plan.path, 1, true)
+    while s do
+      msg = msg:sub(1, s - 1) .. plan.final .. msg:sub(e + 1)
+      s, e = msg:find(plan.path, s + #plan.final, true)
+    end
+  end
+  return msg
+end
+ps._rename_msg = rename_msg
+
+--- How many streams are open (made and not yet closed).
+ps.stream_count = core.stream_count
+
 ---------------------------------------------------------------------------
 -- Streams
 ---------------------------------------------------------------------------
@@ -335,23 +444,28 @@ local function open_stream(kind, o)
   p.dither = o.dither
   local s, err = core.Stream(p)
   if not s then error(err, 3) end
-  s.buffersize = o.buffersize or def.buffersize
-  local wd = o.watchdog
-  if wd == nil then wd = def.watchdog end
-  if wd == false then wd = 0 end
-  if type(wd) ~= "number" or wd < 0 then
-    s:close()
-    error("watchdog must be seconds > 0 or false, got " .. tostring(wd), 3)
+  local ok, merr = pcall(function()
+    s.buffersize = o.buffersize or def.buffersize
+    local wd = o.watchdog
+    if wd == nil then wd = def.watchdog end
+    if wd == false then wd = 0 end
+    if type(wd) ~= "number" or wd < 0 then
+      error("watchdog must be seconds > 0 or false, got " .. tostring(wd), 0)
+    end
+    if wd > 0 then
+      -- never less than a few of the stream's own buffers
+      local lat = s.latency
+      if type(lat) == "table" then lat = math.max(lat[1], lat[2]) end
+      wd = math.max(wd, 4 * (lat + p.blocksize / p.samplerate))
+    end
+    s:_watchdog(wd)
+    if o.txmapping then s:set_txmap(o.txmapping) end
+    if o.rxmapping then s:set_rxmap(o.rxmapping) end
+  end)
+  if not ok then
+    s:close()                       -- a bad option leaves no stream open
+    error(merr, 3)
   end
-  if wd > 0 then
-    -- never less than a few of the stream's own buffers
-    local lat = s.latency
-    if type(lat) == "table" then lat = math.max(lat[1], lat[2]) end
-    wd = math.max(wd, 4 * (lat + p.blocksize / p.samplerate))
-  end
-  s:_watchdog(wd)
-  if o.txmapping then s:set_txmap(o.txmapping) end
-  if o.rxmapping then s:set_rxmap(o.rxmapping) end
   return s
 end
 
@@ -567,7 +681,21 @@ local function record_length(frames, offset, source_frames, pad)
   return nil
 end
 
+-- frames, pad and offset of a run, checked: each names itself and what it accepts.
+local function check_counts(o)
+  local function int(name, v, min, what)
+    if v ~= nil and (math.type(v) ~= "integer" or v < min) then
+      error(string.format("%s must be %s, got %s", name, what,
+        type(v) == "number" and tostring(v) or type(v) .. " " .. tostring(v)), 4)
+    end
+  end
+  int("frames", o.frames, math.mininteger, "an integer (-1: no end)")
+  int("pad", o.pad, math.mininteger, "an integer (-1: pad out to frames, or forever)")
+  int("offset", o.offset, 0, "an integer >= 0")
+end
+
 local function run_opts(o, source)
+  check_counts(o)
   return {
     frames = o.frames or -1, pad = o.pad or 0, offset = o.offset or 0,
     -- a Buffer loops in the callback; a file's disk thread loops itself
@@ -576,12 +704,42 @@ local function run_opts(o, source)
   }
 end
 
+-- Run fn(); if it fails before the stream has started, a recording file
+-- this run made is removed (an overwritten one keeps its old content).
+local function before_start(self, fn, ...)
+  local ok, err = pcall(fn, ...)
+  if not ok then
+    local plan = self._out_plan
+    if plan then
+      self._out_plan = nil
+      pcall(c_abort, self)
+      pcall(self.finish_files, self)
+      ps.discard_output(plan)
+      err = rename_msg(plan, tostring(err))
+    end
+    error(err, 0)
+  end
+end
+
 local function start_and_maybe_wait(self, o, result)
   -- Nothing on the Lua side moves frames in this run: wake it at the end only.
   if not (self._source or self._sink) then self:_set_quiet(true) end
   -- waited for from the start: an error of the pump goes to this caller
   self._waiting = o.blocking ~= false or nil
-  self:start(o)
+  before_start(self, self.start, self, o)
+  local plan = self._out_plan
+  self._out_plan = nil
+  if plan then
+    local ok, err = ps.commit_output(plan)
+    if not ok then
+      pcall(c_abort, self)
+      pcall(self.finish_files, self)
+      ps.discard_output(plan)
+      error(plan.final .. ": cannot replace it: " .. tostring(err), 3)
+    end
+    -- the next runs of to_file rewrite the file this one made
+    if self._to_file == plan.final then self._to_file_overwrite = true end
+  end
   if o.blocking == false then return result end
   local ok, err = wait_end(self)
   if ok == nil then error(err, 3) end
@@ -615,6 +773,7 @@ end
 function Stream:play(source, o)
   o = o or {}
   if self.kind == "InputStream" then error("play needs an output: this is an InputStream", 2) end
+  check_counts(o)
   set_playback(self, source, "play", o)
   if self.kind == "DuplexStream" then
     self._sink = nil
@@ -627,7 +786,8 @@ end
 
 -- The receiving side for record/playrec: a Buffer (given, or made for a
 -- bounded run) or a sink function.  Returns the Buffer, if any.
-local function set_recording(self, o, n)
+local function set_recording(self, o, n, source)
+  self._out_plan = nil
   local out = o.out or self._to_file
   if type(out) == "function" then
     self:set_sink(out)
@@ -635,10 +795,22 @@ local function set_recording(self, o, n)
   end
   self._sink = nil
   if type(out) == "string" then
-    local path, fo = out, o.output_file
+    local fo = o.output_file
     if self._to_file == out then fo = fo or self._to_file_opts end
-    local ok, err = self:attach_writer(path, ring_frames(self), fo or {})
-    if not ok then error(err, 3) end
+    local overwrite = o.overwrite
+    if overwrite == nil and self._to_file == out then overwrite = self._to_file_overwrite end
+    local ok, plan = pcall(ps.prepare_output, out, { overwrite = overwrite, inputs = { source } })
+    if not ok then error(plan, 3) end
+    local wo = {}
+    for k, v in pairs(fo or {}) do wo[k] = v end
+    if plan.temp and wo.type == nil then wo.type = plan.type end
+    local good, err
+    good, ok, err = pcall(self.attach_writer, self, plan.path, ring_frames(self), wo)
+    if not good or not ok then
+      ps.discard_output(plan)
+      error(rename_msg(plan, tostring(good and err or ok)), 3)
+    end
+    self._out_plan = plan
     return nil
   end
   if out == nil then
@@ -652,12 +824,14 @@ local function set_recording(self, o, n)
   return out
 end
 
---- Record: stream:record{frames, offset, out, blocking, fatal_xruns}.
--- out may be a Buffer to record into or a sink function; by default a
--- Buffer of frames - offset frames is made and returned.
+--- Record: stream:record{frames, offset, out, overwrite, blocking, fatal_xruns}.
+-- out may be a Buffer to record into, a sink function or a file name; by
+-- default a Buffer of frames - offset frames is made and returned.  A file
+-- that exists is refused unless overwrite = true (ps.prepare_output).
 function Stream:record(o)
   o = o or {}
   if self.kind == "OutputStream" then error("record needs an input: this is an OutputStream", 2) end
+  check_counts(o)
   local offset = o.offset or 0
   if self.kind == "DuplexStream" then
     self._source = nil
@@ -667,7 +841,7 @@ function Stream:record(o)
   local out = set_recording(self, o, record_length(o.frames, offset))
   local ro = run_opts(o)
   if ro.frames < 0 and out then ro.frames = out:frames() + offset end
-  self:configure(ro)
+  before_start(self, self.configure, self, ro)
   return start_and_maybe_wait(self, o, out)
 end
 
@@ -676,11 +850,12 @@ end
 function Stream:playrec(source, o)
   o = o or {}
   if self.kind ~= "DuplexStream" then error("playrec needs a DuplexStream, this is an " .. self.kind, 2) end
+  check_counts(o)
   set_playback(self, source, "playrec", o)
   local n = record_length(o.frames, o.offset or 0,
     (is_buffer(source) and not o.loop) and source:frames() or nil, o.pad or 0)
-  local out = set_recording(self, o, n)
-  self:configure(run_opts(o, source))
+  local out = set_recording(self, o, n, source)
+  before_start(self, self.configure, self, run_opts(o, source))
   return start_and_maybe_wait(self, o, out)
 end
 
@@ -691,6 +866,7 @@ function Stream:to_file(path, o)
     error("bad argument #1 to 'to_file' (file name expected, got " .. type(path) .. ")", 2)
   end
   self._to_file, self._to_file_opts = path, o
+  self._to_file_overwrite = o and o.overwrite
 end
 
 --- Information about a sound file: {samplerate, channels, frames, type,
@@ -813,7 +989,14 @@ end
 --- ps.open(path [, "r"|"w" [, {type, subtype, endian, samplerate,
 -- channels}]]) -> a SoundFile (read/write/seek/close/chunks, and samplerate,
 -- channels, frames, type, subtype), or nil and a message.
-ps.open = core.open
+-- Writing this way is an explicit write: an existing file is replaced
+-- (as ps.save does).  Recordings (out = ...) never replace one unless asked.
+local file_paths = setmetatable({}, { __mode = "k" })
+function ps.open(path, ...)
+  local f, err = core.open(path, ...)
+  if f then file_paths[f] = path end
+  return f, err
+end
 local SoundFile = core.soundfile_methods
 
 --- for chunk [, last] in file:chunks{chunksize, overlap, frames, out} do ... end
@@ -831,13 +1014,22 @@ function SoundFile:chunks(o)
   if math.type(overlap) ~= "integer" or overlap < 0 or overlap >= chunksize then
     error(string.format("overlap must be 0..chunksize-1 (chunksize %d), got %s", chunksize, tostring(overlap)), 2)
   end
+  if o.frames ~= nil and math.type(o.frames) ~= "integer" then
+    error("frames must be an integer (-1: to the end), got " .. tostring(o.frames), 2)
+  end
   local left = (o.frames and o.frames >= 0) and o.frames or math.huge
-  local out = o.out
+  local out, plan = o.out, nil
   if type(out) == "string" then
+    local ok, p = pcall(ps.prepare_output, out, { overwrite = o.overwrite, inputs = { file_paths[self] } })
+    if not ok then error(p, 2) end
+    plan = p
     local err
-    out, err = ps.open(out, "w", { samplerate = self.samplerate, channels = self.channels,
-                                    type = o.out_type, subtype = o.out_subtype })
-    if not out then error(err, 2) end
+    out, err = core.open(plan.path, "w", { samplerate = self.samplerate, channels = self.channels,
+                                           type = o.out_type or plan.type, subtype = o.out_subtype })
+    if not out then
+      ps.discard_output(plan)
+      error(rename_msg(plan, err), 2)
+    end
   end
   local chunk = o.buffer or ps.Buffer(chunksize, self.channels)
   local step = chunksize - overlap
@@ -847,6 +1039,11 @@ function SoundFile:chunks(o)
     pending = nil
   end
   local function next_chunk()
+    if plan and not plan.committed then
+      -- the iteration has begun: a temporary output takes the final name
+      local ok, err = ps.commit_output(plan)
+      if not ok then error(plan.final .. ": cannot replace it: " .. tostring(err), 2) end
+    end
     flush()
     if done then return nil end
     local keep = first and 0 or overlap
@@ -869,6 +1066,7 @@ function SoundFile:chunks(o)
   local closer = setmetatable({}, { __close = function()
     pending = nil
     if out and out ~= o.out then out:close() end
+    ps.discard_output(plan)           -- never iterated: nothing to keep
   end })
   -- the last chunk is written when the loop asks for the next one
   return next_chunk, nil, nil, closer
@@ -883,14 +1081,16 @@ function ps.chunks(o)
   if o.input then                   -- offline: chunks of a file
     local f, err = ps.open(o.input, "r", o.input_file)
     if not f then error(err, 2) end
-    local iter, _, _, closer = f:chunks(o)
+    local ok, iter, _, _, closer = pcall(f.chunks, f, o)
+    if not ok then f:close() error(iter, 2) end
     local mt = getmetatable(closer)
     local close_out = mt.__close
     mt.__close = function(c) close_out(c); f:close() end
     return iter, nil, nil, closer
   end
   local s = o.playback ~= nil and ps.DuplexStream(o) or ps.InputStream(o)
-  local iter, _, _, closer = s:chunks(o)
+  local ok, iter, _, _, closer = pcall(s.chunks, s, o)
+  if not ok then c_close(s) error(iter, 2) end   -- a bad option leaves no stream open
   closer.own = true
   return iter, nil, nil, closer
 end

@@ -109,6 +109,18 @@ function recipe.parse(arg, spec)
   return opt
 end
 
+--- The file a recipe writes: refused when it exists, unless overwrite
+-- (the -y/--overwrite option) is set; then it is replaced only once the
+-- stream has started (ps.prepare_output).  Exits 2 with the reason.
+function recipe.check_output(arg, path, overwrite)
+  if path == "-" then return end
+  local st = require("luv").fs_stat(path)
+  if st and st.type == "directory" then recipe.usage_error(arg, path .. " is a directory, not a file") end
+  if st and st.type == "file" and not overwrite then
+    recipe.usage_error(arg, path .. " exists (use -y/--overwrite to replace it)")
+  end
+end
+
 --- Converters for option values.
 function recipe.positive(v)
   v = tonumber(v)

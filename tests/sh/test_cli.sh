@@ -297,7 +297,7 @@ usage_err "an unknown file type" "-t/--file-type: unknown file type 'foo'" -D lo
 usage_err "an unknown encoding" "-e/--encoding: unknown encoding 'pcm_99'" -D loopback -e pcm_99 null "$tmp/o.wav"
 echo "not a sound" >"$tmp/bad.wav"
 usage_err "a file that is not audio" "$tmp/bad.wav: " -D loopback "$tmp/bad.wav"
-usage_err "a recording nobody can create" "$tmp/none/o.wav: " -D loopback -d 0.1 null "$tmp/none/o.wav"
+usage_err "a recording nobody can create" "output file '$tmp/none/o.wav': directory '$tmp/none' does not exist" -D loopback -d 0.1 null "$tmp/none/o.wav"
 script -qec "$PS -D loopback -d 0.1 null -" /dev/null >"$tmp/tty" 2>&1; rc=$?
 check_eq "recording to - on a terminal: exit 2" "$rc" 2
 check "... refused" grep -q "refusing to write audio to a terminal" "$tmp/tty"

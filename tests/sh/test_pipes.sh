@@ -68,7 +68,7 @@ local size = string.unpack("<I4", d, pos + 4)
 print(size // 8, (#d - pos - 7) // 8)
 LUA
 for sig in INT TERM; do
-  $PL "$tmp/rec.lua" "$tmp/sig.wav" >"$tmp/o" 2>"$tmp/e" &
+  $PL "$tmp/rec.lua" "$tmp/sig$sig.wav" >"$tmp/o" 2>"$tmp/e" &
   pid=$!
   i=0; while [ $i -lt 100 ] && ! grep -q recording "$tmp/o"; do sleep 0.1; i=$((i + 1)); done
   sleep 1.2
@@ -76,7 +76,7 @@ for sig in INT TERM; do
   wait $pid
   rc=$?
   check_eq "SIG$sig mid-recording exits $((128 + $( [ $sig = INT ] && echo 2 || echo 15 )))" "$rc" "$((128 + $( [ $sig = INT ] && echo 2 || echo 15 )))"
-  set -- $($PL "$tmp/wavcheck.lua" "$tmp/sig.wav")
+  set -- $($PL "$tmp/wavcheck.lua" "$tmp/sig$sig.wav")
   check "SIG$sig: the recording holds about a second ($2 frames)" test "${2:-0}" -gt 40000
   check_eq "SIG$sig: the header's frame count equals the data's" "${1:-x}" "${2:-y}"
 done

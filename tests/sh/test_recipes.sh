@@ -65,7 +65,7 @@ check "an unknown recipe is named, with a hint" contains "$(cat "$tmp/e")" "cann
 "$PL" scripts/record.lua 2>"$tmp/e"; rc=$?
 check_eq "record.lua without OUT exits 2" "$rc" 2
 check "... and says what is missing" contains "$(cat "$tmp/e")" "record.lua: missing argument"
-"$PL" scripts/record.lua "$tmp/x.wav" -d 1 -D no-such-device 2>"$tmp/e"; rc=$?
+"$PL" scripts/record.lua "$tmp/nodev.wav" -d 1 -D no-such-device 2>"$tmp/e"; rc=$?
 check_eq "record.lua with an unknown device exits 1" "$rc" 1
 check "... with a one-line message" contains "$(cat "$tmp/e")" "record.lua: no input device matches 'no-such-device'"
 

@@ -70,5 +70,6 @@ build = {
     ["pastream.cli"] = "lua/pastream/cli.lua",
     ["pastream.recipe"] = "lua/pastream/recipe.lua",
   },
-  copy_directories = {},
+  -- the API reference goes with the rock (luarocks doc pastream-lua)
+  copy_directories = { "doc" },
 }

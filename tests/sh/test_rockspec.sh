@@ -11,7 +11,7 @@ check "luarocks lint accepts the rockspec" luarocks --lua-version 5.4 lint "$roc
 
 mkdir "$tmp/src"
 cp -r src lua rockspecs README.md LICENSE "$tmp/src/"
-[ -d doc ] && cp -r doc "$tmp/src/"
+cp -r doc "$tmp/src/"
 # Debian's lua-luv provides luv outside luarocks' manifest: say so, as the
 # README tells users to, instead of letting luarocks fetch the luv rock.
 luv=$(lua5.4 -e 'print((require "luv").version_string())')
@@ -26,6 +26,7 @@ for f in lib/lua/5.4/pastream/core.so share/lua/5.4/pastream/init.lua \
          share/lua/5.4/pastream/cli.lua share/lua/5.4/pastream/recipe.lua; do
   check "the rock installs $f" test -f "$tree/$f"
 done
+check "the rock carries the API reference" test -f "$tree/lib/luarocks/rocks-5.4/pastream-lua/scm-1/doc/API.md"
 list=$(HOME="$tmp" luarocks --lua-version 5.4 list --tree "$tree" --porcelain 2>/dev/null)
 check "luarocks list shows pastream-lua scm-1" contains "$list" "pastream-lua	scm-1"
 

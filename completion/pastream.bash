@@ -1,8 +1,11 @@
 # bash completion for pastream(1): options (as `pastream --help` lists
 # them), device names (as `pastream -l` lists them) after -D/--device,
 # the values of the options that take a word from a fixed list, and file
-# names.  Installed as share/bash-completion/completions/pastream; to try
-# it from a checkout: source completion/pastream.bash
+# names; and for pastream-lua(1): its options, then a script (a file, or a
+# bundled recipe as `pastream-lua --recipes` lists them), then file names.
+# Installed as share/bash-completion/completions/pastream and .../pastream-lua
+# (bash-completion loads a command's file by its name); to try it from a
+# checkout: source completion/pastream.bash
 
 # The options, read once per shell from --help so they follow the CLI.
 _pastream_options()
@@ -78,3 +81,35 @@ _pastream()
     COMPREPLY=($(compgen -f -- "$cur"))
 }
 complete -F _pastream pastream
+
+_pastream_lua()
+{
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]:-}
+    local cmd=${COMP_WORDS[0]} i IFS=$'\n'
+    command -v -- "$cmd" >/dev/null 2>&1 || cmd=pastream-lua
+    COMPREPLY=()
+    # after the script, its own arguments: file names
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case ${COMP_WORDS[i]} in
+            -e) ((i++)) ;;
+            --) ((i++)); break ;;
+            -*) ;;
+            *) break ;;
+        esac
+    done
+    if ((i < COMP_CWORD)); then
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -f -- "$cur"))
+        return 0
+    fi
+    [[ $prev == -e ]] && return 0          # Lua code
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W $'-e\n-v\n--version\n--recipes\n-h\n--help\n--' -- "$cur"))
+        return 0
+    fi
+    local recipes
+    recipes=$("$cmd" --recipes 2>/dev/null | sed -n 's/^  \([^ ]*\.lua\) .*/\1/p')
+    compopt -o filenames 2>/dev/null
+    COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "$recipes" -- "$cur"))
+}
+complete -F _pastream_lua pastream-lua

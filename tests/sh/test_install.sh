@@ -10,7 +10,8 @@ make -s install DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
 check "make install DESTDIR=... PREFIX=/usr succeeds" test $? -eq 0
 for f in bin/pastream-lua bin/pastream lib/lua/5.4/pastream/core.so share/lua/5.4/pastream/init.lua \
          share/lua/5.4/pastream/cli.lua share/pastream-lua/scripts/demo.lua \
-         share/man/man1/pastream.1 share/man/man1/pastream-lua.1 share/bash-completion/completions/pastream; do
+         share/man/man1/pastream.1 share/man/man1/pastream-lua.1 share/bash-completion/completions/pastream \
+         share/bash-completion/completions/pastream-lua share/doc/pastream-lua/API.md; do
   check "installs usr/$f" test -f "$d/usr/$f"
 done
 out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'print(package.searchpath("pastream", package.path))')

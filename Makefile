@@ -2,7 +2,7 @@
 #   make            build pastream-lua and the Lua module
 #   make check      install missing packages, build, start the test rig, run every test
 #   make demo       play a tone through the default device and record it back
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (programs, modules, recipes, man pages, bash completion)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -75,22 +75,33 @@ demo: test-deps
 	@scripts/demo.sh
 
 RECIPEDIR = $(SHAREDIR)/pastream-lua/scripts
+MANDIR    = $(SHAREDIR)/man/man1
+COMPDIR   = $(SHAREDIR)/bash-completion/completions
+DOCDIR    = $(SHAREDIR)/doc/pastream-lua
+MANPAGES  = pastream.1 pastream-lua.1
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream \
-	           $(DESTDIR)$(RECIPEDIR)
+	           $(DESTDIR)$(RECIPEDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR) \
+	           $(DESTDIR)$(DOCDIR)
 	install -m 755 pastream-lua $(DESTDIR)$(BINDIR)/pastream-lua
 	install -m 755 scripts/pastream $(DESTDIR)$(BINDIR)/pastream
 	install -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
 	install -m 755 $(B)/pastream/core.so $(DESTDIR)$(CMODDIR)/pastream/core.so
 	install -m 644 scripts/*.lua $(DESTDIR)$(RECIPEDIR)/
+	install -m 644 $(addprefix man/,$(MANPAGES)) $(DESTDIR)$(MANDIR)/
+	install -m 644 completion/pastream.bash $(DESTDIR)$(COMPDIR)/pastream
+	install -m 644 completion/pastream.bash $(DESTDIR)$(COMPDIR)/pastream-lua
+	install -m 644 doc/API.md $(DESTDIR)$(DOCDIR)/API.md
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pastream-lua $(DESTDIR)$(BINDIR)/pastream $(DESTDIR)$(CMODDIR)/pastream/core.so
 	rm -f $(addprefix $(DESTDIR)$(LUADIR)/pastream/,$(notdir $(wildcard lua/pastream/*.lua)))
 	rm -f $(addprefix $(DESTDIR)$(RECIPEDIR)/,$(notdir $(wildcard scripts/*.lua)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(MANPAGES)) $(DESTDIR)$(COMPDIR)/pastream \
+	      $(DESTDIR)$(COMPDIR)/pastream-lua $(DESTDIR)$(DOCDIR)/API.md
 	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream $(DESTDIR)$(RECIPEDIR) \
-	       $(DESTDIR)$(SHAREDIR)/pastream-lua 2>/dev/null
+	       $(DESTDIR)$(SHAREDIR)/pastream-lua $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf $(B) pastream-lua

@@ -7,7 +7,7 @@
 #     (jack_ringbuffer), hyperfine (start-up timing), time (/usr/bin/time)
 set -eu
 build="gcc make pkg-config portaudio19-dev libsndfile1-dev libsamplerate0-dev liblua5.4-dev lua-luv-dev libuv1-dev libkissfft-dev"
-test="$build jackd2 lua5.4 sox"
+test="$build jackd2 lua5.4 sox luarocks man-db"
 case "${1:-build}" in
   build) want=$build ;;
   test)  want=$test ;;

@@ -1,6 +1,7 @@
 # make install into a temporary DESTDIR: the installed programs run and find
 # their modules without environment variables, plain lua5.4 finds the
-# module, and make uninstall removes exactly what was installed.
+# module, the man pages and the bash completion are in place, and make
+# uninstall removes exactly what was installed.
 . tests/sh/tap.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -8,7 +9,9 @@ d=$tmp/root
 make -s install DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
 check "make install DESTDIR=... PREFIX=/usr succeeds" test $? -eq 0
 for f in bin/pastream-lua bin/pastream lib/lua/5.4/pastream/core.so share/lua/5.4/pastream/init.lua \
-         share/lua/5.4/pastream/cli.lua share/pastream-lua/scripts/demo.lua; do
+         share/lua/5.4/pastream/cli.lua share/pastream-lua/scripts/demo.lua \
+         share/man/man1/pastream.1 share/man/man1/pastream-lua.1 share/bash-completion/completions/pastream \
+         share/bash-completion/completions/pastream-lua share/doc/pastream-lua/API.md; do
   check "installs usr/$f" test -f "$d/usr/$f"
 done
 out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'print(package.searchpath("pastream", package.path))')
@@ -18,6 +21,10 @@ check "the installed pastream runs (-h)" sh -c "cd '$tmp' && '$d/usr/bin/pastrea
 check "the installed pastream lists the rig's devices (-l)" sh -c "cd '$tmp' && '$d/usr/bin/pastream' -l | grep -q loopback"
 check "plain lua5.4 requires the installed module" env LUA_PATH="$d/usr/share/lua/5.4/?.lua;$d/usr/share/lua/5.4/?/init.lua;;" \
   LUA_CPATH="$d/usr/lib/lua/5.4/?.so;;" lua5.4 -e 'local ps = require "pastream"; assert(#ps.devices() >= 1)'
+check "man finds the installed pastream(1)" sh -c "MANWIDTH=80 man -M '$d/usr/share/man' pastream 2>/dev/null | grep -q -- --duration"
+check "man finds the installed pastream-lua(1)" sh -c "MANWIDTH=80 man -M '$d/usr/share/man' pastream-lua 2>/dev/null | grep -q -- --recipes"
+check "the installed completion completes the installed pastream's options" bash -c \
+  "source '$d/usr/share/bash-completion/completions/pastream'; COMP_WORDS=('$d/usr/bin/pastream' --fat); COMP_CWORD=1; _pastream; [ \"\$COMPREPLY\" = --fatal-xruns ]"
 make -s uninstall DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
 left=$(find "$d" -type f | head -5)
 check_eq "make uninstall removes every installed file" "$left" ""

@@ -36,6 +36,21 @@ function T.group(name, fn, ...)
   if not ok then report(false, name .. " (raised)", err) end
 end
 
+-- The names in directory dir, sorted, as one space-separated string: a
+-- test compares two of them to see that no file was made or left behind.
+function T.listing(dir)
+  local uv = require "luv"
+  local names = {}
+  local req = uv.fs_scandir(dir)
+  while req do
+    local name = uv.fs_scandir_next(req)
+    if not name then break end
+    names[#names + 1] = name
+  end
+  table.sort(names)
+  return table.concat(names, " ")
+end
+
 function T.done()
   print(string.format("# %d checks, %d failed", T.n, T.failed))
   if T.failed > 0 then os.exit(1) end

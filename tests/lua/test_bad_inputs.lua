@@ -98,17 +98,7 @@ local function fingerprint(path)
   return string.format("%d bytes, fnv %08x", st.size, h)
 end
 
-local function listing()
-  local names = {}
-  local req = uv.fs_scandir(dir)
-  while req do
-    local name = uv.fs_scandir_next(req)
-    if not name then break end
-    names[#names + 1] = name
-  end
-  table.sort(names)
-  return table.concat(names, " ")
-end
+local function listing() return T.listing(dir) end
 
 ---------------------------------------------------------------------------
 -- The streams the Lua rows use (left open on purpose: rows must not

@@ -21,17 +21,7 @@ local function read(path)
   return d
 end
 
-local function listing()
-  local names = {}
-  local req = uv.fs_scandir(dir)
-  while req do
-    local name = uv.fs_scandir_next(req)
-    if not name then break end
-    names[#names + 1] = name
-  end
-  table.sort(names)
-  return table.concat(names, " ")
-end
+local function listing() return T.listing(dir) end
 
 local function tone(n, seed)
   local b = ps.Buffer(n, 2)

@@ -295,16 +295,20 @@ do_start() {
     deadline=$(( t0 + START_TIMEOUT * 1000 ))
     while :; do
         if ! alive "$pid"; then
-            echo "$prog: jackd '$NAME' (pid $pid) exited during startup; log:" >&2
-            tail -n 30 "$LOG_FILE" >&2 || true
             wait "$pid" 2>/dev/null || true
             rm -f "$PID_FILE"
-            if [ -z "${JACKRIG_RECLAIMING:-}" ] &&
-               grep -q 'Too many servers already active' "$LOG_FILE" && reclaim_stale; then
-                echo "$prog: starting '$NAME' again" >&2
+            # A full registry: free the entries of dead servers, or wait for
+            # live ones (other rigs) to end; try again, for up to a minute.
+            local tries=${JACKRIG_TRIES:-0}
+            if [ -z "${JACKRIG_RECLAIMING:-}" ] && [ "$tries" -lt 30 ] &&
+               grep -q 'Too many servers already active' "$LOG_FILE"; then
+                reclaim_stale || sleep 2
+                echo "$prog: JACK's server registry is full; starting '$NAME' again" >&2
                 exec 9>&-   # the lock: the new start takes it again
-                JACKRIG_RECLAIMING=1 exec "$0" "${ARGS[@]}"
+                JACKRIG_TRIES=$((tries + 1)) exec "$0" "${ARGS[@]}"
             fi
+            echo "$prog: jackd '$NAME' (pid $pid) exited during startup; log:" >&2
+            tail -n 30 "$LOG_FILE" >&2 || true
             exit 1
         fi
         if is_our_jackd "$pid" && ready; then

@@ -24,7 +24,8 @@ asan)
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$rep/ubsan"
   # Lua allocates about 3x slower under ASan (test_garbage_fast: 346 MB/s
   # normally, 110-150 here): its floor is scaled by PS_SLOWDOWN.
-  PS_SLOWDOWN=${PS_SLOWDOWN:-4} PS_BUILD=$B PASTREAM_LUA=$top/$B/pastream-lua tests/run.sh
+  # PS_SANITIZER tells the soak that resident memory is ASan's, not ours.
+  PS_SANITIZER=asan PS_SLOWDOWN=${PS_SLOWDOWN:-4} PS_BUILD=$B PASTREAM_LUA=$top/$B/pastream-lua tests/run.sh
   rc=$?
   ;;
 tsan)

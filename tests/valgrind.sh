@@ -42,6 +42,7 @@ eval "$(scripts/jackrig.sh env --name "$rig")"
 # Lua allocates far slower under memcheck: tests that measure an allocation
 # rate scale their floor by PS_SLOWDOWN.
 export PS_SLOWDOWN=${PS_SLOWDOWN:-50}
+export PS_SANITIZER=valgrind   # resident memory is memcheck's: the soak leaves it out
 passed=0 failed=0 errors=0 lost=0
 for t in tests/lua/test_*.lua; do
   name=$(basename "$t" .lua)

@@ -142,14 +142,19 @@ $(B)/bench/runstat: tests/bench/runstat.c | $(B)/bench
 # default build and are skipped there).  make tsan: the ring buffer, engine
 # and disk-thread tests under ThreadSanitizer in build-tsan/.  Both fail on
 # any sanitizer report (tests/sanitize.sh; LSan suppressions: tests/lsan.supp).
-# make check-all = check + asan + tsan.  CFLAGS goes to the sub-make through
-# the environment so that the += above still applies.
+# make gcstress: every Lua test with the collector running all the time
+# (tests/gcstress.sh).  make valgrind: the Lua tests under memcheck
+# (tests/valgrind.sh; suppressions for system libraries: tests/valgrind.supp).
+# make soak: one hour of 48 kHz audio through loopback on a 384 kHz rig,
+# every sample checked (tests/soak.sh; SOAK_SECONDS to change).
+# make check-all = check + asan + tsan + gcstress + valgrind.  CFLAGS goes to
+# the sub-make through the environment so that the += above still applies.
 ASAN_B     = build-asan
 TSAN_B     = build-tsan
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TSAN_FLAGS = -O1 -g -fsanitize=thread
 
-.PHONY: asan tsan check-all
+.PHONY: asan tsan gcstress valgrind soak check-all
 
 asan: test-deps
 	@CFLAGS='$(ASAN_FLAGS)' $(MAKE) --no-print-directory B=$(ASAN_B) \
@@ -162,9 +167,24 @@ tsan: test-deps
 	  $(TSAN_B)/test_ringbuf $(TSAN_B)/test_engine $(TSAN_B)/test_disk
 	@tests/sanitize.sh tsan
 
+gcstress: test-deps
+	@$(MAKE) --no-print-directory all
+	@tests/gcstress.sh
+
+valgrind: test-deps
+	@scripts/install-deps.sh check-all
+	@$(MAKE) --no-print-directory all
+	@tests/valgrind.sh
+
+soak: test-deps
+	@$(MAKE) --no-print-directory all
+	@tests/soak.sh
+
 check-all: check
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory gcstress
+	@$(MAKE) --no-print-directory valgrind
 
 # The host inside a build directory (only the sanitizer builds use it).
 $(B)/pastream-lua: $(CORE_OBJ) $(B)/host.o

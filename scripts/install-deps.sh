@@ -2,6 +2,7 @@
 # Install the Debian packages pastream-lua needs, only those that are missing.
 #   scripts/install-deps.sh build   -- to build
 #   scripts/install-deps.sh test    -- to build and run the tests and demo
+#   scripts/install-deps.sh check-all -- also valgrind (make valgrind)
 #   scripts/install-deps.sh bench   -- also what only the benchmarks use:
 #     jack-capture (the recorder compared with), libjack-jackd2-dev
 #     (jack_ringbuffer), hyperfine (start-up timing), time (/usr/bin/time)
@@ -11,8 +12,9 @@ test="$build jackd2 lua5.4 sox luarocks man-db"
 case "${1:-build}" in
   build) want=$build ;;
   test)  want=$test ;;
+  check-all) want="$test valgrind" ;;
   bench) want="$test jack-capture libjack-jackd2-dev hyperfine time" ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|check-all|bench" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

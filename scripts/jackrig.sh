@@ -49,6 +49,7 @@ EOF
 # ---- argument parsing ------------------------------------------------------
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
+ARGS=("$@")   # a start that had to reclaim stale registry entries runs again
 cmd=$1; shift
 case $cmd in
     -h|--help|help) usage; exit 0 ;;
@@ -210,6 +211,39 @@ kill_pid() {
     done
 }
 
+# JACK keeps up to 8 servers in a registry in shared memory
+# (/dev/shm/jack-shm-registry).  A server that dies without cleaning up
+# (SIGKILL, a crash) leaves its entry there, and JACK reclaims such an entry
+# only when a server of the same name starts again; once the stale entries
+# of uniquely named rigs fill the table, every new server fails with "Too
+# many servers already active".  reclaim_stale starts each dead server's
+# name once (JACK then drops the stale entry) and stops it cleanly (it
+# unregisters).  Entry layout (JACK2 shm.h): a 24-byte header (magic "JACK",
+# ..., hdr_len at 16), then 8 x { pid_t pid; char name[257] } padded to 264.
+REGISTRY=/dev/shm/jack-shm-registry
+reclaim_stale() {
+    [ -r "$REGISTRY" ] || return 0
+    local magic hdr i off pid name reclaimed=0
+    magic=$(od -An -t u4 -N 4 "$REGISTRY" | tr -d ' ')
+    hdr=$(od -An -t u4 -j 16 -N 4 "$REGISTRY" | tr -d ' ')
+    [ "$magic" = 1245791051 ] && [ "$hdr" = $((24 + 8 * 264)) ] || return 0
+    for i in 0 1 2 3 4 5 6 7; do
+        off=$((24 + i * 264))
+        pid=$(od -An -t d4 -j "$off" -N 4 "$REGISTRY" | tr -d ' ')
+        [ -n "$pid" ] && [ "$pid" -gt 0 ] && ! kill -0 "$pid" 2>/dev/null || continue
+        name=$(tail -c +$((off + 5)) "$REGISTRY" | head -c 257 | tr '\0' '\n' | head -n 1)
+        name=${name#jack-*:}; name=${name%:}
+        case $name in ''|*[!A-Za-z0-9._-]*|.*) continue ;; esac
+        echo "$prog: reclaiming the stale JACK registry entry of dead server '$name' (pid $pid)" >&2
+        env JACKRIG_RECLAIMING=1 JACKRIG_DIR="$STATE_DIR/reclaim" JACKRIG_REALTIME=no \
+            "$0" start --name "$name" >/dev/null 2>&1 &&
+            env JACKRIG_DIR="$STATE_DIR/reclaim" "$0" stop --name "$name" >/dev/null 2>&1 &&
+            reclaimed=$((reclaimed + 1))
+    done
+    rm -rf "$STATE_DIR/reclaim"
+    [ "$reclaimed" -gt 0 ]
+}
+
 # ---- subcommands -----------------------------------------------------------
 
 do_start() {
@@ -265,10 +299,20 @@ do_start() {
     deadline=$(( t0 + START_TIMEOUT * 1000 ))
     while :; do
         if ! alive "$pid"; then
-            echo "$prog: jackd '$NAME' (pid $pid) exited during startup; log:" >&2
-            tail -n 30 "$LOG_FILE" >&2 || true
             wait "$pid" 2>/dev/null || true
             rm -f "$PID_FILE"
+            # A full registry: free the entries of dead servers, or wait for
+            # live ones (other rigs) to end; try again, for up to a minute.
+            local tries=${JACKRIG_TRIES:-0}
+            if [ -z "${JACKRIG_RECLAIMING:-}" ] && [ "$tries" -lt 30 ] &&
+               grep -q 'Too many servers already active' "$LOG_FILE"; then
+                reclaim_stale || sleep 2
+                echo "$prog: JACK's server registry is full; starting '$NAME' again" >&2
+                exec 9>&-   # the lock: the new start takes it again
+                JACKRIG_TRIES=$((tries + 1)) exec "$0" "${ARGS[@]}"
+            fi
+            echo "$prog: jackd '$NAME' (pid $pid) exited during startup; log:" >&2
+            tail -n 30 "$LOG_FILE" >&2 || true
             exit 1
         fi
         if is_our_jackd "$pid" && ready; then

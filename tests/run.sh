@@ -5,15 +5,17 @@
 #   tests/run.sh [PATTERN]   -- only tests whose name contains PATTERN
 # PS_BUILD=DIR takes the C tests, pa_probe and core.so from DIR (default
 # build) and PASTREAM_LUA=PATH the host (default ./pastream-lua); with a
-# PS_BUILD other than build (tests/sanitize.sh), the plain lua5.4 module runs
-# and tests/sh (which use ./pastream-lua) are skipped, and the logs go to
-# tests/out/DIR.
+# PS_BUILD or a host other than the default (tests/sanitize.sh,
+# tests/gcstress.sh), the plain lua5.4 module runs and tests/sh (which use
+# ./pastream-lua) are skipped, and the logs go to tests/out/DIR (PS_OUT=DIR
+# to choose).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
 B=${PS_BUILD:-build}
 PL=${PASTREAM_LUA:-$top/pastream-lua}
 out=tests/out; [ "$B" = build ] || out=tests/out/$(basename "$B")
+out=${PS_OUT:-$out}
 mkdir -p "$out"
 pattern=${1:-}
 
@@ -70,7 +72,8 @@ for t in tests/lua/test_*.lua; do
     *) run "$(basename "$t" .lua)" "$PL" "$t" ;;
   esac
 done
-[ "$B" = build ] || { pattern=/skip/; echo "skipped: lua5.4 module and tests/sh (PS_BUILD=$B)"; }
+[ "$B" = build ] && [ "$PL" = "$top/pastream-lua" ] ||
+  { pattern=/skip/; echo "skipped: lua5.4 module and tests/sh (PS_BUILD=$B, PASTREAM_LUA=${PL#$top/})"; }
 # The same core tests through plain lua5.4 and require "pastream"
 for t in loopback streams; do
   run "$t (lua5.4 module)" env LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;" \

@@ -8,6 +8,16 @@ local uv = require "luv"
 
 local FRAMES = 60 * 48000
 local CHUNK = 2048
+-- Under a sanitizer or a stressed collector (tests/sanitize.sh,
+-- tests/gcstress.sh, tests/valgrind.sh) Lua allocates PS_SLOWDOWN times
+-- slower: the floor on the garbage rate is scaled by it, and the garbage
+-- task yields after every round with a ring that holds more time (2.7 s),
+-- so that a slower Lua thread still keeps up with the rig.  What is checked
+-- does not change: garbage churn loses no frame.
+local SLOWDOWN = tonumber(os.getenv("PS_SLOWDOWN") or "1")
+local FLOOR = 100 / SLOWDOWN
+local ROUNDS = SLOWDOWN > 1 and 1 or 8
+local BUFFERSIZE = SLOWDOWN > 1 and (1 << 20) or nil
 
 local src = ps.Buffer(FRAMES, 2)
 local x = 42
@@ -20,7 +30,7 @@ local stop, garbage = false, 0
 local t0 = uv.hrtime()
 ps.spawn(function()
   while not stop do
-    for _ = 1, 8 do
+    for _ = 1, ROUNDS do
       local t = {}
       for i = 1, 2000 do t[i] = { i, tostring(i) } end   -- many small objects
       local s = string.rep("x", 65536) .. garbage        -- and some big ones
@@ -30,7 +40,7 @@ ps.spawn(function()
   end
 end)
 
-local s <close> = ps.DuplexStream{ device = "loopback", channels = 2 }
+local s <close> = ps.DuplexStream{ device = "loopback", channels = 2, buffersize = BUFFERSIZE }
 local delay = s:roundtrip_frames()
 local total = FRAMES + delay
 local pos, bad, badpos = 0, 0, nil
@@ -73,11 +83,11 @@ local rec = assert(ps.load(path))
 os.remove(path)
 T.eq(rec:frames(), total, "the file recording holds every frame")
 T.ok(rec:sub(delay + 1):equals(src), "the file recording is bit-exact")
-T.ok(frate >= 100, string.format("meanwhile the garbage task allocated %.0f MB/s (at least 100)", frate))
+T.ok(frate >= FLOOR, string.format("meanwhile the garbage task allocated %.0f MB/s (at least %g)", frate, FLOOR))
 
 T.eq(pos, total, "every frame arrived (" .. total .. " frames)")
 T.eq(bad, 0, "every chunk bit-exact" .. (badpos and (" (first bad at frame " .. badpos .. ")") or ""))
 -- xruns are timing (benchmarks' business); lost or changed data is checked above
 print(string.format("# xruns: %d", s.xruns))
-T.ok(rate >= 100, string.format("the garbage task allocated %.0f MB/s (at least 100)", rate))
+T.ok(rate >= FLOOR, string.format("the garbage task allocated %.0f MB/s (at least %g)", rate, FLOOR))
 T.done()

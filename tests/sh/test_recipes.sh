@@ -96,7 +96,9 @@ stop_recorder
 check_eq "play.lua exits 0" "$rc" 0
 check "play.lua prints a summary" contains "$out" "played 24000 frames (0.50 s)"
 check_eq "record.lua, run alongside, exits 0" "$rrc" 0
-check "play.lua -> loopback -> record.lua is bit-exact" contains "$(lc contains "$tmp/played.wav" "$tmp/noise.wav")" "true"
+got=$(lc contains "$tmp/played.wav" "$tmp/noise.wav")
+check "play.lua -> loopback -> record.lua is bit-exact" contains "$got" "true"
+contains "$got" "true" || { echo "#   contains: $got; the recorder said:"; sed 's/^/#   | /' "$tmp/rec.log"; }
 
 # playrec.lua
 out=$("$PL" scripts/playrec.lua "$tmp/noise.wav" "$tmp/back.wav" -D loopback --align); rc=$?
@@ -111,12 +113,14 @@ out=$("$PL" scripts/tone.lua -d 1); rc=$?
 check_eq "tone.lua -d 1 exits 0" "$rc" 0
 check "tone.lua plays 1 s" contains "$out" "played 48000 frames (1.00 s)"
 start_recorder "$tmp/tone-back.wav"
-"$PL" scripts/tone.lua -f 1000 -l -6 -d 1 -D loopback -o "$tmp/tone.wav" >/dev/null; rc=$?
+"$PL" scripts/tone.lua -f 1000 -l -6 -d 1 -D loopback -o "$tmp/tone.wav" >"$tmp/tone.log"; rc=$?
 stop_recorder
 check_eq "tone.lua -f 1000 exits 0" "$rc" 0
 check_eq "tone.lua -f 1000 generates 1000 Hz" "$(lc hz "$tmp/tone.wav")" 1000
 check_eq "tone.lua -f 1000 comes back as 1000 Hz" "$(lc hz "$tmp/tone-back.wav")" 1000
-check "... bit-exact" contains "$(lc contains "$tmp/tone-back.wav" "$tmp/tone.wav")" "true"
+got=$(lc contains "$tmp/tone-back.wav" "$tmp/tone.wav")
+check "... bit-exact" contains "$got" "true"
+contains "$got" "true" || { echo "#   contains: $got; the recorder and player said:"; sed 's/^/#   | /' "$tmp/rec.log" "$tmp/tone.log"; }
 check_eq "tone.lua -l -6: the peak" "$("$PL" -e "print(string.format('%.2f', 20 * math.log(require'pastream'.load('$tmp/tone.wav'):peak(), 10)))")" "-6.00"
 "$PL" scripts/tone.lua -w square -f 500 -d 0.5 -o "$tmp/sq.wav" >/dev/null
 check_eq "tone.lua -w square -f 500" "$(lc hz "$tmp/sq.wav")" 500

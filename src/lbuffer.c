@@ -13,6 +13,10 @@
 
 ps_mem *ps_mem_new(size_t bytes)
 {
+    /* The header is added to the size: near SIZE_MAX the sum would wrap to
+     * a tiny allocation that the caller then overruns. */
+    if (bytes > SIZE_MAX - sizeof(ps_mem) - 1)
+        return NULL;
     ps_mem *m = calloc(1, sizeof *m + (bytes ? bytes : 1));
     if (!m)
         return NULL;
@@ -85,9 +89,11 @@ static unsigned char *sample_ptr(const ps_buffer *b, size_t i)
  * ps.Buffer(string, channels [, format])     -- raw bytes, native endian */
 static int buffer_new(lua_State *L)
 {
-    int channels = (int)luaL_optinteger(L, 2, 1);
+    /* Checked before the cast to int, which would wrap 2^32 + 1 to 1. */
+    lua_Integer ch = luaL_optinteger(L, 2, 1);
+    luaL_argcheck(L, ch >= 1 && ch <= 1024, 2, "channels must be 1..1024");
+    int channels = (int)ch;
     ps_format f = ps_checkformat(L, 3, "float32");
-    luaL_argcheck(L, channels >= 1 && channels <= 1024, 2, "channels must be 1..1024");
     switch (lua_type(L, 1)) {
     case LUA_TNUMBER: {
         lua_Integer frames = luaL_checkinteger(L, 1);

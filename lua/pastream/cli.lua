@@ -74,7 +74,12 @@ local function scaled(str, what)
   local num, suffix = str:match("^(.-)([kKmM]?)$")
   local v = decimal(num)
   if not v then return nil end
-  v = v * (MULT[suffix] or 1)
+  local mult = MULT[suffix] or 1
+  if math.type(v) == "integer" and v <= math.maxinteger // mult then
+    v = v * mult
+  else
+    v = v * 1.0 * mult     -- an integer product would wrap past 2^63
+  end
   local n = math.floor(v + 0.5)
   if math.abs(v - n) > 1e-6 then
     error(string.format("'%s' is not a whole number of %s", str, what), 0)
@@ -111,7 +116,7 @@ function cli.parse_time(str, rate)
     if i > 1 and v >= 60 then
       error(string.format("'%s': minutes and seconds must be below 60", str), 0)
     end
-    seconds = seconds * 60 + v
+    seconds = seconds * 60.0 + v   -- float: integer parts would wrap past 2^63
   end
   if not ok then
     error(string.format("'%s' is not a time (%s; -1 for unlimited)", str, TIME_HELP), 0)
@@ -161,12 +166,13 @@ end
 function cli.parse_rate(str)
   local num, k = str:match("^(.-)([kK]?)$")
   local v = decimal(num)
-  if v and k ~= "" then v = v * 1000 end
+  if v and k ~= "" then v = v * 1000.0 end   -- float: an integer would wrap
   if not v or v <= 0 or v == math.huge then
     error(string.format("'%s' is not a sample rate (e.g. 48000, 48k, 44.1k)", str), 0)
   end
   local n = math.floor(v + 0.5)
-  if math.abs(v - n) < 1e-6 then return math.tointeger(n) end
+  -- near 2^63 a whole rate has no integer form: it stays a float
+  if math.abs(v - n) < 1e-6 and math.tointeger(n) then return math.tointeger(n) end
   return v
 end
 

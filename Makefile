@@ -26,7 +26,7 @@ CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/d
            src/lbuffer.c src/lstream.c src/lsndfile.c src/lsoundfile.c src/lcore.c src/ldsp.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
-FUZZ_TARGETS = buffer cli
+FUZZ_TARGETS = buffer cli audiofile
 TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe \
            $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 

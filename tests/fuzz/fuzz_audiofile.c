@@ -10,7 +10,7 @@
  * rate, so that every conversion path of the reader sees broken files.  A
  * refusal (libsndfile's error, a failed reader) is an expected answer; a
  * crash, a sanitizer report, a hang, or frames delivered that the reader
- * did not count are findings. */
+ * did not count (or more than asked for) are findings. */
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -22,6 +22,13 @@
 #include "disk.h"
 #include "engine.h"
 #include "sfformat.h"
+
+/* libvorbis leaks what vorbis_info_init allocated when a crafted Ogg file
+ * fails to open (xiph/vorbis issue 125, not fixed in Debian 12's 1.3.7):
+ * not ours to fix.  Nothing else is suppressed: a SNDFILE left open is a
+ * leak reported from libsndfile's frames. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libvorbis.so\n"; }
 
 #define FINDING(...) (fprintf(stderr, "fuzz_audiofile: " __VA_ARGS__), fputc('\n', stderr), abort())
 #define RING_FRAMES 1024
@@ -99,8 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.channels = info.channels;
     o.block_frames = (pick & 8) ? 100 : 0;     /* 100: not a divisor of the ring */
     o.loop = (pick & 16) != 0;
-    if (o.loop)
-        o.frames = 3000;                       /* a looping file has no end */
+    /* A looping file has no end, and a broken header can make a codec decode
+     * millions of frames from a few bytes: past 65536 frames nothing new
+     * happens, only slower. */
+    o.frames = o.loop ? 3000 : 65536;
     if (pick & 32)
         o.out_rate = (pick & 64) ? 48000 : info.samplerate * 1.5;
 

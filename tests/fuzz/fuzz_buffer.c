@@ -3,7 +3,8 @@
  * init.lua exports as ps.Buffer) from strings, tables and frame counts.
  *
  * The first bytes choose the way in, the channels and the format; the rest
- * is the data.  An argument error is an expected answer, but only where the
+ * is the data; one more way runs sub, copyfrom and resize with any
+ * indices on a Buffer made from a string.  An argument error is an expected answer, but only where the
  * input is really wrong: a good string must make a Buffer whose tostring()
  * is the same bytes, a table of samples that the format holds exactly must
  * come back exactly, and no value may leave a sample out of range.  Any
@@ -229,6 +230,98 @@ static void from_count(input *in, lua_Integer ch, ps_format f)
     }
 }
 
+/* A frame index or count: mostly small, sometimes at the ends of the
+ * integer range, where index arithmetic overflows. */
+static lua_Integer pick_index(input *in)
+{
+    unsigned c = byte(in);
+    uint64_t v = bytes(in, (c & 4) ? 8 : 1);
+    switch (c & 3) {
+    case 0:  return (lua_Integer)(v % 40) - 20;
+    case 1:  return (lua_Integer)v;
+    case 2:  return INT64_MAX - (lua_Integer)(v & 0xff);
+    default: return INT64_MIN + (lua_Integer)(v & 0xff);
+    }
+}
+
+/* Call buf:NAME(args...) on the Buffer at stack index 1; true if it
+ * succeeded (the result is popped). */
+static int call_method(const char *name, int nargs, const lua_Integer *args, int with_self)
+{
+    lua_getfield(L, 1, name);
+    lua_pushvalue(L, 1);
+    if (with_self)
+        lua_pushvalue(L, 1);
+    for (int i = 0; i < nargs; i++)
+        lua_pushinteger(L, args[i]);
+    int ok = lua_pcall(L, 1 + with_self + nargs, 1, 0) == LUA_OK;
+    if (!ok)
+        lua_pop(L, 1);
+    return ok;
+}
+
+/* sub(i, j), copyfrom(self, dst, src [, count]) and resize(n) with any
+ * indices, checked against the same rules computed here without overflow
+ * (__int128): in range they must do exactly that, out of range refuse. */
+static void methods(input *in, ps_format f)
+{
+    size_t fb = ps_format_size(f);
+    size_t nf = in->n / fb / 2;
+    if (nf > 64)
+        nf = 64;
+    lua_pushlstring(L, (const char *)in->p, nf * fb);
+    in->p += nf * fb;
+    in->n -= nf * fb;
+    if (!construct(1, ps_format_name(f)))
+        FINDING("Buffer(string of %zu frames): %s", nf, errtext());
+    ps_buffer *b = ps_checkbuffer(L, 1);
+    unsigned char *ref = malloc(nf * fb + 1);
+    memcpy(ref, b->mem->data, nf * fb);
+    __int128 n = (__int128)nf;
+
+    lua_Integer ij[2] = { pick_index(in), pick_index(in) };
+    __int128 i = ij[0], j = ij[1];
+    if (i < 0) i = n + i + 1;
+    if (j < 0) j = n + j + 1;
+    if (i < 1) i = 1;
+    if (j > n) j = n;
+    __int128 len = j >= i ? j - i + 1 : 0;
+    lua_getfield(L, 1, "sub");
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, ij[0]);
+    lua_pushinteger(L, ij[1]);
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK)
+        FINDING("sub(%lld, %lld) of %zu frames: %s", (long long)ij[0], (long long)ij[1], nf, errtext());
+    ps_buffer *r = ps_checkbuffer(L, -1);
+    if (r->frames != (int64_t)len || (len && memcmp(r->mem->data, ref + (size_t)(i - 1) * fb, (size_t)len * fb)))
+        FINDING("sub(%lld, %lld) of %zu frames gave %lld frames, want %lld", (long long)ij[0],
+                (long long)ij[1], nf, (long long)r->frames, (long long)len);
+    lua_pop(L, 1);
+
+    unsigned c = byte(in);
+    lua_Integer a[3] = { pick_index(in), pick_index(in), pick_index(in) };
+    int nargs = (c & 1) ? 3 : 2;
+    __int128 df = a[0], sf = a[1], cnt = nargs == 3 ? a[2] : n - sf + 1;
+    int valid = cnt >= 0 && sf >= 1 && sf - 1 + cnt <= n && df >= 1 && df - 1 + cnt <= n;
+    int ok = call_method("copyfrom", nargs, a, 1);
+    if (ok != valid)
+        FINDING("copyfrom(self, %lld, %lld%s%lld) on %zu frames: %s", (long long)a[0],
+                (long long)a[1], nargs == 3 ? ", " : " [", (long long)a[2], nf,
+                ok ? "done" : errtext());
+    if (ok) {
+        memmove(ref + (size_t)(df - 1) * fb, ref + (size_t)(sf - 1) * fb, (size_t)cnt * fb);
+        if (memcmp(b->mem->data, ref, nf * fb) != 0)
+            FINDING("copyfrom(self, %lld, %lld, %lld) copied the wrong frames",
+                    (long long)a[0], (long long)a[1], (long long)cnt);
+    }
+
+    lua_Integer nn = pick_index(in);
+    ok = call_method("resize", 1, &nn, 0);
+    if (ok != (nn >= 0 && (uint64_t)nn <= nf))
+        FINDING("resize(%lld) of a %zu-frame Buffer: %s", (long long)nn, nf, ok ? "done" : errtext());
+    free(ref);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!L)
@@ -237,12 +330,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned how = byte(&in);
     lua_Integer ch = pick_channels(&in);
     ps_format f = (ps_format)(byte(&in) % PS_NFORMATS);
-    switch (how % 5) {
+    switch (how % 6) {
     case 0: from_string(&in, ch, f); break;
     case 1: from_table(&in, ch, f, 0); break;
     case 2: from_table(&in, ch, f, 1); break;
     case 3: from_table(&in, ch, f, 2); break;
-    default: from_count(&in, ch, f); break;
+    case 4: from_count(&in, ch, f); break;
+    default: methods(&in, f); break;
     }
     lua_settop(L, 0);
     return 0;

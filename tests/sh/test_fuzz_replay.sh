@@ -19,6 +19,15 @@ for t in buffer cli audiofile; do
   done
   [ "$n" -gt 0 ] && ok "$t: $n inputs replayed" || fail "$t: no input to replay"
 done
+# The pipe seeds once more down a pipe (FUZZ_PIPE=1: standard input, as
+# the playback path's "-").
+for f in tests/fuzz/corpus/audiofile/pipe-*; do
+  if out=$(FUZZ_PIPE=1 timeout 60 "$B/fuzz/replay_audiofile" "$f" 2>&1); then
+    ok "audiofile from a pipe: $f"
+  else
+    fail "audiofile from a pipe: $f" "$(printf '%s' "$out" | tail -3)"
+  fi
+done
 # The replay main itself: a missing file is an error, not a silent pass.
 if "$B/fuzz/replay_cli" tests/fuzz/no-such-input >/dev/null 2>&1; then
   fail "a missing input fails the replay"

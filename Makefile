@@ -26,7 +26,9 @@ CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/d
            src/lbuffer.c src/lstream.c src/lsndfile.c src/lsoundfile.c src/lcore.c src/ldsp.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
-TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe
+FUZZ_TARGETS = buffer cli audiofile
+TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe \
+           $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
 .PHONY: all deps test-deps test check demo install uninstall clean
 
@@ -60,6 +62,16 @@ $(B)/test_disk: tests/test_disk.c $(B)/disk.o $(B)/ringbuf.o $(B)/wake.o $(B)/sa
 
 $(B)/pa_probe: tests/pa_probe.c | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIBS)
+
+# The fuzz targets (tests/fuzz) with a plain main that replays files, so that
+# the tests run every seed and regression input without libFuzzer.
+FUZZ_DEFS = -DPS_LUADIR='"$(CURDIR)/lua"'
+
+$(B)/fuzz:
+	mkdir -p $(B)/fuzz
+
+$(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(CORE_OBJ) $(HEADERS) | $(B)/fuzz
+	$(CC) $(ALL_CFLAGS) $(FUZZ_DEFS) $< tests/fuzz/replay.c $(CORE_OBJ) -o $@ $(LIBS)
 
 # The packages are installed before anything reads pkg-config, so these
 # recurse once the dependencies are there.
@@ -189,3 +201,30 @@ check-all: check
 # The host inside a build directory (only the sanitizer builds use it).
 $(B)/pastream-lua: $(CORE_OBJ) $(B)/host.o
 	$(CC) $(CFLAGS) $^ -o $@ $(LUV_LIBS) $(LIBS) -Wl,-E
+
+# ---- fuzzing (issue 8, point 2).  make fuzz: the libFuzzer targets of
+# tests/fuzz, built with clang (-fsanitize=fuzzer,address,undefined, the
+# project's objects with fuzzer-no-link) into build-fuzz/, each run for
+# FUZZ_SECONDS from its seed corpus and regression inputs (copied to a
+# scratch directory, so that new inputs stay out of the tree); a crash fails
+# (tests/fuzz/run.sh; findings go to tests/out/fuzz/).
+FUZZ_B       = build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined
+
+.PHONY: fuzz fuzz-build fuzz-deps
+
+fuzz-deps: test-deps
+	@scripts/install-deps.sh fuzz
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_SECONDS='$(FUZZ_SECONDS)' tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-build:
+	@CFLAGS='$(FUZZ_FLAGS)' $(MAKE) --no-print-directory B=$(FUZZ_B) CC=clang \
+	  $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz/fuzz_%)
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_OBJ) $(HEADERS) | $(B)/fuzz
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(FUZZ_DEFS) $< $(CORE_OBJ) -o $@ $(LIBS)

@@ -6,15 +6,19 @@
 #   scripts/install-deps.sh bench   -- also what only the benchmarks use:
 #     jack-capture (the recorder compared with), libjack-jackd2-dev
 #     (jack_ringbuffer), hyperfine (start-up timing), time (/usr/bin/time)
+#   scripts/install-deps.sh fuzz    -- test, plus clang and its sanitizer and
+#     libFuzzer runtimes (libclang-rt-14-dev) for make fuzz
 set -eu
 build="gcc make pkg-config portaudio19-dev libsndfile1-dev libsamplerate0-dev liblua5.4-dev lua-luv-dev libuv1-dev libkissfft-dev"
 test="$build jackd2 lua5.4 sox luarocks man-db"
+fuzz="clang libclang-rt-14-dev"
 case "${1:-build}" in
   build) want=$build ;;
   test)  want=$test ;;
+  fuzz)  want="$test $fuzz" ;;
   check-all) want="$test valgrind" ;;
   bench) want="$test jack-capture libjack-jackd2-dev hyperfine time" ;;
-  *) echo "usage: $0 build|test|check-all|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|fuzz|check-all|bench" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

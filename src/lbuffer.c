@@ -18,6 +18,10 @@
 
 ps_mem *ps_mem_new(size_t bytes)
 {
+    /* The header is added to the size: near SIZE_MAX the sum would wrap to
+     * a tiny allocation that the caller then overruns. */
+    if (bytes > SIZE_MAX - sizeof(ps_mem) - 1)
+        return NULL;
     ps_mem *m = calloc(1, sizeof *m + (bytes ? bytes : 1));
     if (!m)
         return NULL;
@@ -90,9 +94,11 @@ static unsigned char *sample_ptr(const ps_buffer *b, size_t i)
  * ps.Buffer(string, channels [, format])     -- raw bytes, native endian */
 static int buffer_new(lua_State *L)
 {
-    int channels = (int)luaL_optinteger(L, 2, 1);
+    /* Checked before the cast to int, which would wrap 2^32 + 1 to 1. */
+    lua_Integer ch = luaL_optinteger(L, 2, 1);
+    luaL_argcheck(L, ch >= 1 && ch <= 1024, 2, "channels must be 1..1024");
+    int channels = (int)ch;
     ps_format f = ps_checkformat(L, 3, "float32");
-    luaL_argcheck(L, channels >= 1 && channels <= 1024, 2, "channels must be 1..1024");
     switch (lua_type(L, 1)) {
     case LUA_TNUMBER: {
         lua_Integer frames = luaL_checkinteger(L, 1);
@@ -540,15 +546,18 @@ static int buffer_copyfrom(lua_State *L)
 {
     ps_buffer *d = tobuffer(L, 1), *s = tobuffer(L, 2);
     lua_Integer df = luaL_optinteger(L, 3, 1), sf = luaL_optinteger(L, 4, 1);
-    lua_Integer n = luaL_optinteger(L, 5, s->frames - sf + 1);
+    /* Indices may be anywhere in the integer range: every sum below is
+     * formed only once both starts are known to be >= 1, so none overflows
+     * (an overflowed sum passed the range check, and memmove ran wild). */
+    int starts_ok = sf >= 1 && df >= 1;
+    lua_Integer n = luaL_optinteger(L, 5, starts_ok ? s->frames - (sf - 1) : -1);
     if (d->channels != s->channels || d->format != s->format)
         return luaL_error(L, "cannot copy %d channels of %s into %d channels of %s",
                           s->channels, ps_format_name(s->format), d->channels,
                           ps_format_name(d->format));
-    if (n < 0 || sf < 1 || sf - 1 + n > s->frames || df < 1 || df - 1 + n > d->frames)
-        return luaL_error(L, "cannot copy frames %I..%I of %I into frames %I..%I of %I",
-                          sf, sf + n - 1, (lua_Integer)s->frames, df, df + n - 1,
-                          (lua_Integer)d->frames);
+    if (!starts_ok || n < 0 || n > s->frames - (sf - 1) || n > d->frames - (df - 1))
+        return luaL_error(L, "cannot copy %I frames from frame %I of %I into frame %I of %I",
+                          n, sf, (lua_Integer)s->frames, df, (lua_Integer)d->frames);
     size_t fb = ps_buffer_framebytes(d);
     memmove(d->mem->data + (size_t)(df - 1) * fb, s->mem->data + (size_t)(sf - 1) * fb,
             (size_t)n * fb);

@@ -74,7 +74,12 @@ local function scaled(str, what)
   local num, suffix = str:match("^(.-)([kKmM]?)$")
   local v = decimal(num)
   if not v then return nil end
-  v = v * (MULT[suffix] or 1)
+  local mult = MULT[suffix] or 1
+  if math.type(v) == "integer" and v <= math.maxinteger // mult then
+    v = v * mult
+  else
+    v = v * 1.0 * mult     -- an integer product would wrap past 2^63
+  end
   local n = math.floor(v + 0.5)
   if math.abs(v - n) > 1e-6 then
     error(string.format("'%s' is not a whole number of %s", str, what), 0)
@@ -111,12 +116,18 @@ function cli.parse_time(str, rate)
     if i > 1 and v >= 60 then
       error(string.format("'%s': minutes and seconds must be below 60", str), 0)
     end
-    seconds = seconds * 60 + v
+    seconds = seconds * 60.0 + v   -- float: integer parts would wrap past 2^63
   end
   if not ok then
     error(string.format("'%s' is not a time (%s; -1 for unlimited)", str, TIME_HELP), 0)
   end
-  if rate then return math.floor(seconds * rate + 0.5) end
+  -- A long run of digits is a float, up to infinity: a count of frames
+  -- must still be an integer.
+  local frames = rate and math.tointeger(math.floor(seconds * rate + 0.5))
+  if seconds == math.huge or (rate and not frames) then
+    error(string.format("'%s' is too long", str), 0)
+  end
+  if rate then return frames end
   return nil, seconds
 end
 
@@ -144,7 +155,10 @@ function cli.parse_size(str, pow2)
   end
   if pow2 and n & (n - 1) ~= 0 then
     local p = 1
-    while p * 2 <= n do p = p * 2 end
+    while p <= n // 2 do p = p * 2 end     -- not p * 2 <= n: that wraps past 2^62
+    if p > math.maxinteger // 2 then
+      error(string.format("%d is not a power of two (%d would do)", n, p), 0)
+    end
     error(string.format("%d is not a power of two (%d or %d would do)", n, p, p * 2), 0)
   end
   return n
@@ -155,12 +169,13 @@ end
 function cli.parse_rate(str)
   local num, k = str:match("^(.-)([kK]?)$")
   local v = decimal(num)
-  if v and k ~= "" then v = v * 1000 end
-  if not v or v <= 0 then
+  if v and k ~= "" then v = v * 1000.0 end   -- float: an integer would wrap
+  if not v or v <= 0 or v == math.huge then
     error(string.format("'%s' is not a sample rate (e.g. 48000, 48k, 44.1k)", str), 0)
   end
   local n = math.floor(v + 0.5)
-  if math.abs(v - n) < 1e-6 then return math.tointeger(n) end
+  -- near 2^63 a whole rate has no integer form: it stays a float
+  if math.abs(v - n) < 1e-6 and math.tointeger(n) then return math.tointeger(n) end
   return v
 end
 
@@ -179,6 +194,9 @@ function cli.parse_map(str)
       error(string.format("'%s' is not a channel map entry (CHIN or CHIN:CHOUT, e.g. 2,1 or 1:2,2:1)", entry), 0)
     end
     local chin, chout = math.tointeger(tonumber(a)), math.tointeger(tonumber(b))
+    if not chin or not chout then   -- more digits than an integer holds
+      error(string.format("'%s': a channel number is too large", entry), 0)
+    end
     if chout < 1 then
       error(string.format("'%s': channels to map to count from 1", entry), 0)
     end

@@ -171,7 +171,8 @@ TSAN_FLAGS = -O1 -g -fsanitize=thread
 asan: test-deps
 	@CFLAGS='$(ASAN_FLAGS)' $(MAKE) --no-print-directory B=$(ASAN_B) \
 	  $(ASAN_B)/pastream-lua $(ASAN_B)/pastream/core.so $(TESTS:$(B)/%=$(ASAN_B)/%)
-	@ln -sfn ../lua $(ASAN_B)/lua   # the host finds its modules in DIR/lua beside itself
+	@ln -sfn ../lua $(ASAN_B)/lua         # the host finds its modules in DIR/lua beside itself
+	@ln -sfn ../scripts $(ASAN_B)/scripts # and the recipes in DIR/scripts
 	@tests/sanitize.sh asan
 
 tsan: test-deps

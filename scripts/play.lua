@@ -19,6 +19,7 @@ recipe.main(arg, function()
   print(string.format("playing %s (%s %s, %d channels, %d Hz, %.2f s) on '%s'%s", path, info.type,
     info.subtype, info.channels, info.samplerate, info.frames / info.samplerate,
     ps.devices()[s.device + 1].name, opt.loop and ", looping until Ctrl-C" or ""))
+  io.stdout:flush()
   ps.on_signal = function() s:stop() end
   s:play(path, { loop = opt.loop, meter = true })
   ps.on_signal = nil

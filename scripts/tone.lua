@@ -71,6 +71,7 @@ recipe.main(arg, function()
     or string.format("%s, %g Hz%s", opt.wave, opt.freq, opt.wave == "sweep" and (" to " .. opt.to .. " Hz") or "")
   print(string.format("playing %s at %g dBFS on '%s' (%d channels, %d Hz)%s", what, opt.level, ps.devices()[s.device + 1].name,
     ch, math.floor(rate), total and string.format(" for %.2f s", total / rate) or " until Ctrl-C"))
+  io.stdout:flush()
   ps.on_signal = function() s:stop() end
   local ok, err = pcall(s.play, s, source, { frames = total or -1, blocking = false })
   if not ok then

@@ -25,7 +25,7 @@ asan)
   # Lua allocates about 3x slower under ASan (test_garbage_fast: 346 MB/s
   # normally, 110-150 here): its floor is scaled by PS_SLOWDOWN.
   # PS_SANITIZER tells the soak that resident memory is ASan's, not ours.
-  PS_SANITIZER=asan PS_SLOWDOWN=${PS_SLOWDOWN:-4} PS_BUILD=$B PASTREAM_LUA=$top/$B/pastream-lua tests/run.sh
+  PS_SANITIZER=asan PS_SLOWDOWN=${PS_SLOWDOWN:-4} PS_SH=1 PS_BUILD=$B PASTREAM_LUA=$top/$B/pastream-lua tests/run.sh
   rc=$?
   ;;
 tsan)

@@ -6,7 +6,7 @@
 # argument), to check maps and frame counts on the exact samples.
 . tests/sh/tap.sh
 PS=scripts/pastream
-PL=./pastream-lua
+PL=${PASTREAM_LUA:-./pastream-lua}
 top=$(pwd)
 tmp=$(mktemp -d)
 xrig=
@@ -44,14 +44,14 @@ check_eq "-l writes nothing on stderr" "$(cat "$tmp/e")" ""
 check_eq "--list is -l" "$($PS --list)" "$out"
 
 # The launcher finds pastream-lua beside itself, one directory up, or on PATH.
-out=$(cd "$tmp" && "$top/$PS" --version); rc=$?
+out=$(cd "$tmp" && env -u PASTREAM_LUA "$top/$PS" --version); rc=$?
 check_eq "the launcher works from another directory" "$rc" 0
 ln -s "$top/$PS" "$tmp/pastream-link"
-out=$("$tmp/pastream-link" --version 2>&1); rc=$?
+out=$(env -u PASTREAM_LUA "$tmp/pastream-link" --version 2>&1); rc=$?
 check_eq "the launcher follows a symbolic link to it" "$rc" 0
 mkdir "$tmp/bin"
 cp $PS "$tmp/bin/pastream"
-out=$(PATH="$top:$PATH" "$tmp/bin/pastream" --version 2>&1); rc=$?
+out=$(env -u PASTREAM_LUA PATH="$top:$PATH" "$tmp/bin/pastream" --version 2>&1); rc=$?
 check_eq "the launcher finds pastream-lua on PATH" "$rc" 0
 check "... and runs the CLI" contains "$out" "pastream "
 

@@ -2,7 +2,7 @@
 . tests/sh/tap.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-P=./pastream-lua
+P=${PASTREAM_LUA:-./pastream-lua}
 sox -n -r 48000 -c 1 "$tmp/t1k.wav" synth 1 sine 1000
 sox -n -r 48000 -c 2 "$tmp/t5k.wav" synth 1 sine 5000
 
@@ -61,17 +61,17 @@ bad "filter: missing input file" "nope.wav" scripts/filter.lua "$tmp/nope.wav" "
 # Live, on the rig: a tone played into the loopback device by one process is
 # analysed by spectrum.lua listening on the same device.
 # (The tone runs until the analysis is done; SIGINT then stops it.)
-./pastream-lua tone.lua -D loopback -f 1000 -d 60 >/dev/null 2>&1 &
+"$P" tone.lua -D loopback -f 1000 -d 60 >/dev/null 2>&1 &
 tone_pid=$!
 sleep 0.5
-live=$(./pastream-lua spectrum.lua -D loopback -d 1 2>&1); rc=$?
+live=$("$P" spectrum.lua -D loopback -d 1 2>&1); rc=$?
 kill -INT $tone_pid; wait $tone_pid
 check_eq "live spectrum.lua on the rig exits 0" "$rc" "0"
 hz=$(printf '%s\n' "$live" | sed -n 's/.*peak: \([0-9.]*\) Hz.*/\1/p' | tail -1)
 check "live spectrum.lua finds the 1000 Hz tone another process plays ($hz Hz)" \
   awk -v f="${hz:-0}" 'BEGIN { exit !(f > 976 && f < 1024) }'
 
-out=$(./pastream-lua filter.lua -D loopback --type lowpass --freq 200 -d 1 2>&1); rc=$?
+out=$("$P" filter.lua -D loopback --type lowpass --freq 200 -d 1 2>&1); rc=$?
 check_eq "live filter.lua on the rig exits 0" "$rc" "0"
 check "live filter.lua filtered every frame of a second, none dropped" contains "$out" "filtered 48000 frames live (lowpass 200 Hz) at 48000 Hz, 0 dropped"
 

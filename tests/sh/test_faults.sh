@@ -3,7 +3,7 @@
 # before a stream starts, and pastream itself killed with SIGKILL while it
 # records.  Each scenario gets a rig of its own, since it kills it.
 . tests/sh/tap.sh
-PL=./pastream-lua
+PL=${PASTREAM_LUA:-./pastream-lua}
 PS=scripts/pastream
 tmp=$(mktemp -d)
 # One server name for every scenario: JACK keeps a killed server's slot in

@@ -1,6 +1,6 @@
 # The pastream-lua host: options, arg, stdin, errors, tasks and signals.
 . tests/sh/tap.sh
-PL=./pastream-lua
+PL=${PASTREAM_LUA:-./pastream-lua}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -26,7 +26,7 @@ has_entry() {   # has_entry RENDERED SHORT LONG
 }
 
 man -l man/pastream.1 >"$tmp/pastream.txt"
-./pastream-lua -e 'for _, o in ipairs(require("pastream.cli").options) do print(o.short or "", o.long) end' \
+${PASTREAM_LUA:-./pastream-lua} -e 'for _, o in ipairs(require("pastream.cli").options) do print(o.short or "", o.long) end' \
   >"$tmp/options"
 check "the CLI's option table has options" test "$(wc -l <"$tmp/options")" -ge 20
 while read -r s l; do
@@ -40,7 +40,7 @@ for opt in $(grep -oE -- '(^|[ ,])--[a-z][a-z-]*' "$tmp/help" | tr -d ' ,' | sor
 done
 
 man -l man/pastream-lua.1 >"$tmp/pastream-lua.txt"
-./pastream-lua -h >"$tmp/hosthelp"
+${PASTREAM_LUA:-./pastream-lua} -h >"$tmp/hosthelp"
 n=0
 for opt in $(sed -n 's/^  \(-[-a-z]*\).*/\1/p' "$tmp/hosthelp"); do
   n=$((n + 1))

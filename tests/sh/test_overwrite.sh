@@ -3,7 +3,7 @@
 # started, and SIGINT during an overwriting recording leaves the final name
 # holding the new recording.  Runs on the rig tests/run.sh starts.
 . tests/sh/tap.sh
-PL=./pastream-lua
+PL=${PASTREAM_LUA:-./pastream-lua}
 PS=scripts/pastream
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,7 +1,7 @@
 # Files through pipes with sox on both ends, and recordings finalized on
 # SIGINT/SIGTERM.  Runs on the rig tests/run.sh starts.
 . tests/sh/tap.sh
-PL=./pastream-lua
+PL=${PASTREAM_LUA:-./pastream-lua}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

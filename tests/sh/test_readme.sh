@@ -10,7 +10,7 @@ awk -v dir="$tmp" '
 ' README.md
 for f in "$tmp"/block*.lua; do
   name=$(basename "$f" .lua)
-  if (cd "$tmp" && "$top/pastream-lua" "$f" >"$f.out" 2>&1); then
+  if (cd "$tmp" && "${PASTREAM_LUA:-$top/pastream-lua}" "$f" >"$f.out" 2>&1); then
     ok "README $name runs"
   else
     fail "README $name runs" "$(tail -5 "$f.out" | tr '\n' ' ')"

@@ -1,7 +1,7 @@
 # The recipes in scripts/: --help, usage errors, and each one run on the rig
 # (the loopback device returns what it is given, bit-exact, 256 frames later).
 . tests/sh/tap.sh
-PL=$(pwd)/pastream-lua
+PL=${PASTREAM_LUA:-$(pwd)/pastream-lua}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 recipes="record.lua play.lua playrec.lua tone.lua meter.lua latency.lua loopback-check.lua devices.lua"

@@ -169,6 +169,7 @@ TSAN_FLAGS = -O1 -g -fsanitize=thread
 .PHONY: asan tsan gcstress valgrind soak check-all
 
 asan: test-deps
+	@$(MAKE) --no-print-directory all   # tests/sh also use the default build (pa_probe, the launcher's own checks)
 	@CFLAGS='$(ASAN_FLAGS)' $(MAKE) --no-print-directory B=$(ASAN_B) \
 	  $(ASAN_B)/pastream-lua $(ASAN_B)/pastream/core.so $(TESTS:$(B)/%=$(ASAN_B)/%)
 	@ln -sfn ../lua $(ASAN_B)/lua         # the host finds its modules in DIR/lua beside itself

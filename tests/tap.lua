@@ -36,6 +36,15 @@ function T.group(name, fn, ...)
   if not ok then report(false, name .. " (raised)", err) end
 end
 
+-- The whole content of the file at path, or nil when it cannot be read.
+function T.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local d = f:read("a")
+  f:close()
+  return d
+end
+
 -- The names in directory dir, sorted, as one space-separated string: a
 -- test compares two of them to see that no file was made or left behind.
 function T.listing(dir)

@@ -34,13 +34,7 @@ local function write(name, data)
   f:close()
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local d = f:read("a")
-  f:close()
-  return d
-end
+local read = T.read
 
 local good = ps.Buffer(4800, 2)
 for i = 1, #good do good[i] = ((i * 7919) % 65536 - 32768) / 65536 end

@@ -13,13 +13,7 @@ os.remove(dir)
 assert(uv.fs_mkdir(dir, 493))
 local function P(name) return dir .. "/" .. name end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local d = f:read("a")
-  f:close()
-  return d
-end
+local read = T.read
 
 local function listing() return T.listing(dir) end
 

@@ -397,6 +397,13 @@ function cli.parse_args(argv)
     if args[i] == nil then usage_error("%s needs a value", o.name) end
     return args[i]
   end
+  -- an option with an optional value (-p): the next argument only if it
+  -- parses as one, else true
+  local function optional_value(o)
+    local nx = args[i + 1]
+    if nx and pcall(o.parse, nx) then i = i + 1 return nx end
+    return true
+  end
 
   while i <= #args do
     local a = args[i]
@@ -423,9 +430,7 @@ function cli.parse_args(argv)
       elseif value then
         set_option(res, o, value)
       elseif o.optional then
-        local nx = args[i + 1]
-        if nx and pcall(o.parse, nx) then i = i + 1 set_option(res, o, nx)
-        else set_option(res, o, true) end
+        set_option(res, o, optional_value(o))
       else
         set_option(res, o, next_value(o))
       end
@@ -448,9 +453,7 @@ function cli.parse_args(argv)
           if rest ~= "" or a:sub(k + 1, k + 1) == "=" then
             set_option(res, o, rest)
           elseif o.optional then
-            local nx = args[i + 1]
-            if nx and pcall(o.parse, nx) then i = i + 1 set_option(res, o, nx)
-            else set_option(res, o, true) end
+            set_option(res, o, optional_value(o))
           else
             set_option(res, o, next_value(o))
           end

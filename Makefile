@@ -121,7 +121,8 @@ clean:
 # ---- benchmarks (tests/bench; issue 7): one table of figures, ratios and
 # goals, also written to tests/bench/results.md and results.tsv.  Not part
 # of check; never fails on timing.  BENCH_QUICK=1 for a short run.
-BENCH_BIN = $(B)/bench/bench_ring $(B)/bench/bench_callback $(B)/bench/bench_bufops $(B)/bench/runstat
+BENCH_BIN = $(B)/bench/bench_ring $(B)/bench/bench_callback $(B)/bench/bench_bufops $(B)/bench/runstat \
+            $(B)/bench/bench_wake
 JACK_LIBS = $(shell pkg-config --libs jack 2>/dev/null || echo -ljack)
 
 .PHONY: bench bench-deps
@@ -147,6 +148,9 @@ $(B)/bench/bench_bufops: tests/bench/bench_bufops.c | $(B)/bench
 
 $(B)/bench/runstat: tests/bench/runstat.c | $(B)/bench
 	$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(B)/bench/bench_wake: tests/bench/bench_wake.c | $(B)/bench
+	$(CC) $(ALL_CFLAGS) $< -o $@ -pthread
 
 # ---- sanitizers (issue 8, point 1).  make asan: the C tests, pa_probe and a
 # pastream-lua + core.so built with ASan+UBSan into build-asan/, then the

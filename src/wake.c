@@ -43,9 +43,13 @@ void ps_wake_clear(ps_wake *w)
      * later signal would be skipped.  In this order a signal that comes
      * during the drain finds the flag still set and writes nothing, and the
      * reader, which looks at the shared state only after this returns,
-     * sees what that signal announced. */
-    while (read(w->fd, &v, sizeof v) == (ssize_t)sizeof v)
-        ;
+     * sees what that signal announced.  One read drains it: an eventfd
+     * read returns and resets the whole counter, and the flag lets at most
+     * one write through per clear (a late one from the last round at most
+     * adds to the counter), so a second read would only find it empty and
+     * cost a system call on every wake-up. */
+    ssize_t r = read(w->fd, &v, sizeof v);
+    (void)r;
     atomic_exchange_explicit(&w->pending, 0, memory_order_acq_rel);
 }
 

@@ -125,40 +125,51 @@ function ps.sleep(s)
   end)
 end
 
--- The engine's wake-up: one fd for every stream, one poll handle watching it.
-local waiters, wake_poll = {}, nil
+-- The engine's wake-up: one fd for every stream, one poll handle watching
+-- it while anybody waits.  A wake-up runs once per period while a chunk
+-- loop waits, so this path allocates nothing and makes one system call
+-- (the eventfd read) besides the loop's own epoll_wait: the two lists are
+-- swapped rather than made anew, and the poll handle is left started while
+-- waiters come back (starting it again would remove and re-add the fd).
+local waiters, spare, wake_poll = {}, {}, nil
 
 local function on_wake()
   core.clear_wake()
   local list = waiters
-  waiters = {}
-  for _, w in ipairs(list) do w() end
+  waiters, spare = spare, list
+  for i = 1, #list do
+    local w = list[i]
+    list[i] = nil
+    w(true)
+  end
   if #waiters == 0 then wake_poll:stop() end
+end
+
+local function add_waiter(w)
+  waiters[#waiters + 1] = w
+  if not wake_poll:is_active() then wake_poll:start("r", on_wake) end
 end
 
 -- Suspend until the engine signals anything, or timeout_ms passes.
 -- Returns true when woken by the engine.
 local function wait_engine(timeout_ms)
   if not wake_poll then wake_poll = uv.new_poll(core.wake_fd()) end
+  if not timeout_ms then return suspend(add_waiter) end
   return suspend(function(wake)
-    local timer, fired = nil, false
+    local timer, fired = uv.new_timer(), false
     local function once(v)
       if fired then return end
       fired = true
-      if timer then timer:close() end
+      timer:close()
       wake(v)
     end
-    if timeout_ms then
-      timer = uv.new_timer()
-      timer:start(math.max(0, math.ceil(timeout_ms)), 0, function()
-        for i, w in ipairs(waiters) do
-          if w == once then table.remove(waiters, i) break end
-        end
-        once(false)
-      end)
-    end
-    waiters[#waiters + 1] = function() once(true) end
-    if #waiters == 1 then wake_poll:start("r", on_wake) end
+    timer:start(math.max(0, math.ceil(timeout_ms)), 0, function()
+      for i, w in ipairs(waiters) do
+        if w == once then table.remove(waiters, i) break end
+      end
+      once(false)
+    end)
+    add_waiter(once)
   end)
 end
 ps._wait_engine = wait_engine

@@ -176,7 +176,12 @@ if [ "$rig_up" = 1 ]; then
     frames=$((CHUNK_SECONDS * RATE))
     log "5/8 chunk iteration: empty loop body vs a plain recording ($CHUNK_ROUNDS rounds of ${CHUNK_SECONDS}s)"
     for ((r = 0; r < CHUNK_ROUNDS; r++)); do
-        for m in $(rotate "$r" record c16 c256); do
+        for m in $(rotate "$r" record c16 c256 floor); do
+            if [ "$m" = floor ]; then
+                # the wake-up of a bare C thread, one per period as long
+                "$B/bench_wake" $((frames / PERIOD)) $((PERIOD * 1000000 / RATE)) >>"$RAW" 2>>"$TMP/chunks.err"
+                continue
+            fi
             case $m in
                 record) args=(record "$frames" "$TMP/base.wav") ;;
                 c16)    args=(chunks "$frames" 16) ;;

@@ -18,8 +18,12 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LUV_LIBS   = $(shell pkg-config --libs lua5.4-luv 2>/dev/null)
-ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS) -Isrc -DPS_SHAREDIR='"$(SHAREDIR)"'
+ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS) -Isrc -DPS_SHAREDIR='"$(SHAREDIR)"' -DPS_CMODDIR='"$(CMODDIR)"'
 LIBS     = $(PKG_LIBS) -lm -pthread
+# The host links Lua, luv and libuv only: it finds the C core, and with it
+# PortAudio and libsndfile, as pastream/core.so on package.cpath when a
+# script requires it (the build tree's $(B)/, the installed $(CMODDIR)/).
+HOST_LIBS = $(LUV_LIBS) $(shell pkg-config --libs lua5.4 libuv 2>/dev/null) -lm
 
 B = build
 CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c src/sfformat.c \
@@ -45,8 +49,8 @@ $(B)/%.o: src/%.c $(HEADERS) | $(B)
 $(B):
 	mkdir -p $(B)/pastream
 
-pastream-lua: $(CORE_OBJ) $(B)/host.o
-	$(CC) $(CFLAGS) $^ -o $@ $(LUV_LIBS) $(LIBS) -Wl,-E
+pastream-lua: $(B)/host.o | $(B)/pastream/core.so
+	$(CC) $(CFLAGS) $< -o $@ $(HOST_LIBS)
 
 $(B)/pastream/core.so: $(CORE_OBJ) | $(B)
 	$(CC) $(CFLAGS) -shared $^ -o $@ $(filter-out -llua5.4,$(LIBS))
@@ -204,9 +208,10 @@ check-all: check
 	@$(MAKE) --no-print-directory gcstress
 	@$(MAKE) --no-print-directory valgrind
 
-# The host inside a build directory (only the sanitizer builds use it).
-$(B)/pastream-lua: $(CORE_OBJ) $(B)/host.o
-	$(CC) $(CFLAGS) $^ -o $@ $(LUV_LIBS) $(LIBS) -Wl,-E
+# The host inside a build directory (only the sanitizer builds use it): it
+# takes the core.so beside it, $(B)/pastream/core.so.
+$(B)/pastream-lua: $(B)/host.o | $(B)/pastream/core.so
+	$(CC) $(CFLAGS) $< -o $@ $(HOST_LIBS)
 
 # ---- fuzzing (issue 8, point 2).  make fuzz: the libFuzzer targets of
 # tests/fuzz, built with clang (-fsanitize=fuzzer,address,undefined, the

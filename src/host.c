@@ -1,32 +1,38 @@
-/* pastream-lua: Lua 5.4 with luv and pastream built in.
+/* pastream-lua: Lua 5.4 with luv, and pastream's modules on its paths.
  *
  *   pastream-lua [options] [SCRIPT [ARGS...]]
  *
  * Like lua(1): `arg` holds the script name at 0 and its arguments at 1..n.
- * The script runs as the first task on the luv loop (lua/pastream/init.lua,
- * ps.main), and the process exits when every task has ended.  Everything
+ * The script runs as the first task on the luv loop (lua/pastream/task.lua,
+ * task.main), and the process exits when every task has ended.  Everything
  * runs under a protected call with a traceback; an uncaught error prints
- * it and exits 1.  SIGINT/SIGTERM close every stream (see init.lua). */
+ * it and exits 1.  SIGINT/SIGTERM close every stream (see init.lua).
+ *
+ * The host links only Lua, luv and libuv.  The C core (PortAudio,
+ * libsndfile: many libraries for the dynamic loader) is the module
+ * pastream/core.so, found on package.cpath on the first require
+ * "pastream.core", so that a script that does not use audio starts about
+ * as fast as lua5.4 does.  The core closes every stream and PortAudio itself when
+ * the Lua state closes (a finalizer, src/lcore.c). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <luv/luv.h>
 #include <dirent.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "device.h"
-#include "lpastream.h"
-
 #ifndef PS_SHAREDIR
 #define PS_SHAREDIR "/usr/local/share"
 #endif
-
-int luaopen_pastream_core(lua_State *L);
+#ifndef PS_CMODDIR
+#define PS_CMODDIR "/usr/local/lib/lua/5.4"
+#endif
 
 static const char *progname = "pastream-lua";
 
@@ -142,21 +148,90 @@ static int list_recipes(void)
     return 0;
 }
 
-/* Put pastream's own Lua modules first on package.path: the build tree's
- * when this binary runs from one, else the installed ones. */
+/* The first SIGINT/SIGTERM is handled on the loop (luv's watcher: stop the
+ * streams, finalize files, exit).  A script busy in a loop that never
+ * yields never lets the loop see it, so a second one exits at once, from
+ * the handler: the "press Ctrl-C again to abort" of sox and friends.
+ * (src/lcore.c has the same for plain lua5.4, where there is no host.) */
+static struct sigaction chained[2];
+static volatile sig_atomic_t signal_count;
+
+static void on_signal(int sig, siginfo_t *info, void *ctx)
+{
+    int i = sig == SIGINT ? 0 : 1;
+    if (++signal_count >= 2)
+        _exit(128 + sig);
+    if (chained[i].sa_flags & SA_SIGINFO)
+        chained[i].sa_sigaction(sig, info, ctx);
+    else if (chained[i].sa_handler != SIG_DFL && chained[i].sa_handler != SIG_IGN)
+        chained[i].sa_handler(sig);
+}
+
+/* package.pastream_chain_signals(): put the second-signal exit in front of
+ * the SIGINT/SIGTERM handlers installed so far (luv's); task.lua calls it
+ * once it has started its signal watchers.  Safe to call again. */
+static int chain_signals(lua_State *L)
+{
+    static const int sigs[2] = { SIGINT, SIGTERM };
+    (void)L;
+    for (int i = 0; i < 2; i++) {
+        struct sigaction cur, mine;
+        sigaction(sigs[i], NULL, &cur);
+        if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
+            continue;
+        chained[i] = cur;
+        memset(&mine, 0, sizeof mine);
+        mine.sa_sigaction = on_signal;
+        mine.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigfillset(&mine.sa_mask);
+        sigaction(sigs[i], &mine, NULL);
+    }
+    return 0;
+}
+
+/* Prepend "DIR/?.so;" for the first DIR of dirs[0..n) that holds
+ * pastream/core.so, and then "PS_CMODDIR/?.so;", to package.cpath
+ * (package is on the stack top). */
+static void set_cpath(lua_State *L, const char *const dirs[], int n)
+{
+    char probe[PATH_MAX + 96];
+    const char *found = "";
+    for (int i = 0; i < n && !*found; i++) {
+        snprintf(probe, sizeof probe, "%s/pastream/core.so", dirs[i]);
+        if (exists(probe))
+            found = dirs[i];
+    }
+    lua_getfield(L, -1, "cpath");
+    lua_pushfstring(L, "%s%s%s/?.so;%s", found, *found ? "/?.so;" : "", PS_CMODDIR,
+                    lua_tostring(L, -1));
+    lua_setfield(L, -3, "cpath");
+    lua_pop(L, 1);
+}
+
+/* Put pastream's own modules first on package.path and package.cpath: the
+ * build tree's when this binary runs from one, else the installed ones. */
 static void set_paths(lua_State *L)
 {
     char dir[PATH_MAX], probe[PATH_MAX + 64], lua_dir[PATH_MAX + 64] = "";
-    if (exe_dir(dir, sizeof dir) == 0) {
-        snprintf(probe, sizeof probe, "%s/lua/pastream/init.lua", dir);
+    /* the C core: the build tree's build/, the sanitizer build directory
+     * the host sits in (build-asan/pastream/core.so), the installed one */
+    char cdir[3][PATH_MAX + 64];
+    const char *const cdirs[3] = { cdir[0], cdir[1], cdir[2] };
+    int have = exe_dir(dir, sizeof dir) == 0;
+    if (have) {
+        snprintf(probe, sizeof probe, "%s/lua/pastream/task.lua", dir);
         if (exists(probe))
             snprintf(lua_dir, sizeof lua_dir, "%s/lua", dir);
         else {
-            snprintf(probe, sizeof probe, "%s/../share/lua/5.4/pastream/init.lua", dir);
+            snprintf(probe, sizeof probe, "%s/../share/lua/5.4/pastream/task.lua", dir);
             if (exists(probe))
                 snprintf(lua_dir, sizeof lua_dir, "%s/../share/lua/5.4", dir);
         }
-    }
+        snprintf(cdir[0], sizeof cdir[0], "%s/build", dir);
+        snprintf(cdir[1], sizeof cdir[1], "%s", dir);
+        snprintf(cdir[2], sizeof cdir[2], "%s/../lib/lua/5.4", dir);
+    } else
+        dir[0] = '\0';
     if (!lua_dir[0])
         snprintf(lua_dir, sizeof lua_dir, "%s/lua/5.4", PS_SHAREDIR);
     lua_getglobal(L, "package");
@@ -164,12 +239,15 @@ static void set_paths(lua_State *L)
     lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", lua_dir, lua_dir, lua_tostring(L, -1));
     lua_setfield(L, -3, "path");
     lua_pop(L, 1);
+    set_cpath(L, cdirs, have ? 3 : 0);
     lua_pushstring(L, dir);
     lua_setfield(L, -2, "pastream_bindir");
+    lua_pushcfunction(L, chain_signals);
+    lua_setfield(L, -2, "pastream_chain_signals");
     lua_pop(L, 1);
 }
 
-/* package.loaded.luv = luv on our loop; package.preload["pastream.core"]. */
+/* package.loaded.luv = luv on our loop. */
 static void open_libs(lua_State *L, uv_loop_t *loop)
 {
     luaL_openlibs(L);
@@ -177,10 +255,6 @@ static void open_libs(lua_State *L, uv_loop_t *loop)
     luv_set_loop(L, loop);
     luaopen_luv(L);
     lua_setfield(L, -2, "luv");
-    lua_pop(L, 1);
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    lua_pushcfunction(L, luaopen_pastream_core);
-    lua_setfield(L, -2, "pastream.core");
     lua_pop(L, 1);
 }
 
@@ -250,9 +324,10 @@ static int pmain(lua_State *L)
     if (a->version)
         print_versions(L);
 
-    /* ps.main(chunk, ...) runs chunks as the first task and the loop to the end. */
+    /* task.main(chunk, ...) (ps.main) runs chunks as the first task and the
+     * loop to the end.  Only a script that requires "pastream" loads the core. */
     lua_getglobal(L, "require");
-    lua_pushliteral(L, "pastream");
+    lua_pushliteral(L, "pastream.task");
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "main");
     int ps_main = lua_gettop(L);
@@ -363,8 +438,8 @@ int main(int argc, char **argv)
             code = 1;
         }
     }
-    lua_close(L);           /* closes every stream (finalizing files) */
-    ps_pa_terminate();
+    lua_close(L);           /* the core, if loaded, closes every stream (finalizing
+                               files) and terminates PortAudio */
     uv_loop_close(loop);
     return code;
 }

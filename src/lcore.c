@@ -1,6 +1,8 @@
 /* pastream.core: the C module.  Device and host-API listing, versions, and
  * the Buffer and Stream types.  `require "pastream"` loads lua/pastream/
- * init.lua, which builds the public API on top of this. */
+ * init.lua, which builds the public API on top of this.  The pastream-lua
+ * host and plain lua5.4 both load it as pastream/core.so from package.cpath. */
+#include <dlfcn.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <string.h>
@@ -116,7 +118,9 @@ static int core_terminate(lua_State *L)
 /* The first SIGINT/SIGTERM is handled on the loop (luv's watcher: stop the
  * streams, finalize files, exit).  A script busy in a loop that never
  * yields never lets the loop see it, so a second one exits at once, from
- * the handler: the "press Ctrl-C again to abort" of sox and friends. */
+ * the handler: the "press Ctrl-C again to abort" of sox and friends.
+ * lua/pastream/task.lua calls this one under plain lua5.4; pastream-lua has
+ * its own (src/host.c), which works before this module is loaded. */
 static struct sigaction chained[2];
 static volatile sig_atomic_t signal_count;
 
@@ -164,12 +168,30 @@ static const luaL_Reg funcs[] = {
     { NULL, NULL }
 };
 
+/* Keep this library mapped until the process ends.  Lua dlcloses the C
+ * modules it loaded when its state closes, but the engine of an abandoned
+ * stream (ps_pa_abandon) may still be called back by a late PortAudio
+ * thread, which would then run unmapped code.  RTLD_NOLOAD finds the copy
+ * already loaded, RTLD_NODELETE makes its dlclose a no-op.  (Linked into a
+ * program, as in the fuzz targets, the core is never unloaded anyway.) */
+static void pin_library(void)
+{
+    Dl_info info;
+    if (dladdr((void *)pin_library, &info) && info.dli_fname)
+        dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 LUAMOD_API int luaopen_pastream_core(lua_State *L)
 {
-    /* Close every stream and PortAudio when the Lua state closes.  Not
-     * atexit(): plain lua5.4 unloads this module at lua_close, and a hook
-     * left behind would point into unmapped code.  The sentinel is created
-     * after the loader's own table, so it is finalized before the unload. */
+    pin_library();
+    /* Close every stream and PortAudio when the Lua state closes (the
+     * host's and plain lua5.4's lua_close).  Not atexit(): the streams are
+     * userdata of that state, so they are closed while it exists.  Lua
+     * calls finalizers in the reverse order of their objects' creation:
+     * the streams, made after this sentinel, are closed (their files
+     * finalized) first, then the sentinel closes any left and terminates
+     * PortAudio.  It is made after the loader's own table, so it also runs
+     * before the (pinned, so harmless) unload. */
     lua_newuserdatauv(L, 1, 0);
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, core_terminate);

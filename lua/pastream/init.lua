@@ -26,104 +26,26 @@ ps.load = core.load
 local Stream = core.stream_methods
 
 ---------------------------------------------------------------------------
--- Tasks
+-- Tasks (lua/pastream/task.lua: they need no audio, so that scripts run by
+-- pastream-lua that never require "pastream" never load this core)
 ---------------------------------------------------------------------------
 
-local tasks = {}          -- coroutine -> name, for every live task
-local ntasks = 0
-local failure             -- first uncaught task error (with traceback)
+local task = require "pastream.task"
+local suspend = task.suspend
 
-local function resume(co, ...)
-  local ok, err = coroutine.resume(co, ...)
-  if not ok and not failure then
-    failure = err
-    uv.stop()
-  end
-  if coroutine.status(co) == "dead" and tasks[co] then
-    tasks[co] = nil
-    ntasks = ntasks - 1
-  end
-end
+ps.spawn = task.spawn
+ps.yield = task.yield
+ps.sleep = task.sleep
+ps.run = task.run
+ps.main = task.main
 
---- Run fn(...) as a task: a coroutine on the event loop.  It starts at once
--- and runs until it first waits.  An error in it ends ps.run() with the
--- task's traceback.
-function ps.spawn(fn, ...)
-  assert(type(fn) == "function", "bad argument #1 to 'spawn' (function expected)")
-  -- xpcall inside the coroutine keeps the task's own traceback; a table
-  -- error (such as a signal's {exit = N}) passes through unchanged.
-  local co = coroutine.create(function(...)
-    local res = table.pack(xpcall(fn, function(e)
-      if type(e) == "table" then return e end
-      return debug.traceback(tostring(e), 2)
-    end, ...))
-    if not res[1] then error(res[2], 0) end
-    return table.unpack(res, 2, res.n)
-  end)
-  tasks[co] = true
-  ntasks = ntasks + 1
-  resume(co, ...)
-  return co
-end
-
-local function in_task()
-  local co, main = coroutine.running()
-  return not main and tasks[co] and co or nil
-end
-
--- Suspend until `arm(wakeup)` calls wakeup.  In a task this yields to the
--- loop; outside one it runs the loop until then.
-local function suspend(arm)
-  local co = in_task()
-  if co then
-    arm(function(...) resume(co, ...) end)
-    return coroutine.yield()
-  end
-  local done, res = false, nil
-  arm(function(...) done, res = true, table.pack(...) end)
-  while not done do
-    uv.run("once")
-    if failure then
-      local err = failure
-      failure = nil
-      error(err, 0)
-    end
-  end
-  return table.unpack(res, 1, res.n)
-end
-
--- Tasks that yielded to let the loop go round once.  They are resumed by
--- an idle handle, one batch per loop iteration.  (A 0 ms timer would not
--- do: libuv runs a timer started from a timer callback with 0 ms again in
--- the same pass, so a task sleeping 0 in a loop would starve the loop.)
-local ready, idle = {}, nil
-
-local function run_ready()
-  local list = ready
-  ready = {}
-  for _, w in ipairs(list) do w() end
-  if #ready == 0 then idle:stop() end
-end
-
---- Let every other task and the loop's events run once, then go on.
-function ps.yield()
-  suspend(function(wake)
-    if not idle then idle = uv.new_idle() end
-    ready[#ready + 1] = wake
-    if #ready == 1 then idle:start(run_ready) end
-  end)
-end
-
---- Wait s seconds without blocking other tasks (0: ps.yield()).
-function ps.sleep(s)
-  assert(type(s) == "number" and s >= 0, "bad argument #1 to 'sleep' (seconds >= 0 expected)")
-  local ms = math.floor(s * 1000 + 0.5)
-  if ms == 0 then return ps.yield() end
-  local t = uv.new_timer()
-  suspend(function(wake)
-    t:start(ms, 0, function() t:close(); wake() end)
-  end)
-end
+-- SIGINT/SIGTERM: ps.on_signal, when a script sets it, handles the signal
+-- instead; otherwise every stream is stopped and closed (files finalized)
+-- before the loop ends with 128 + signo.
+task.on_terminate(function(name)
+  if ps.on_signal then ps.on_signal(name) return true end
+  core.terminate()
+end)
 
 -- The engine's wake-up: one fd for every stream, one poll handle watching
 -- it while anybody waits.  A wake-up runs once per period while a chunk
@@ -173,51 +95,6 @@ local function wait_engine(timeout_ms)
   end)
 end
 ps._wait_engine = wait_engine
-
-local signals
-
-local function install_signals()
-  if signals then return end
-  signals = {}
-  for _, name in ipairs { "sigint", "sigterm" } do
-    local h = uv.new_signal()
-    h:start(name, function()
-      local n = name == "sigint" and 2 or 15
-      if ps.on_signal then ps.on_signal(name) return end
-      core.terminate()            -- stop and close every stream
-      failure = failure or { exit = 128 + n, message = "interrupted (" .. name:upper() .. ")" }
-      uv.stop()
-    end)
-    h:unref()                     -- a signal handler alone keeps nothing alive
-    signals[#signals + 1] = h
-  end
-  core.chain_signals()            -- a second signal exits even if Lua is busy
-end
-
---- Run the event loop until every task has ended (or one fails).
-function ps.run()
-  install_signals()
-  while true do
-    uv.run("default")
-    if failure then
-      local err = failure
-      failure = nil
-      error(err, 0)
-    end
-    if ntasks == 0 or not uv.loop_alive() then break end
-  end
-  if ntasks > 0 then
-    error(string.format("%d task(s) wait for something that will never happen", ntasks), 0)
-  end
-end
-
---- Run fn(...) as the first task and the loop until everything has ended:
--- what `pastream-lua SCRIPT` does with the script.
-function ps.main(fn, ...)
-  install_signals()
-  ps.spawn(fn, ...)
-  ps.run()
-end
 
 ---------------------------------------------------------------------------
 -- Devices

@@ -13,6 +13,27 @@ check "-v prints the Lua version" contains "$out" "Lua 5.4"
 check_eq "-e runs code" "$($PL -e 'print(1 + 1)')" "2"
 check_eq "several -e run in order" "$($PL -e 'x = 3' -e 'print(x * 2)')" "6"
 
+# Start-up: the host links Lua, luv and libuv only; PortAudio and libsndfile
+# come with the C core (pastream/core.so), loaded by the first require
+# "pastream", and a script that never requires it never loads them nor
+# compiles init.lua (issue 7: pastream-lua -e '' within 2x of lua5.4 -e '').
+maps='local m = io.open("/proc/self/maps"):read("a")
+  print(m:find("libportaudio", 1, true) and "portaudio" or "-", m:find("libsndfile", 1, true) and "sndfile" or "-",
+        m:find("/pastream/core.so", 1, true) and "core" or "-")'
+check_eq "-e '' loads neither PortAudio, libsndfile nor the core" "$($PL -e "$maps")" "$(printf -- '-\t-\t-')"
+check_eq "-e '' loads neither pastream nor pastream.core" \
+  "$($PL -e 'print(package.loaded.pastream, package.loaded["pastream.core"])')" "$(printf 'nil\tnil')"
+check_eq "require \"pastream\" loads the core with PortAudio and libsndfile" \
+  "$($PL -e 'require "pastream"' -e "$maps")" "$(printf 'portaudio\tsndfile\tcore')"
+check "the host's executable links no PortAudio nor libsndfile" \
+  sh -c "! ldd '$(command -v "$PL")' | grep -Eq 'libportaudio|libsndfile'"
+# the tree's host takes build/pastream/core.so, a sanitizer build's host
+# (build-asan/pastream-lua) the core.so built with it
+bindir=$(dirname "$(command -v "$PL")")
+own=$bindir/build/pastream/core.so; [ -f "$own" ] || own=$bindir/pastream/core.so
+out=$($PL -e 'print(package.searchpath("pastream.core", package.cpath))')
+check_eq "the host finds the core.so built with it first on package.cpath" "$(realpath "$out")" "$(realpath "$own")"
+
 printf 'print(arg[0], arg[1], arg[2], #arg, ...)\n' >"$tmp/args.lua"
 check_eq "arg and ... as lua sets them" "$($PL "$tmp/args.lua" a 'b c')" "$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$tmp/args.lua" a 'b c' 2 a 'b c')"
 check_eq "- runs the script from stdin" "$(echo 'print(arg[0], arg[1])' | $PL - x)" "$(printf -- '-\tx')"
@@ -72,6 +93,20 @@ for sig in INT TERM; do
   check "SIG$sig says it was interrupted" contains "$(cat "$tmp/e")" "interrupted"
   check "SIG$sig stops within 2 s (took $ms ms)" test "$ms" -lt 2000
 done
+
+# A recording still running when the script ends: the core closes every
+# stream when the host closes Lua (and then PortAudio), and the file is
+# finalized with the frames recorded so far.
+cat >"$tmp/leftopen.lua" <<LUA
+local ps = require "pastream"
+local s = ps.InputStream{ device = "loopback", channels = 2 }
+s:record{ frames = -1, out = "$tmp/leftopen.wav", blocking = false }
+ps.sleep(0.3)
+print(ps.stream_count())
+LUA
+check_eq "a recording left running at the end of the script" "$($PL "$tmp/leftopen.lua" 2>&1)" "1"
+frames=$($PL -e "local i = assert(require('pastream').file_info('$tmp/leftopen.wav')) print(i.frames)")
+check "is finalized at exit with its frames (got ${frames:-none} frames)" test "${frames:-0}" -ge 4800
 
 # A script busy in a loop never lets the loop see the first signal: the
 # second one must end it at once.

@@ -9,13 +9,17 @@ d=$tmp/root
 make -s install DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
 check "make install DESTDIR=... PREFIX=/usr succeeds" test $? -eq 0
 for f in bin/pastream-lua bin/pastream lib/lua/5.4/pastream/core.so share/lua/5.4/pastream/init.lua \
-         share/lua/5.4/pastream/cli.lua share/pastream-lua/scripts/demo.lua \
+         share/lua/5.4/pastream/cli.lua share/lua/5.4/pastream/task.lua share/pastream-lua/scripts/demo.lua \
          share/man/man1/pastream.1 share/man/man1/pastream-lua.1 share/bash-completion/completions/pastream \
          share/bash-completion/completions/pastream-lua share/doc/pastream-lua/API.md; do
   check "installs usr/$f" test -f "$d/usr/$f"
 done
 out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'print(package.searchpath("pastream", package.path))')
 check_eq "the installed pastream-lua loads the installed modules" "$(realpath "$out" 2>/dev/null)" "$(realpath "$d/usr/share/lua/5.4/pastream/init.lua")"
+out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'print(package.searchpath("pastream.core", package.cpath))')
+check_eq "the installed pastream-lua loads the installed core.so" "$(realpath "$out" 2>/dev/null)" "$(realpath "$d/usr/lib/lua/5.4/pastream/core.so")"
+out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'print(package.searchpath("pastream.task", package.path))')
+check_eq "the installed pastream-lua runs the installed task.lua" "$(realpath "$out" 2>/dev/null)" "$(realpath "$d/usr/share/lua/5.4/pastream/task.lua")"
 check "the installed pastream-lua runs (-v)" sh -c "'$d/usr/bin/pastream-lua' -v | grep -q PortAudio"
 check "the installed pastream runs (-h)" sh -c "cd '$tmp' && '$d/usr/bin/pastream' -h | grep -q usage"
 check "the installed pastream lists the rig's devices (-l)" sh -c "cd '$tmp' && '$d/usr/bin/pastream' -l | grep -q loopback"

@@ -23,7 +23,8 @@ check "luarocks make --tree TMP builds and installs the rock" test $? -eq 0
 grep -q "Missing dependencies" "$tmp/log" && fail "no missing dependency reported" "$(grep -A2 Missing "$tmp/log")" ||
   ok "no missing dependency reported"
 for f in lib/lua/5.4/pastream/core.so share/lua/5.4/pastream/init.lua \
-         share/lua/5.4/pastream/cli.lua share/lua/5.4/pastream/recipe.lua; do
+         share/lua/5.4/pastream/cli.lua share/lua/5.4/pastream/recipe.lua \
+         share/lua/5.4/pastream/task.lua; do
   check "the rock installs $f" test -f "$tree/$f"
 done
 check "the rock carries the API reference" test -f "$tree/lib/luarocks/rocks-5.4/pastream-lua/scm-1/doc/API.md"

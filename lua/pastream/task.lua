@@ -57,10 +57,20 @@ local in_task = task.in_task
 --- Suspend until `arm(wakeup)` calls wakeup(...); returns wakeup's
 -- arguments.  In a task this yields to the loop; outside one it runs the
 -- loop until then.
+-- One wake-up function per task, made on its first wait and kept while the
+-- task lives (weak keys): a chunk loop waits once per audio period, and a
+-- new closure each time would be garbage made on every period.
+local wakers = setmetatable({}, { __mode = "k" })
+
 function task.suspend(arm)
   local co = in_task()
   if co then
-    arm(function(...) resume(co, ...) end)
+    local w = wakers[co]
+    if not w then
+      w = function(...) resume(co, ...) end
+      wakers[co] = w
+    end
+    arm(w)
     return coroutine.yield()
   end
   local done, res = false, nil

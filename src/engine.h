@@ -71,8 +71,16 @@ typedef enum {
     PS_COPY_LEFT2,          /* stereo 32-bit "1 1" */
     PS_COPY_RIGHT2,         /* stereo 32-bit "2 2" */
     PS_COPY_MUTE_LEFT2,     /* stereo 32-bit "0 2", silence 0 */
-    PS_COPY_MUTE_RIGHT2     /* stereo 32-bit "1 0", silence 0 */
+    PS_COPY_MUTE_RIGHT2,    /* stereo 32-bit "1 0", silence 0 */
+    PS_NCOPY
 } ps_copy_kind;
+
+/* A copy kernel: n 32-bit words from src to dst (n * 4 bytes), any
+ * alignment, no overlap; for the stereo kinds n is even (two per frame). */
+typedef void (*ps_copy_fn)(unsigned char *dst, const unsigned char *src, size_t n);
+
+/* The instruction sets the copy kernels have versions for, in order. */
+enum { PS_ISA_C, PS_ISA_SSE2, PS_ISA_AVX2, PS_ISA_AVX512, PS_NISA };
 
 typedef struct ps_engine {
     /* --- configuration: set with ps_engine_* before start, then read-only */
@@ -84,6 +92,7 @@ typedef struct ps_engine {
     int txmap[PS_MAXCH];                /* device output k <- tx channel txmap[k] (1-based, 0 = silence) */
     bool rx_identity, tx_identity;      /* maps that are a plain copy */
     ps_copy_kind rx_plan, tx_plan;      /* how the callback copies through them */
+    ps_copy_fn rx_fn, tx_fn;            /* the plan's kernel (ps_copy_kernel), or NULL */
     int64_t frames, pad, offset;
     bool loop, fatal_xruns;
     int flags;
@@ -181,6 +190,24 @@ void ps_copy_mapped(unsigned char *dst, int dst_ch, const unsigned char *src,
  * channel counts, sample size and silence byte.  Returns the kind. */
 ps_copy_kind ps_copy_plan(int dst_ch, int src_ch, const int *map, size_t ss,
                           unsigned char silence);
+
+/* The kernel for `kind` with frames of frame_bytes (destination) bytes, in
+ * the instruction set ps_copy_isa() names; it copies nframes * frame_bytes / 4
+ * words.  NULL when there is none: always for PS_COPY_GENERIC
+ * (ps_copy_mapped) and for frames that are not whole 32-bit words; for
+ * PS_COPY_IDENTITY below AVX2 (memcpy).  Setting a map calls this once and
+ * the engine keeps the result: the callback never dispatches. */
+ps_copy_fn ps_copy_kernel(ps_copy_kind kind, size_t frame_bytes);
+
+/* PS_ISA_*: the best set this CPU (and OS) runs, detected once; the set
+ * kernels come from: the best, capped at PS_ISA_AVX2 by default (AVX-512
+ * was no faster here, see engine.c); and for tests and benchmarks, set that
+ * cap (an out-of-range one restores the default) for kernels asked for
+ * afterwards: a map set before keeps its kernel.  Returns the set now in
+ * use. */
+int ps_copy_isa_best(void);
+int ps_copy_isa(void);
+int ps_copy_set_isa(int cap);
 
 /* ps_copy_mapped's result, the way `kind` (from ps_copy_plan with the same
  * arguments) says.  Any alignment.  Returns nothing. */

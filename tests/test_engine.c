@@ -21,7 +21,9 @@
  * silence and change nothing.
  *
  * Then: ps_copy_mapped on its own (sample sizes 1..4, unaligned pointers),
- * map/config validation, ps_engine_end, and the coalesced wake-up. */
+ * the planned copies (each kernel, in each instruction set, against
+ * ps_copy_mapped; and through the callback with rings that wrap at every
+ * offset), map/config validation, ps_engine_end, and the coalesced wake-up. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -151,6 +153,9 @@ static const tcase cases[] = {
     { "uint8: map 0 and pad play 0x80", .out=2, .fout=PS_UINT8, .txch=1, .src=S_FLAT, .len=100, .pad=20, .txmap="0 1", .frames=-1, EXP(COMPLETE, 120, 100, 0, 0, 0) },
     { "uint8 ring dry: silence after the end is 0x80", .out=1, .fout=PS_UINT8, .src=S_RING_DRY, .len=99, .frames=-1, .blocks="64", EXP(EMPTY, 99, 99, 0, 0, 0) },
     { "int8 identity, pad<0 to frames", .out=2, .fout=PS_INT8, .src=S_FLAT, .len=50, .pad=-1, .frames=333, .blocks="100", EXP(COMPLETE, 333, 50, 0, 0, 0) },
+    { "mono float32 identity (one word a frame), ring wraps", .out=1, .src=S_RING_EOF, .len=3000, .cap=256, .frames=-1, .blocks="7 1 100 255", EXP(COMPLETE, 3000, 3000, 0, 0, 0) },
+    { "3-ch float32 identity (three words a frame), ring wraps", .out=3, .src=S_RING_EOF, .len=1000, .cap=128, .frames=-1, .blocks="7 100 33", EXP(COMPLETE, 1000, 1000, 0, 0, 0) },
+    { "int16 stereo identity (one word a frame), blocks 7 1 256", .out=2, .fout=PS_INT16, .src=S_FLAT, .len=301, .frames=-1, .blocks="7 1 256", EXP(COMPLETE, 301, 301, 0, 0, 0) },
     { "int32 3-ch source on 2 outputs, ring", .out=2, .fout=PS_INT32, .txch=3, .src=S_RING_EOF, .len=400, .txmap="3 2", .frames=-1, .blocks="1000", EXP(COMPLETE, 400, 400, 0, 0, 0) },
     /* ---- receive side (input only) */
     { "input only into a flat rxbuf, frames 1000", .in=2, .sink=K_FLAT, .slen=1000, .frames=1000, EXP(COMPLETE, 1000, 0, 1000, 0, 0) },
@@ -809,11 +814,19 @@ static void test_copy_mapped(void)
 }
 
 /* ---- ps_copy_plan / ps_copy_planned: each fast path against the generic
- * copy, every sample, over block sizes and misalignments ---------------- */
+ * copy, every byte, in every instruction set (ps_copy_set_isa forces the
+ * lower ones), over lengths 0..40 and longer ones around the unrolled
+ * steps, and every destination alignment within a cache line ---------- */
+
+static const char *isa_name(int isa)
+{
+    static const char *names[PS_NISA] = { "C", "SSE2", "AVX2", "AVX-512" };
+    return isa >= 0 && isa < PS_NISA ? names[isa] : "?";
+}
 
 static void test_copy_plans(void)
 {
-    static const struct { int dst_ch, src_ch, map[2]; size_t ss; unsigned char sil;
+    static const struct { int dst_ch, src_ch, map[4]; size_t ss; unsigned char sil;
                           ps_copy_kind want; } plans[] = {
         { 2, 2, {1, 2}, 4, 0, PS_COPY_IDENTITY },
         { 2, 2, {2, 1}, 4, 0, PS_COPY_SWAP2 },
@@ -821,6 +834,11 @@ static void test_copy_plans(void)
         { 2, 2, {2, 2}, 4, 0, PS_COPY_RIGHT2 },
         { 2, 2, {0, 2}, 4, 0, PS_COPY_MUTE_LEFT2 },
         { 2, 2, {1, 0}, 4, 0, PS_COPY_MUTE_RIGHT2 },
+        { 1, 1, {1}, 4, 0, PS_COPY_IDENTITY },          /* one word a frame: odd word counts */
+        { 3, 3, {1, 2, 3}, 4, 0, PS_COPY_IDENTITY },    /* three words a frame */
+        { 2, 2, {1, 2}, 2, 0, PS_COPY_IDENTITY },       /* int16 stereo: one word a frame */
+        { 4, 4, {1, 2, 3, 4}, 1, 0x80, PS_COPY_IDENTITY }, /* uint8: one word a frame */
+        { 2, 2, {1, 2}, 3, 0, PS_COPY_IDENTITY },       /* int24: not whole words (memcpy) */
         { 2, 2, {0, 2}, 4, 0x80, PS_COPY_GENERIC },     /* silence not 0 */
         { 2, 2, {2, 1}, 2, 0, PS_COPY_GENERIC },        /* int16 */
         { 2, 2, {2, 1}, 3, 0, PS_COPY_GENERIC },        /* int24 */
@@ -828,54 +846,197 @@ static void test_copy_plans(void)
         { 1, 2, {2, 0}, 4, 0, PS_COPY_GENERIC },
         { 2, 2, {0, 0}, 4, 0, PS_COPY_GENERIC },
     };
-    static const size_t counts[] = { 0, 1, 3, 64, 257 };
-    enum { G = 16, MAXB = 257 * 2 * 4 + 8 };
-    static unsigned char src[MAXB], dst[MAXB + 2 * G], want[MAXB + 2 * G];
+    static const size_t longer[] = { 63, 64, 65, 127, 128, 129, 257, 1031 };
+    enum { G = 64, MAXN = 1031, MAXB = MAXN * 3 * 4 + 64 };
+    static unsigned char src[MAXB], srccopy[MAXB], dst[MAXB + 2 * G], want[MAXB + 2 * G];
+    int best = ps_copy_isa_best(), dflt = best < PS_ISA_AVX2 ? best : PS_ISA_AVX2;
 
     for (size_t b = 0; b < sizeof src; b++)
         src[b] = (unsigned char)(1 + (b * 37) % 251);
+    memcpy(srccopy, src, sizeof src);
     for (size_t pi = 0; pi < sizeof plans / sizeof plans[0]; pi++) {
         int dch = plans[pi].dst_ch, sch = plans[pi].src_ch;
         const int *map = plans[pi].map;
         size_t ss = plans[pi].ss;
-        unsigned char sil = plans[pi].sil;
-        ps_copy_kind k = ps_copy_plan(dch, sch, map, ss, sil);
+        ps_copy_kind k = ps_copy_plan(dch, sch, map, ss, plans[pi].sil);
         CHECK_EQ(k, plans[pi].want, "ps_copy_plan: map %d %d, %d -> %d channels, "
                  "sample size %zu, silence 0x%02x", map[0], dch > 1 ? map[1] : -1,
-                 sch, dch, ss, sil);
-        tally t = {0};
-        long tried = 0;
-        for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++)
-        for (size_t da = 0; da < 4; da++)
-        for (size_t sa = 0; sa < 4; sa++)
-        for (int null_src = 0; null_src < 2; null_src++) {
-            size_t nf = counts[ci];
-            const unsigned char *sp = null_src ? NULL : src + sa;
-            memset(want, 0xEE, sizeof want);
-            memset(dst, 0xEE, sizeof dst);
-            ps_copy_mapped(want + G + da, dch, sp, sch, map, ss, sil, nf);
-            ps_copy_planned(k, dst + G + da, dch, sp, sch, map, ss, sil, nf);
-            tried++;
-            if (memcmp(dst, want, sizeof dst) != 0)
-                note(&t, "%zu frames, dst+%zu, src+%zu%s", nf, da, sa,
-                     null_src ? " (src NULL)" : "");
-        }
-        CHECK_TALLY(t, "ps_copy_planned equals ps_copy_mapped, every byte, for plan %d "
-                    "(map %d %d): %ld layouts", (int)k, map[0], dch > 1 ? map[1] : -1, tried);
+                 sch, dch, ss, plans[pi].sil);
     }
 
-    /* The engine keeps a plan per direction, set with the map. */
+    for (int isa = 0; isa < PS_NISA; isa++) {
+        int got = ps_copy_set_isa(isa);
+        if (got != isa) {
+            CHECK(isa > best && got == best, "ps_copy_set_isa(%s): not in this build or CPU, %s instead "
+                  "(skipped)", isa_name(isa), isa_name(got));
+            continue;
+        }
+        for (size_t pi = 0; pi < sizeof plans / sizeof plans[0]; pi++) {
+            int dch = plans[pi].dst_ch, sch = plans[pi].src_ch;
+            const int *map = plans[pi].map;
+            size_t ss = plans[pi].ss, fb = (size_t)dch * ss;
+            unsigned char sil = plans[pi].sil;
+            ps_copy_kind k = plans[pi].want;
+            ps_copy_fn fn = ps_copy_kernel(k, fb);
+            bool want_fn = k != PS_COPY_GENERIC && fb % 4 == 0 &&
+                           (k != PS_COPY_IDENTITY || isa >= PS_ISA_AVX2);
+            CHECK(!fn == !want_fn, "%s: plan %d with %zu-byte frames has %s", isa_name(isa),
+                  (int)k, fb, want_fn ? "a kernel" : "no kernel");
+            tally t = {0};
+            long tried = 0;
+            for (size_t ci = 0; ci <= 40 + sizeof longer / sizeof longer[0]; ci++)
+            for (size_t da = 0; da < 64; da++)
+            for (size_t sa = 0; sa < 8; sa++)
+            for (int null_src = 0; null_src < 2; null_src++) {
+                size_t nf = ci <= 40 ? ci : longer[ci - 41];
+                /* all 64 destination offsets with short lengths; with long
+                 * ones every word offset and the odd bytes 1..3 */
+                if (nf > 40 && da % 4 && da > 3)
+                    continue;
+                if (sa > 1 && sa != 4 && sa != 7)
+                    continue;
+                if (null_src && (da > 7 || sa))
+                    continue;
+                const unsigned char *sp = null_src ? NULL : src + sa;
+                size_t win = G + da + nf * fb + G;
+                memset(want, 0xEE, win);
+                memset(dst, 0xEE, win);
+                ps_copy_mapped(want + G + da, dch, sp, sch, map, ss, sil, nf);
+                ps_copy_planned(k, dst + G + da, dch, sp, sch, map, ss, sil, nf);
+                tried++;
+                if (memcmp(dst, want, win) != 0)
+                    note(&t, "%zu frames, dst+%zu, src+%zu%s", nf, da, sa,
+                         null_src ? " (src NULL)" : "");
+            }
+            if (memcmp(src, srccopy, sizeof src) != 0)
+                note(&t, "the source was written");
+            CHECK_TALLY(t, "%s: ps_copy_planned equals ps_copy_mapped, every byte, for plan %d "
+                        "(map %d %d, %d -> %d channels, sample size %zu): %ld layouts",
+                        isa_name(isa), (int)k, map[0], dch > 1 ? map[1] : -1, sch, dch, ss, tried);
+        }
+    }
+    CHECK_EQ(ps_copy_set_isa(-1), dflt, "ps_copy_set_isa(-1): back to the default, %s "
+             "(best here: %s)", isa_name(dflt), isa_name(best));
+    CHECK_EQ(ps_copy_isa(), dflt, "ps_copy_isa() is the default again");
+#if defined(__x86_64__)
+    CHECK(dflt == PS_ISA_AVX2 || !__builtin_cpu_supports("avx2"),
+          "a CPU with AVX2 gets the AVX2 kernels by default (best: %s)", isa_name(best));
+#endif
+
+    /* The engine keeps a plan per direction, set with the map, and the
+     * kernel chosen then. */
     ps_engine e;
     ps_engine_init(&e);
     ps_engine_set_input(&e, 2, PS_FLOAT32);
     ps_engine_set_output(&e, 2, PS_FLOAT32);
     CHECK_EQ(e.rx_plan, PS_COPY_IDENTITY, "engine: rx plan identity by default");
+    CHECK(e.rx_fn == ps_copy_kernel(PS_COPY_IDENTITY, 8), "engine: the identity kernel of the set");
     ps_engine_set_rxmap(&e, 2, (const int[]){ 2, 1 });
     CHECK_EQ(e.rx_plan, PS_COPY_SWAP2, "engine: rxmap 2 1 plans a swap");
+    CHECK(e.rx_fn && e.rx_fn == ps_copy_kernel(PS_COPY_SWAP2, 8), "engine: with the swap kernel");
     ps_engine_set_txmap(&e, 2, (const int[]){ 1, 0 });
     CHECK_EQ(e.tx_plan, PS_COPY_MUTE_RIGHT2, "engine: txmap 1 0 plans a muted right");
+    ps_copy_fn fast = e.tx_fn;
+    ps_copy_set_isa(PS_ISA_C);
+    CHECK(e.tx_fn == fast, "engine: a later cap leaves a kernel already chosen alone");
+    ps_engine_set_txmap(&e, 2, (const int[]){ 1, 0 });
+    CHECK(e.tx_fn && (e.tx_fn != fast) == (dflt != PS_ISA_C),
+          "engine: a map set under the cap gets the C kernel");
+    ps_engine_set_txmap(&e, 2, NULL);
+    CHECK(e.tx_identity && e.tx_fn == NULL, "engine: identity under the C cap is memcpy");
+    ps_copy_set_isa(-1);
+    ps_engine_set_txmap(&e, 2, (const int[]){ 2, 2 });
     ps_engine_set_output(&e, 2, PS_UINT8);
     CHECK_EQ(e.tx_plan, PS_COPY_IDENTITY, "engine: a new output format resets the map and plan");
+    ps_engine_set_input(&e, 3, PS_INT24);
+    ps_engine_set_rxmap(&e, 2, (const int[]){ 3, 1 });
+    CHECK(e.rx_plan == PS_COPY_GENERIC && e.rx_fn == NULL,
+          "engine: int24 3 -> 2 channels is the generic copy, no kernel");
+}
+
+/* ---- the callback's copies through rings that wrap: every map with a
+ * kernel, in every instruction set, blocks of 1..40 frames starting at
+ * every ring offset (so each block is split at every point), device
+ * buffers at several alignments ------------------------------------------ */
+
+static void test_ring_wrap(void)
+{
+    static const int maps[][2] = { {1, 2}, {2, 1}, {1, 1}, {2, 2}, {0, 2}, {1, 0} };
+    enum { CAP = 64, MAXB = 40, G = 64 };
+    static unsigned char txmem[CAP * 8], rxmem[CAP * 8], zeros[CAP * 8];
+    static unsigned char inbuf[MAXB * 8 + 2 * G], outbuf[MAXB * 8 + 2 * G];
+    static uint32_t srcf[MAXB * 2], recf[MAXB * 2], outw[MAXB * 2], inw[MAXB * 2];
+    int dflt = ps_copy_isa_best() < PS_ISA_AVX2 ? ps_copy_isa_best() : PS_ISA_AVX2;
+
+    for (int isa = 0; isa < PS_NISA; isa++) {
+        if (ps_copy_set_isa(isa) != isa)
+            continue;
+        for (size_t mi = 0; mi < sizeof maps / sizeof maps[0]; mi++) {
+            const int *map = maps[mi];
+            ps_ring tx, rx;
+            ps_engine e;
+            ps_engine_init(&e);
+            ps_ring_init(&tx, txmem, 8, CAP);
+            ps_ring_init(&rx, rxmem, 8, CAP);
+            ps_engine_set_input(&e, 2, PS_FLOAT32);
+            ps_engine_set_output(&e, 2, PS_FLOAT32);
+            ps_engine_set_rxmap(&e, 2, map);
+            ps_engine_set_txmap(&e, 2, map);
+            e.txring = &tx;
+            e.rxring = &rx;
+            ps_copy_kind want = ps_copy_plan(2, 2, map, 4, 0);
+            CHECK(e.tx_plan == want && e.rx_plan == want && e.tx_fn == ps_copy_kernel(want, 8) &&
+                  e.rx_fn == e.tx_fn, "%s, map %d %d: plan %d and its kernel, both directions",
+                  isa_name(isa), map[0], map[1], (int)want);
+            tally t = {0};
+            long tried = 0;
+            uint32_t serial = 1;
+            for (size_t nb = 1; nb <= MAXB; nb++)
+            for (size_t o = 0; o < CAP; o++) {
+                /* both rings empty, with their indexes at o */
+                ps_ring_reset(&tx);
+                ps_ring_reset(&rx);
+                ps_ring_write(&tx, zeros, o);
+                ps_ring_read(&tx, NULL, o);
+                ps_ring_write(&rx, zeros, o);
+                ps_ring_read(&rx, NULL, o);
+                ps_engine_arm(&e);
+                for (size_t i = 0; i < nb * 2; i++) {
+                    srcf[i] = 0x3F000000u + serial++;
+                    inw[i] = 0xBF000000u + serial++;
+                }
+                ps_ring_write(&tx, srcf, nb);
+                size_t ia = (o * 4) % G, oa = (o * 12 + nb * 4) % G;
+                memset(inbuf, 0xDD, sizeof inbuf);
+                memcpy(inbuf + G + ia, inw, nb * 8);
+                memset(outbuf, 0xEE, sizeof outbuf);
+                int rc = ps_engine_callback(inbuf + G + ia, outbuf + G + oa, nb, NULL, 0, &e);
+                tried++;
+                if (rc != paContinue) {
+                    note(&t, "%zu frames at ring offset %zu: return code %d", nb, o, rc);
+                    continue;
+                }
+                memcpy(outw, outbuf + G + oa, nb * 8);
+                bool ok = all_bytes(outbuf, G + oa, 0xEE) &&
+                          all_bytes(outbuf + G + oa + nb * 8, sizeof outbuf - G - oa - nb * 8, 0xEE);
+                if (ps_ring_read(&rx, recf, nb) != nb || ps_ring_read_available(&rx) != 0)
+                    ok = false;
+                for (size_t f = 0; f < nb; f++)
+                    for (int c = 0; c < 2; c++) {
+                        uint32_t o_want = map[c] ? srcf[f * 2 + (size_t)map[c] - 1] : 0;
+                        uint32_t r_want = map[c] ? inw[f * 2 + (size_t)map[c] - 1] : 0;
+                        if (outw[f * 2 + (size_t)c] != o_want || recf[f * 2 + (size_t)c] != r_want)
+                            ok = false;
+                    }
+                if (!ok)
+                    note(&t, "%zu frames at ring offset %zu, in+%zu, out+%zu", nb, o, ia, oa);
+            }
+            CHECK_TALLY(t, "%s, map %d %d: output and recording exact through wrapping rings "
+                        "(%ld blocks of 1..%d frames at every offset of %d)",
+                        isa_name(isa), map[0], map[1], tried, (int)MAXB, (int)CAP);
+        }
+    }
+    CHECK_EQ(ps_copy_set_isa(-1), dflt, "ring wrap: the default cap again");
 }
 
 /* ---- configuration ------------------------------------------------------- */
@@ -1050,6 +1211,7 @@ int main(void)
 {
     test_copy_mapped();
     test_copy_plans();
+    test_ring_wrap();
     test_config();
     test_end();
     test_wake();

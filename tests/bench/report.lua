@@ -431,8 +431,10 @@ say("How: 1 tests/bench/bench_ring.c (producer and consumer threads pinned to tw
   " frames); 3 record.lua / jack_capture -b FLOAT / jack_rec -b 32 on the rig's system:capture ports," ..
   " measured by runstat.c (wait4 rusage; per-thread schedstat for the steady rate; smaps_rollup);" ..
   " 4 analysis.lua vs sox stats vs cat, file in the page cache; 5 chunks.lua (Lua thread CPU from" ..
-  " /proc/thread-self/schedstat, minus a recording to a file), bufops.lua vs bench_bufops.c;" ..
-  " 6 hyperfine; 7 latency.lua (impulse through loopback); 8 gc.lua. Raw figures: results.tsv.")
+  " /proc/thread-self/schedstat, minus a recording to a file; bench_wake.c for a bare C thread's" ..
+  " wake-up), bufops.lua vs bench_bufops.c;" ..
+  " 6 hyperfine; 7 latency.lua (impulse through loopback); 8 gc.lua (each case also run without the" ..
+  " garbage task). Raw figures: results.tsv.")
 local text = table.concat(out, "\n") .. "\n"
 io.write(text)
 if mdpath then

@@ -26,7 +26,7 @@ LIBS     = $(PKG_LIBS) -lm -pthread
 HOST_LIBS = $(LUV_LIBS) $(shell pkg-config --libs lua5.4 libuv 2>/dev/null) -lm
 
 B = build
-CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c src/sfformat.c \
+CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c src/sfformat.c src/sigchain.c \
            src/lbuffer.c src/lstream.c src/lsndfile.c src/lsoundfile.c src/lcore.c src/ldsp.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
@@ -49,8 +49,8 @@ $(B)/%.o: src/%.c $(HEADERS) | $(B)
 $(B):
 	mkdir -p $(B)/pastream
 
-pastream-lua: $(B)/host.o | $(B)/pastream/core.so
-	$(CC) $(CFLAGS) $< -o $@ $(HOST_LIBS)
+pastream-lua: $(B)/host.o $(B)/sigchain.o | $(B)/pastream/core.so
+	$(CC) $(CFLAGS) $^ -o $@ $(HOST_LIBS)
 
 $(B)/pastream/core.so: $(CORE_OBJ) | $(B)
 	$(CC) $(CFLAGS) -shared $^ -o $@ $(filter-out -llua5.4,$(LIBS))
@@ -210,8 +210,8 @@ check-all: check
 
 # The host inside a build directory (only the sanitizer builds use it): it
 # takes the core.so beside it, $(B)/pastream/core.so.
-$(B)/pastream-lua: $(B)/host.o | $(B)/pastream/core.so
-	$(CC) $(CFLAGS) $< -o $@ $(HOST_LIBS)
+$(B)/pastream-lua: $(B)/host.o $(B)/sigchain.o | $(B)/pastream/core.so
+	$(CC) $(CFLAGS) $^ -o $@ $(HOST_LIBS)
 
 # ---- fuzzing (issue 8, point 2).  make fuzz: the libFuzzer targets of
 # tests/fuzz, built with clang (-fsanitize=fuzzer,address,undefined, the

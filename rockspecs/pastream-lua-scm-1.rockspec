@@ -50,7 +50,7 @@ build = {
     ["pastream.core"] = {
       sources = {
         "src/ringbuf.c", "src/wake.c", "src/sample.c", "src/engine.c",
-        "src/device.c", "src/disk.c", "src/sfformat.c", "src/lbuffer.c",
+        "src/device.c", "src/disk.c", "src/sfformat.c", "src/sigchain.c", "src/lbuffer.c",
         "src/lstream.c", "src/lsndfile.c", "src/lsoundfile.c", "src/lcore.c",
         "src/ldsp.c",
       },

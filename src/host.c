@@ -20,12 +20,13 @@
 #include <luv/luv.h>
 #include <dirent.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include "sigchain.h"
 
 #ifndef PS_SHAREDIR
 #define PS_SHAREDIR "/usr/local/share"
@@ -148,44 +149,13 @@ static int list_recipes(void)
     return 0;
 }
 
-/* The first SIGINT/SIGTERM is handled on the loop (luv's watcher: stop the
- * streams, finalize files, exit).  A script busy in a loop that never
- * yields never lets the loop see it, so a second one exits at once, from
- * the handler: the "press Ctrl-C again to abort" of sox and friends.
- * (src/lcore.c has the same for plain lua5.4, where there is no host.) */
-static struct sigaction chained[2];
-static volatile sig_atomic_t signal_count;
-
-static void on_signal(int sig, siginfo_t *info, void *ctx)
-{
-    int i = sig == SIGINT ? 0 : 1;
-    if (++signal_count >= 2)
-        _exit(128 + sig);
-    if (chained[i].sa_flags & SA_SIGINFO)
-        chained[i].sa_sigaction(sig, info, ctx);
-    else if (chained[i].sa_handler != SIG_DFL && chained[i].sa_handler != SIG_IGN)
-        chained[i].sa_handler(sig);
-}
-
-/* package.pastream_chain_signals(): put the second-signal exit in front of
- * the SIGINT/SIGTERM handlers installed so far (luv's); task.lua calls it
- * once it has started its signal watchers.  Safe to call again. */
+/* package.pastream_chain_signals(): the second-signal exit
+ * (src/sigchain.c); task.lua calls it once it has started its signal
+ * watchers.  Safe to call again. */
 static int chain_signals(lua_State *L)
 {
-    static const int sigs[2] = { SIGINT, SIGTERM };
     (void)L;
-    for (int i = 0; i < 2; i++) {
-        struct sigaction cur, mine;
-        sigaction(sigs[i], NULL, &cur);
-        if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
-            continue;
-        chained[i] = cur;
-        memset(&mine, 0, sizeof mine);
-        mine.sa_sigaction = on_signal;
-        mine.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigfillset(&mine.sa_mask);
-        sigaction(sigs[i], &mine, NULL);
-    }
+    ps_chain_signals();
     return 0;
 }
 

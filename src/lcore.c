@@ -3,14 +3,13 @@
  * init.lua, which builds the public API on top of this.  The pastream-lua
  * host and plain lua5.4 both load it as pastream/core.so from package.cpath. */
 #include <dlfcn.h>
-#include <signal.h>
 #include <sndfile.h>
 #include <string.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "device.h"
 #include "lpastream.h"
+#include "sigchain.h"
 
 static void init_or_raise(lua_State *L)
 {
@@ -115,44 +114,13 @@ static int core_terminate(lua_State *L)
     return 0;
 }
 
-/* The first SIGINT/SIGTERM is handled on the loop (luv's watcher: stop the
- * streams, finalize files, exit).  A script busy in a loop that never
- * yields never lets the loop see it, so a second one exits at once, from
- * the handler: the "press Ctrl-C again to abort" of sox and friends.
- * lua/pastream/task.lua calls this one under plain lua5.4; pastream-lua has
- * its own (src/host.c), which works before this module is loaded. */
-static struct sigaction chained[2];
-static volatile sig_atomic_t signal_count;
-
-static void on_signal(int sig, siginfo_t *info, void *ctx)
-{
-    int i = sig == SIGINT ? 0 : 1;
-    if (++signal_count >= 2)
-        _exit(128 + sig);
-    if (chained[i].sa_flags & SA_SIGINFO)
-        chained[i].sa_sigaction(sig, info, ctx);
-    else if (chained[i].sa_handler != SIG_DFL && chained[i].sa_handler != SIG_IGN)
-        chained[i].sa_handler(sig);
-}
-
-/* core.chain_signals(): put the second-signal exit in front of the
- * SIGINT/SIGTERM handlers installed so far (luv's).  Safe to call again. */
+/* core.chain_signals(): the second-signal exit (src/sigchain.c), which
+ * lua/pastream/task.lua calls under plain lua5.4; pastream-lua has its own
+ * copy (src/host.c), which works before this module is loaded. */
 static int core_chain_signals(lua_State *L)
 {
-    static const int sigs[2] = { SIGINT, SIGTERM };
     (void)L;
-    for (int i = 0; i < 2; i++) {
-        struct sigaction cur, mine;
-        sigaction(sigs[i], NULL, &cur);
-        if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
-            continue;
-        chained[i] = cur;
-        memset(&mine, 0, sizeof mine);
-        mine.sa_sigaction = on_signal;
-        mine.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigfillset(&mine.sa_mask);
-        sigaction(sigs[i], &mine, NULL);
-    }
+    ps_chain_signals();
     return 0;
 }
 

@@ -337,6 +337,16 @@ static int buffer_add(lua_State *L)
     if (o->frames != b->frames || o->channels != b->channels)
         return luaL_error(L, "cannot add a buffer of %I frames x %d channels to one of %I x %d",
                           (lua_Integer)o->frames, o->channels, (lua_Integer)b->frames, b->channels);
+    if (b->format == PS_FLOAT32 && o->format == PS_FLOAT32) {
+        /* The generic path's arithmetic (double, rounded to float once),
+         * without its two format switches per sample. */
+        float *d = (float *)(void *)b->mem->data;
+        const float *s = (const float *)(const void *)o->mem->data;
+        for (size_t i = 0, n = nsamples(b); i < n; i++)
+            d[i] = (float)((double)d[i] + g * (double)s[i]);
+        lua_settop(L, 1);
+        return 1;
+    }
     size_t sb = ps_format_size(b->format), so = ps_format_size(o->format);
     for (size_t i = 0; i < nsamples(b); i++) {
         unsigned char *p = b->mem->data + i * sb;

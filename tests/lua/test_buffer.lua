@@ -107,6 +107,18 @@ T.group("operations against plain Lua", function()
   T.ok(ok, "gain multiplies every sample (float32 exact for 0.5)")
   local m = b:copy():add(b, -1)
   T.eq(m:peak(1), 0.0, "add(other, -1) cancels")
+  -- add against plain Lua: x + g*y in double, rounded to float once, for
+  -- float32 into float32 (its own loop) and int16 into float32 (the generic one)
+  local function f32(v) return (string.unpack("<f", string.pack("<f", v))) end
+  for _, ofmt in ipairs{ "float32", "int16" } do
+    local y = ps.Buffer(#b // 2, 2, ofmt)
+    for i = 1, #y do y[i] = ((i * 7919) % 2001 - 1000) / 1000.3 end
+    for _, gain in ipairs{ 1, -0.3, 1 / 3 } do
+      local sum, want = b:copy():add(y, gain), true
+      for i = 1, #b do if sum[i] ~= f32(b[i] + gain * y[i]) then want = false break end end
+      T.ok(want, ("add(%s, %g) into float32 is x + g*y rounded once, every sample"):format(ofmt, gain))
+    end
+  end
   local f = ps.Buffer(3, 2):fill(0.25, 2)
   T.ok(f[1] == 0 and f[2] == 0.25 and f[6] == 0.25, "fill one channel")
   local s = b:sub(10, 19)

@@ -114,6 +114,7 @@ void ps_engine_arm(ps_engine *e)
     e->pad_left = e->pad;
     e->offset_left = e->offset > 0 ? e->offset : 0;
     e->gap.pos = e->gap.count = 0;
+    e->disk_pending = 0;
     /* tx_eof is the producer's: it may already have written everything
      * while prebuffering, so it is reset with the ring, not here. */
     atomic_store(&e->frame_count, 0);
@@ -683,6 +684,18 @@ static bool rx_store(ps_engine *e, const unsigned char *in, size_t n)
     return true;
 }
 
+/* Frames between two wake-ups of the disk threads: an eighth of the
+ * smaller ring, or every block when there is no ring. */
+static int64_t disk_batch(const ps_engine *e)
+{
+    size_t cap = SIZE_MAX;
+    if (e->txring && e->txring->capacity < cap)
+        cap = e->txring->capacity;
+    if (e->rxring && e->rxring->capacity < cap)
+        cap = e->rxring->capacity;
+    return cap == SIZE_MAX ? 1 : (int64_t)(cap / 8);
+}
+
 static void wake_all(ps_engine *e)
 {
     for (int i = 0; i < PS_MAXWAKE; i++)
@@ -829,10 +842,22 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
     if (e->phase == PS_PHASE_DONE || (e->frames >= 0 && done >= e->frames))
         return end_run(e, PS_COMPLETE, done, paComplete);
     /* wake[0] is the Lua side: it needs every block only when it moves
-     * frames itself (a source, a sink, chunks); the others are disk threads. */
-    for (int i = (e->flags & PS_QUIET) ? 1 : 0; i < PS_MAXWAKE; i++)
-        if (e->wake[i])
-            ps_wake_signal(e->wake[i]);
+     * frames itself (a source, a sink, chunks). */
+    if (!(e->flags & PS_QUIET))
+        ps_wake_signal(e->wake[0]);
+    /* The others are disk threads.  They move whatever is there when woken
+     * and sleep at most a tenth of a second, so they are woken once an
+     * eighth of the smaller ring has moved, not after every block: a
+     * wake-up costs a thread about 10 us of CPU here, and at short periods
+     * a recording's disk thread would spend more on waking than on
+     * writing.  Seven eighths of the ring stay as the margin. */
+    e->disk_pending += (int64_t)nframes;
+    if (e->disk_pending >= disk_batch(e)) {
+        e->disk_pending = 0;
+        for (int i = 1; i < PS_MAXWAKE; i++)
+            if (e->wake[i])
+                ps_wake_signal(e->wake[i]);
+    }
     return paContinue;
 }
 

@@ -107,12 +107,14 @@ typedef struct ps_engine {
     int64_t rxbuf_frames;
     ps_ring *gapq;                      /* optional: ps_gap announcements for the rx ring's reader */
 
-    ps_wake *wake[PS_MAXWAKE];          /* signalled after every callback */
+    ps_wake *wake[PS_MAXWAKE];          /* [0] after every callback, the disk
+                                           threads' once per batch (ps_engine_callback) */
 
     /* --- callback-owned state */
     int phase;
     int64_t txbuf_pos, pad_left, offset_left, rxbuf_pos;
     ps_gap gap;                         /* a gap not yet announced (count 0: none) */
+    int64_t disk_pending;               /* frames moved since the disk threads' last wake */
 
     /* --- shared: written by the callback, read by anyone */
     _Atomic int64_t frame_count;        /* frames the stream has run */

@@ -1136,6 +1136,40 @@ static void test_wake(void)
     ps_engine_callback(NULL, out, 256, NULL, 0, &e);
     CHECK(readable(w0.fd), "wake: readable again after the next callback");
 
+    /* With a ring, the disk threads' slots are woken once an eighth of the
+     * smaller ring has moved (512 of 4096 frames: every other block of 256),
+     * the Lua slot after every block. */
+    {
+        static float rxmem[4096];
+        ps_ring rx;
+        ps_engine d;
+        ps_wake w2;
+        CHECK_EQ(ps_wake_open(&w2), 0, "wake: open a disk slot");
+        ps_ring_init(&rx, rxmem, sizeof(float), 4096);
+        ps_engine_init(&d);
+        ps_engine_set_input(&d, 1, PS_FLOAT32);
+        d.rxring = &rx;
+        d.wake[0] = &w0;
+        d.wake[2] = &w2;
+        ps_engine_arm(&d);
+        ps_wake_clear(&w0);
+        int lua_wakes = 0, disk_wakes = 0;
+        for (int i = 0; i < 8; i++) {
+            CHECK_EQ(ps_engine_callback(in, NULL, 256, NULL, 0, &d), paContinue, "wake: batch call %d", i);
+            lua_wakes += readable(w0.fd);
+            disk_wakes += readable(w2.fd);
+            CHECK_EQ(readable(w2.fd), i % 2, "wake: disk slot after block %d of 256 (batch 512)", i + 1);
+            ps_wake_clear(&w0);
+            ps_wake_clear(&w2);
+            ps_ring_read(&rx, NULL, 256);
+        }
+        CHECK_EQ(lua_wakes, 8, "wake: the Lua slot after every block");
+        CHECK_EQ(disk_wakes, 4, "wake: the disk slot once per 512 frames");
+        ps_engine_end(&d, PS_STOPPED);
+        CHECK(readable(w2.fd), "wake: the end wakes the disk slot at once");
+        ps_wake_close(&w2);
+    }
+
     /* the callback that ends the stream wakes too */
     e.frames = 300;
     ps_engine_arm(&e);

@@ -89,6 +89,7 @@ local function wait_engine(timeout_ms)
       for i, w in ipairs(waiters) do
         if w == once then table.remove(waiters, i) break end
       end
+      if #waiters == 0 then wake_poll:stop() end   -- nobody left: let the loop end
       once(false)
     end)
     add_waiter(once)

@@ -108,6 +108,20 @@ check_eq "a recording left running at the end of the script" "$($PL "$tmp/leftop
 frames=$($PL -e "local i = assert(require('pastream').file_info('$tmp/leftopen.wav')) print(i.frames)")
 check "is finalized at exit with its frames (got ${frames:-none} frames)" test "${frames:-0}" -ge 4800
 
+# A wait that timed out leaves nobody waiting for the engine: the script
+# then ends, and with it the stream, rather than running on to the end of a
+# 10 s recording.
+cat >"$tmp/timedout.lua" <<LUA
+local ps = require "pastream"
+local s = ps.InputStream{ device = "loopback", channels = 2 }
+s:record{ frames = 480000, out = "$tmp/timedout.wav", blocking = false }
+print(s:wait(0.2))
+LUA
+check_eq "wait(0.2) on a 10 s recording times out" "$($PL "$tmp/timedout.lua" 2>&1)" "false"
+frames=$($PL -e "local i = assert(require('pastream').file_info('$tmp/timedout.wav')) print(i.frames)")
+check "... and the script ends then, with part of the recording (got ${frames:-none} of 480000 frames)" \
+  test "${frames:-480000}" -lt 480000 -a "${frames:-0}" -gt 0
+
 # A script busy in a loop never lets the loop see the first signal: the
 # second one must end it at once.
 printf 'print("busy") io.stdout:flush()\nwhile true do end\n' >"$tmp/busy.lua"

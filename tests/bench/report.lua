@@ -295,11 +295,12 @@ do
     fig("5", "chunks marginal per-chunk lua thread", pc, "us")
     if pw then fig("5", "chunks per wake-up lua thread", pw, "us") end
     if floor then fig("5", "wake-up of a C thread (epoll_wait on an eventfd)", floor, "us") end
-    local met = check("5", "chunks marginal per-chunk", pc, "us", "< 2", pc < 2)
+    -- A split of the two rows above, not a goal of its own.
+    local met = check("5", "chunks marginal per-chunk", pc, "us", "", nil)
     row("5", "the same runs split: Lua CPU per chunk (chunksize 16 vs 256: same wake-ups) and per wake-up of the Lua thread (one per period), against the wake-up of a bare C thread in epoll_wait on an eventfd written once per period (`bench_wake`)",
       string.format("%s us per chunk; %s us per wake-up (C thread: %s us)", num(pc), num(pw), num(floor)),
       (pw and floor) and ratio(pw / floor) .. " the C wake-up" or "",
-      "< 2 us per chunk", met)
+      "none set (a split of the rows above)", met)
   end
   if not any then
     row("5", "per-chunk overhead", "not measured: " .. (errors_for("chunks") or errors_for("rig") or "no rig"), "", "", "")

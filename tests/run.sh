@@ -72,7 +72,8 @@ run() {   # run NAME COMMAND...
       f=1   # crashed or exited non-zero without saying why
       echo "not ok - $name exited with status $rc" >>"$log"
     fi
-    [ "$f" -ne 0 ] && [ "$x1" -gt "$x0" ] && [ "$try" -lt 3 ] || break
+    # (a run that hung until the timeout (124) is never run again)
+    [ "$f" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$x1" -gt "$x0" ] && [ "$try" -lt 3 ] || break
     mv "$log" "$log.try$try"
     printf '%-40s %5d passed %3d failed  while the rig logged %d xrun(s): again (%s)\n' \
       "$name" "$p" "$f" $((x1 - x0)) "$log.try$try"

@@ -47,7 +47,8 @@ local function first_mismatch(got, want)
 end
 
 -- On a mismatch at sample i: the shift d (frames) for which the recording
--- from there on holds the source's frames from d later, or nil.  A whole
+-- from there on holds the source shifted, its frame f being the source's
+-- frame f + d (d = -256: a period came twice), or nil.  A whole
 -- JACK period lost or repeated, on a recording with 0 xruns, is the rig's
 -- server running a cycle late (README, "Test rig").
 local function shift_at(got, want, i, ch)

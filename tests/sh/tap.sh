@@ -13,20 +13,29 @@ contains() { printf '%s' "$1" | grep -qF -- "$2"; }
 # (scripts/jackrig.sh xruns; run from the top of the tree).
 rig_xruns() { scripts/jackrig.sh xruns --name "${JACK_DEFAULT_SERVER:-pastream-rig}" 2>/dev/null || echo 0; }
 # through_rig TRIES FN: run FN, which sets rig_ok=1 when the audio it sent
-# through the rig came back bit-exact.  Under load a JACK2 server can run a
-# cycle with a late client and tell no client, so that one period comes
-# back from the wrong cycle with 0 xruns on both sides; its own log says so.
-# FN runs again (up to TRIES runs) only when it failed AND the server logged
-# an xrun meanwhile; a failure with a clean server log is final.
+# through the rig came back bit-exact, or rig_fault=1 when it came back
+# wrong in the one shape the rig itself causes with two clients: whole
+# periods one cycle early or late, evened out by the next (the clients'
+# order in the JACK graph races now and then, with no xrun anywhere; two
+# plain PortAudio programs see it too, see README "Tests and the test
+# rig").  Under load a JACK2 server can also run a cycle with a late client
+# and tell no client; its own log says so.  FN runs again (up to TRIES runs)
+# only after one of those two; any other failure is final.
 through_rig() {
   tries=$1; shift
   while :; do
-    x0=$(rig_xruns); rig_ok=0
+    x0=$(rig_xruns); rig_ok=0; rig_fault=0
     "$@"
     x1=$(rig_xruns)
     [ "$rig_ok" = 1 ] && return 0
     tries=$((tries - 1))
-    [ "$x1" -gt "$x0" ] && [ "$tries" -gt 0 ] || return 1
-    echo "# the rig's JACK server logged $((x1 - x0)) xrun(s) during a run that came back wrong: running it again"
+    [ "$tries" -gt 0 ] || return 1
+    if [ "$x1" -gt "$x0" ]; then
+      echo "# the rig's JACK server logged $((x1 - x0)) xrun(s) during a run that came back wrong: running it again"
+    elif [ "$rig_fault" = 1 ]; then
+      echo "# whole periods came back one cycle off (${got:-}), the rig's two-client race: running it again"
+    else
+      return 1
+    fi
   done
 }

@@ -15,12 +15,38 @@ if what == "equal" then print(ps.load(a):equals(ps.load(b))) end
 local function first_sound(x)     -- the first frame that is not silent (0-based), or nil
   for i = 1, #x do if x[i] ~= 0 then return (i - 1) // x:channels() end end
 end
+-- Whole JACK periods (256 frames, on the recording's cycle grid) of the
+-- recording x that differ from the source y placed at frame `at`; nil when
+-- one of them is not the source's period one cycle early or late.  Two
+-- clients on the rig's loopback race in the server's graph: now and then a
+-- period reaches the recorder a cycle early or late (then the next one
+-- evens it out), with no xrun anywhere, also between two plain PortAudio
+-- programs.  Audio wrong in any other way is never this shape.
+local function displaced(x, y, at)
+  local ch, P, n = x:channels(), 256, 0
+  local function same(xf, yf)      -- P frames of x from xf equal those of y from yf
+    if yf < 0 or yf + P > y:frames() or xf + P > x:frames() then return false end
+    return x:sub(xf + 1, xf + P):equals(y:sub(yf + 1, yf + P))
+  end
+  for xf = at - at % P, at + y:frames() - 1, P do
+    local lo, hi = math.max(xf, at), math.min(xf + P, at + y:frames(), x:frames())
+    if hi > lo and not x:sub(lo + 1, hi):equals(y:sub(lo - at + 1, hi - at)) then
+      if not (same(xf, xf - at + P) or same(xf, xf - at - P)) then return nil end
+      n = n + 1
+    end
+  end
+  return n
+end
 if what == "contains" then          -- a holds all of b, bit-exact, after a run of silence
   local x, y = ps.load(a), ps.load(b)
   local fx, fy = first_sound(x), first_sound(y)
   if not fx then print("silence") return end
   local at = fx - fy
-  print(at + y:frames() <= x:frames() and x:sub(at + 1, at + y:frames()):equals(y), at)
+  local fits = at + y:frames() <= x:frames()
+  local same = fits and x:sub(at + 1, at + y:frames()):equals(y)
+  local d = fits and not same and displaced(x, y, at)
+  if d then print(same, at, string.format("%d period(s) displaced by one cycle", d))
+  else print(same, at) end
 end
 if what == "hz" then                -- from the rising zero crossings of channel 1
   local x, rate = ps.load(a)
@@ -90,13 +116,22 @@ start_recorder() {   # start_recorder OUT
   sleep 0.2
 }
 stop_recorder() { sleep 0.3; kill -INT $rpid; wait $rpid; rrc=$?; }
+# A recording by one client of what another played: bit-exact (rig_ok), or
+# wrong only by whole periods one cycle off (rig_fault: the two-client race
+# that tests/sh/tap.sh's through_rig runs again).
+judge_two_clients() {
+  case "$got" in
+    true*) rig_ok=1 ;;
+    *displaced*) rig_fault=1 ;;
+  esac
+}
 play_record() {
   rm -f "$tmp/played.wav"
   start_recorder "$tmp/played.wav"
   out=$("$PL" scripts/play.lua "$tmp/noise.wav" -D loopback); rc=$?
   stop_recorder
   got=$(lc contains "$tmp/played.wav" "$tmp/noise.wav")
-  contains "$got" "true" && rig_ok=1
+  judge_two_clients
 }
 through_rig 3 play_record
 check_eq "play.lua exits 0" "$rc" 0
@@ -135,7 +170,7 @@ tone_record() {
   "$PL" scripts/tone.lua -f 1000 -l -6 -d 1 -D loopback -o "$tmp/tone.wav" >"$tmp/tone.log"; rc=$?
   stop_recorder
   got=$(lc contains "$tmp/tone-back.wav" "$tmp/tone.wav")
-  contains "$got" "true" && rig_ok=1
+  judge_two_clients
 }
 through_rig 3 tone_record
 check_eq "tone.lua -f 1000 exits 0" "$rc" 0

@@ -14,13 +14,13 @@ contains() { printf '%s' "$1" | grep -qF -- "$2"; }
 rig_xruns() { scripts/jackrig.sh xruns --name "${JACK_DEFAULT_SERVER:-pastream-rig}" 2>/dev/null || echo 0; }
 # through_rig TRIES FN: run FN, which sets rig_ok=1 when the audio it sent
 # through the rig came back bit-exact, or rig_fault=1 when it came back
-# wrong in the one shape the rig itself causes with two clients: whole
-# periods one cycle early or late, evened out by the next (the clients'
-# order in the JACK graph races now and then, with no xrun anywhere; two
-# plain PortAudio programs see it too, see README "Tests and the test
-# rig").  Under load a JACK2 server can also run a cycle with a late client
-# and tell no client; its own log says so.  FN runs again (up to TRIES runs)
-# only after one of those two; any other failure is final.
+# wrong only in the shape the rig itself causes with two clients (a period
+# of a channel one cycle early or late, or torn: the clients' order in the
+# JACK graph races now and then, with no xrun anywhere; two plain PortAudio
+# programs see it too, see README "Tests and the test rig").  Under load a
+# JACK2 server can also run a cycle with a late client and tell no client;
+# its own log says so.  FN runs again (up to TRIES runs) only after one of
+# those two; any other failure is final.
 through_rig() {
   tries=$1; shift
   while :; do
@@ -33,7 +33,7 @@ through_rig() {
     if [ "$x1" -gt "$x0" ]; then
       echo "# the rig's JACK server logged $((x1 - x0)) xrun(s) during a run that came back wrong: running it again"
     elif [ "$rig_fault" = 1 ]; then
-      echo "# whole periods came back one cycle off (${got:-}), the rig's two-client race: running it again"
+      echo "# the audio came back one period off in places (${got:-}), the rig's two-client race: running it again"
     else
       return 1
     fi

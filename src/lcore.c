@@ -115,8 +115,9 @@ static int core_terminate(lua_State *L)
 }
 
 /* core.chain_signals(): the second-signal exit (src/sigchain.c), which
- * lua/pastream/task.lua calls under plain lua5.4; pastream-lua has its own
- * copy (src/host.c), which works before this module is loaded. */
+ * lua/pastream/task.lua calls under plain lua5.4.  pastream-lua links the
+ * same file into the host (src/host.c), so it works before this module is
+ * loaded. */
 static int core_chain_signals(lua_State *L)
 {
     (void)L;

@@ -31,7 +31,7 @@ CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/d
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
 FUZZ_TARGETS = buffer cli audiofile
-TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe \
+TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe $(B)/stall \
            $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
 .PHONY: all deps test-deps test check demo install uninstall clean
@@ -63,6 +63,11 @@ $(B)/test_engine: tests/test_engine.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $
 
 $(B)/test_disk: tests/test_disk.c $(B)/disk.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o tests/check.h | $(B)
 	$(CC) $(ALL_CFLAGS) -Itests tests/test_disk.c $(B)/disk.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
+
+# stall: busy SCHED_FIFO threads that stall the machine now and then, for
+# tests/sh/test_lowlatency.sh (the damage accounting under real stalls).
+$(B)/stall: tests/stall.c | $(B)
+	$(CC) $(ALL_CFLAGS) $< -o $@ -pthread
 
 $(B)/pa_probe: tests/pa_probe.c | $(B)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIBS)

@@ -3,15 +3,27 @@
 # that PortAudio sees real devices ("system", "loopback") on a machine with no
 # sound card. See shared DESIGN.md, "Test rig".
 #
-#   jackrig.sh start  [--name NAME] [--rate R] [--period P] [--probe PA_PROBE]
+#   jackrig.sh start  [--name NAME] [--rate R] [--period P|auto] [--probe PA_PROBE]
 #   jackrig.sh stop   [--name NAME]
+#   jackrig.sh health [--name NAME] [--seconds S]   # xruns the idle server logs in S s
+#   jackrig.sh period [--name NAME]      # the period the running server uses
+#   jackrig.sh log    [--name NAME]      # the path of the server's log
 #   jackrig.sh crash  [--name NAME]      # SIGKILL it, as a crash would (fault tests);
 #                                        # JACK frees the server's registry slot (8 in
 #                                        # all) when the same name starts again
 #   jackrig.sh status [--name NAME]
 #   jackrig.sh env    [--name NAME]      # eval "$(jackrig.sh env)"
 #
-# Defaults: NAME pastream-rig, R 48000, P 256. Each server is stopped only by
+# Defaults: NAME pastream-rig, R 48000, P auto ($JACKRIG_PERIOD when set).
+#
+# Periods and stalls.  The dummy driver logs an xrun when its own thread
+# wakes more than a period late, and a virtual machine can stall even a
+# SCHED_FIFO thread for 5-20 ms now and then; such a late cycle can damage a
+# loopback period with no xrun reported to the client.  --period auto starts
+# at about 21 ms (1024 frames at 48 kHz, 8192 at 384 kHz), watches the idle
+# server for $JACKRIG_WATCH seconds (default 3), and doubles the period and
+# starts again while the server logs an xrun meanwhile (at most 4 doublings).
+# It prints what it chose and why.  Each server is stopped only by
 # the PID recorded when it was started (never by process name), so several
 # rigs (e.g. --name pastream-rig-fast --rate 384000 --period 2048) can run at
 # once, beside any other JACK server on the machine.
@@ -26,7 +38,8 @@ set -eu
 
 NAME=pastream-rig
 RATE=48000
-PERIOD=256
+PERIOD=${JACKRIG_PERIOD:-auto}
+WATCH=${JACKRIG_WATCH:-3}
 PROBE=${PA_PROBE:-}
 START_TIMEOUT=15   # seconds
 STOP_TIMEOUT=5     # seconds
@@ -37,13 +50,16 @@ die() { echo "$prog: $*" >&2; exit 1; }
 
 usage() {
     cat <<EOF
-usage: $prog start  [--name NAME] [--rate R] [--period P] [--probe PA_PROBE]
+usage: $prog start  [--name NAME] [--rate R] [--period P|auto] [--probe PA_PROBE]
        $prog stop   [--name NAME]
+       $prog health [--name NAME] [--seconds S]
+       $prog period [--name NAME]
+       $prog log    [--name NAME]
        $prog crash  [--name NAME]
        $prog status [--name NAME]
        $prog env    [--name NAME]
        $prog xruns  [--name NAME]
-defaults: --name pastream-rig --rate 48000 --period 256
+defaults: --name pastream-rig --rate 48000 --period auto (\$JACKRIG_PERIOD if set)
 EOF
 }
 
@@ -54,7 +70,7 @@ ARGS=("$@")   # a start that had to reclaim stale registry entries runs again
 cmd=$1; shift
 case $cmd in
     -h|--help|help) usage; exit 0 ;;
-    start|stop|crash|status|env|xruns) ;;
+    start|stop|crash|status|env|xruns|health|period|log) ;;
     *) usage >&2; exit 2 ;;
 esac
 
@@ -62,7 +78,7 @@ while [ $# -gt 0 ]; do
     opt=$1
     case $opt in
         --*=*) val=${opt#*=}; opt=${opt%%=*}; shift ;;
-        --name|--rate|--period|--probe)
+        --name|--rate|--period|--probe|--seconds)
             [ $# -ge 2 ] || die "$opt needs a value"
             val=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -73,6 +89,7 @@ while [ $# -gt 0 ]; do
         start:--rate) RATE=$val ;;
         start:--period) PERIOD=$val ;;
         start:--probe) PROBE=$val ;;
+        health:--seconds) WATCH=$val ;;
         *) die "$cmd does not take $opt" ;;
     esac
 done
@@ -81,12 +98,14 @@ case $NAME in
     ''|*[!A-Za-z0-9._-]*|.*) die "bad server name '$NAME' (use letters, digits, . _ -)" ;;
 esac
 case $RATE in ''|*[!0-9]*) die "bad rate '$RATE'" ;; esac
-case $PERIOD in ''|*[!0-9]*) die "bad period '$PERIOD'" ;; esac
+case $PERIOD in auto) ;; ''|*[!0-9]*) die "bad period '$PERIOD' (frames, or auto)" ;; esac
+case $WATCH in ''|*[!0-9]*) die "bad --seconds '$WATCH'" ;; esac
 
 STATE_DIR=${JACKRIG_DIR:-${TMPDIR:-/tmp}/jackrig-$UID}/$NAME
 PID_FILE=$STATE_DIR/jackd.pid
 LOG_FILE=$STATE_DIR/jackd.log
 LOCK_FILE=$STATE_DIR/lock
+PERIOD_FILE=$STATE_DIR/period
 
 # ---- helpers ---------------------------------------------------------------
 
@@ -159,7 +178,7 @@ lock() {
 }
 
 remove_state() {
-    rm -f "$PID_FILE" "$LOG_FILE" "$LOCK_FILE"
+    rm -f "$PID_FILE" "$LOG_FILE" "$LOCK_FILE" "$PERIOD_FILE"
     rmdir "$STATE_DIR" 2>/dev/null || true
 }
 
@@ -266,7 +285,35 @@ do_start() {
         echo "$prog: removing stale pid file of '$NAME' (pid ${RUNNING_PID:-?})" >&2
         rm -f "$PID_FILE"
     fi
+    if [ "$PERIOD" != auto ]; then
+        start_server "$PERIOD"
+        return 0
+    fi
+    # auto: the smallest power of two of at least 21 ms (1024 at 48 kHz,
+    # 8192 at 384 kHz) that the idle server runs through WATCH s without an
+    # xrun, doubling at most 4 times.
+    local p=64 x tries=0
+    while [ $(( p * 48000 )) -lt $(( RATE * 1024 )) ]; do p=$(( p * 2 )); done
+    while :; do
+        start_server "$p"
+        sleep "$WATCH"
+        x=$(grep -c 'XRun' "$LOG_FILE" || true)
+        echo "rig $NAME: $x xruns in $WATCH s idle at $RATE Hz, period $p"
+        if [ "$x" -eq 0 ] || [ "$tries" -ge 4 ]; then
+            [ "$x" -eq 0 ] || echo "rig $NAME: still xruns after 4 doublings; keeping period $p (audio tests may see damage)"
+            echo "rig $NAME: period auto chose $p"
+            return 0
+        fi
+        kill_pid "$(recorded_pid)"
+        rm -f "$PID_FILE" "$PERIOD_FILE"
+        echo "rig $NAME: the idle server logged xruns at period $p; trying $(( p * 2 ))"
+        p=$(( p * 2 )); tries=$(( tries + 1 ))
+    done
+}
 
+# start_server P: start jackd at period P and wait until it is ready.
+start_server() {
+    local PERIOD=$1
     local setsid=
     command -v setsid >/dev/null 2>&1 && setsid=setsid
     # Realtime scheduling where this user may have it (root, or rtprio in
@@ -328,6 +375,7 @@ do_start() {
         fi
         sleep 0.1
     done
+    echo "$PERIOD" >"$PERIOD_FILE"
     echo "jack server '$NAME' started (pid $pid, ${RATE} Hz, period $PERIOD, ready in $(( $(now_ms) - t0 )) ms)"
 }
 
@@ -399,6 +447,27 @@ do_env() {
 do_xruns() {
     running || die "jack server '$NAME' not running"
     grep -c 'XRun' "$LOG_FILE" || true
+}
+
+# health: the xruns the server logs over S seconds from now (run it while no
+# client is connected to see how often the machine itself stalls the rig).
+do_health() {
+    running || die "jack server '$NAME' not running"
+    local x0 x1
+    x0=$(grep -c 'XRun' "$LOG_FILE" || true)
+    sleep "$WATCH"
+    x1=$(grep -c 'XRun' "$LOG_FILE" || true)
+    echo "rig $NAME: $(( x1 - x0 )) xruns in $WATCH s idle at period $(cat "$PERIOD_FILE" 2>/dev/null || echo '?')"
+}
+
+do_log() {
+    running || die "jack server '$NAME' not running"
+    echo "$LOG_FILE"
+}
+
+do_period() {
+    running || die "jack server '$NAME' not running"
+    cat "$PERIOD_FILE"
 }
 
 "do_$cmd"

@@ -31,7 +31,7 @@ MEMCHECK_ONLY="test_garbage_fast test_soak_fast test_streams"
 rig=pastream-vg-$$
 fast=pastream-vg-fast-$$
 scripts/jackrig.sh start --name "$rig" --period "${VALGRIND_PERIOD:-2048}" --probe build/pa_probe >"$out/rig.log" 2>&1 &&
-scripts/jackrig.sh start --name "$fast" --rate 384000 --period 2048 --probe build/pa_probe \
+scripts/jackrig.sh start --name "$fast" --rate 384000 --period auto --probe build/pa_probe \
   >>"$out/rig.log" 2>&1 || {
   cat "$out/rig.log"; echo "the test rig did not start"
   scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1

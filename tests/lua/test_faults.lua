@@ -24,8 +24,9 @@ end
 local function device_works(what)
   local d <close> = ps.DuplexStream{ device = "loopback" }
   local src = noise(4800, 7)
-  local rec = d:playrec(src, { frames = 4800 + 256, pad = -1 })
-  T.ok(rec:sub(257, 4800 + 256):equals(src), what .. ": loopback still plays and records bit-exact")
+  local rt = d:roundtrip_frames()
+  local rec = d:playrec(src, { frames = 4800 + rt, pad = -1 })
+  T.ok(rec:sub(rt + 1, 4800 + rt):equals(src), what .. ": loopback still plays and records bit-exact")
 end
 
 T.group("a stream closed inside its own chunk loop", function()
@@ -90,8 +91,9 @@ T.group("an error in a source while recording to a file: the file is finalized",
   local rec = ps.load(path)
   T.ok(rec ~= nil, "the recording is a finished file that opens")
   local n = rec and rec:frames() or 0
+  local rt = d:roundtrip_frames()
   T.eq(n, d.rx_frames, "it holds every frame the stream recorded")
-  T.ok(n > 256 and rec:sub(257, n):equals(src:sub(1, n - 256)),
+  T.ok(n > rt and rec:sub(rt + 1, n):equals(src:sub(1, n - rt)),
     "and they are the played ones, bit-exact (" .. n .. " frames)")
   os.remove(path)
 end)
@@ -101,12 +103,17 @@ T.group("the watchdog option", function()
     "watchdog must be seconds > 0 or false, got -1", "a negative watchdog is refused")
   T.raises(function() ps.DuplexStream{ device = "loopback", watchdog = "soon" } end,
     "watchdog must be seconds > 0 or false, got soon", "a watchdog that is no number is refused")
-  -- A live stream is never taken for a dead one, even with a short limit.
-  local d <close> = ps.DuplexStream{ device = "loopback", watchdog = 0.05 }
+  -- A live stream is never taken for a dead one, even with a short limit:
+  -- 50 ms, or 2.5 periods of a rig with a longer period.
+  local probe <close> = ps.DuplexStream{ device = "loopback" }
+  local rt = probe:roundtrip_frames()
+  local limit = math.max(0.05, 2.5 * rt / probe.samplerate)
+  probe:close()
+  local d <close> = ps.DuplexStream{ device = "loopback", watchdog = limit }
   local src = noise(48000, 11)
-  local rec = d:playrec(src, { frames = 48000 + 256, pad = -1 })
-  T.eq(d.status, "complete", "a second of audio with a 50 ms watchdog completes")
-  T.ok(rec:sub(257, 48000 + 256):equals(src), "and every frame is there, bit-exact")
+  local rec = d:playrec(src, { frames = 48000 + rt, pad = -1 })
+  T.eq(d.status, "complete", string.format("a second of audio with a %d ms watchdog completes", limit * 1000 // 1))
+  T.ok(rec:sub(rt + 1, 48000 + rt):equals(src), "and every frame is there, bit-exact")
   device_works("after the watchdog run")
 end)
 

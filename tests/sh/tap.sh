@@ -39,3 +39,11 @@ through_rig() {
     fi
   done
 }
+
+# rig_roundtrip: the round trip of the rig's loopback device in frames, as
+# the running stream reports it (one JACK period at blocksize 0).  Tests
+# take every delay and pad from it, never from a period they assume.
+rig_roundtrip() {
+  ${PASTREAM_LUA:-./pastream-lua} -e 'local s = require("pastream").DuplexStream{ device = "loopback" }
+    print(s:roundtrip_frames()) s:close()'
+}

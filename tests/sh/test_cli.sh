@@ -149,22 +149,25 @@ D="$PL $tmp/driver.lua"
 
 summary_re='^pastream: [0-9]+ frames \([0-9.]+ s at 48000 Hz\); xruns [0-9]+ \(input underflow [0-9]+, input overflow [0-9]+, output underflow [0-9]+, output overflow [0-9]+\); lost frames 0 \(playback 0, recording 0\)$'
 
-# One period (256 frames) of round trip: -o 256s drops it, -p pads the end.
-out=$($D duplex in out -D loopback -n 48256 -o 256s -p 2>"$tmp/e"); rc=$?
+# The round trip (one period; RT frames): -o RTs drops it, -p pads the end.
+RT=$(rig_roundtrip)
+N1=$((48000 + RT))
+N1S=$(awk "BEGIN { printf \"%.3f\", $N1 / 48000 }")
+out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p 2>"$tmp/e"); rc=$?
 check_eq "duplex: exit 0" "$rc" 0
 check_eq "duplex: the recording is the playback, bit-exact" "$out" "exact"
 check_eq "duplex: one summary line on stderr (not a terminal)" "$(wc -l <"$tmp/e" | tr -d ' ')" 1
 check "duplex: the summary's format" grep -Eq "$summary_re" "$tmp/e"
-check "duplex: the summary counts the frames" grep -q '^pastream: 48256 frames (1.005 s at 48000 Hz)' "$tmp/e"
+check "duplex: the summary counts the frames" grep -q "^pastream: $N1 frames ($N1S s at 48000 Hz)" "$tmp/e"
 
-out=$($D duplex in out -D loopback -n 48256 -o 256s -p -m 2,1 2>"$tmp/e"); rc=$?
+out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p -m 2,1 2>"$tmp/e"); rc=$?
 check_eq "-m 2,1 on the playback swaps the channels" "$out" "swapped"
-out=$($D duplex in out -D loopback -n 48256 -o 256s -p -m null -m 2,1 2>"$tmp/e"); rc=$?
+out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p -m null -m 2,1 2>"$tmp/e"); rc=$?
 check_eq "a second -m maps the recording" "$out" "swapped"
-out=$($D duplex in out -D loopback -n 48256 -o 256s -p -m 2,1 -m 2,1 2>"$tmp/e"); rc=$?
+out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p -m 2,1 -m 2,1 2>"$tmp/e"); rc=$?
 check_eq "both maps swap: back to the original" "$out" "exact"
 
-out=$($D duplex in out -D loopback -n 48256 -o 256s -p -q 2>"$tmp/e"); rc=$?
+out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p -q 2>"$tmp/e"); rc=$?
 check_eq "-q: still exact" "$out" "exact"
 check_eq "-q: nothing on stderr" "$(cat "$tmp/e")" ""
 
@@ -232,22 +235,22 @@ print(i.frames, i.channels, i.subtype)
 LUA
 $PL "$tmp/make.lua" "$tmp/in.wav" "$tmp/in.au"
 
-$PS -D loopback -o 256s -p -n 48256 "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
+$PS -D loopback -o ${RT}s -p -n $N1 "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
 check_eq "file to file through loopback: exit 0" "$rc" 0
 check_eq "file to file: the recording is the input, bit-exact" "$($PL "$tmp/cmp.lua" "$tmp/in.wav" "$tmp/out.wav")" "same"
-check "file to file: the summary" grep -q '^pastream: 48256 frames (1.005 s at 48000 Hz); xruns' "$tmp/e"
+check "file to file: the summary" grep -q "^pastream: $N1 frames ($N1S s at 48000 Hz); xruns" "$tmp/e"
 
-cat "$tmp/in.au" | $PS -D loopback -o 256s -p -n 48256 - - 2>"$tmp/e" | cat >"$tmp/out.au"; rc=$?
+cat "$tmp/in.au" | $PS -D loopback -o ${RT}s -p -n $N1 - - 2>"$tmp/e" | cat >"$tmp/out.au"; rc=$?
 check "stdin to stdout: exit 0" test -s "$tmp/out.au"
 check_eq "stdin to stdout through pipes: sample by sample the same" "$($PL "$tmp/cmp.lua" "$tmp/in.au" "$tmp/out.au")" "same"
-check "stdin to stdout: the summary is on stderr" grep -q '^pastream: 48256 frames' "$tmp/e"
+check "stdin to stdout: the summary is on stderr" grep -q "^pastream: $N1 frames" "$tmp/e"
 
 if command -v sox >/dev/null; then
   sox -n -t au - synth 3 sine 440 2>/dev/null | $PS -D loopback - "$tmp/sox.wav" -d 1 2>"$tmp/e"; rc=$?
   check_eq "sox | pastream - out.wav -d 1: exit 0" "$rc" 0
   check_eq "sox | pastream - out.wav -d 1: one second recorded" "$($PL "$tmp/info.lua" "$tmp/sox.wav" | cut -f1,2)" "$(printf '48000\t2')"
   sox -n -r 48000 -c 1 -b 32 -e floating-point "$tmp/mono.wav" synth 0.5 sine 440 vol 0.5 2>/dev/null
-  $PS -D loopback -o 256s -p -n 24256 "$tmp/mono.wav" "$tmp/mono2.wav" 2>"$tmp/e"; rc=$?
+  $PS -D loopback -o ${RT}s -p -n $((24000 + RT)) "$tmp/mono.wav" "$tmp/mono2.wav" 2>"$tmp/e"; rc=$?
   check_eq "a mono file: exit 0" "$rc" 0
   cat >"$tmp/mono.lua" <<'LUA'
 local ps = require "pastream"

@@ -26,6 +26,7 @@ new_rig() {
     return 1
   }
   eval "$(scripts/jackrig.sh env --name "$rig")"
+  RT=$(rig_roundtrip); export RT    # verify.lua's delay
 }
 crash_rig() { scripts/jackrig.sh crash --name "$rig" >/dev/null 2>&1; rig=; }
 ms() { date +%s%3N; }
@@ -39,7 +40,7 @@ bigger_than() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt "$2" ]; }
 cat >"$tmp/verify.lua" <<'LUA'
 local ps = require "pastream"
 local inp, out = ps.load(arg[1]), ps.load(arg[2])
-local delay = 256              -- the rig's round trip at blocksize 0
+local delay = assert(tonumber(os.getenv("RT")), "RT: the rig's round trip")
 local n = out:frames()
 local ok = n > delay
 if ok then

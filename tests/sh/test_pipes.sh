@@ -4,6 +4,7 @@
 PL=${PASTREAM_LUA:-./pastream-lua}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+RT=$(rig_roundtrip)
 
 cat >"$tmp/playrec.lua" <<'LUA'
 -- playrec.lua IN OUT [PAD]: play IN on loopback and record to OUT
@@ -45,12 +46,12 @@ cat >"$tmp/raw.lua" <<'LUA'
 local ps = require "pastream"
 local s <close> = ps.DuplexStream{ device = "loopback" }
 local raw = { type = "raw", subtype = "float", samplerate = 48000, channels = 2 }
-s:playrec("-", { out = "-", pad = 256, input_file = raw, output_file = raw })
+s:playrec("-", { out = "-", pad = tonumber(arg[1]), input_file = raw, output_file = raw })
 LUA
-$PL "$tmp/raw.lua" <"$tmp/in.raw" >"$tmp/out.raw"
-check_eq "RAW through stdin and stdout keeps every frame" "$(stat -c %s "$tmp/out.raw")" "$(( $(stat -c %s "$tmp/in.raw") + 256 * 8 ))"
-check "the RAW recording is the input, delayed (bit-exact)" \
-  cmp -s "$tmp/in.raw" "$tmp/out.raw" -i 0:2048 -n "$(stat -c %s "$tmp/in.raw")"
+$PL "$tmp/raw.lua" "$RT" <"$tmp/in.raw" >"$tmp/out.raw"
+check_eq "RAW through stdin and stdout keeps every frame" "$(stat -c %s "$tmp/out.raw")" "$(( $(stat -c %s "$tmp/in.raw") + RT * 8 ))"
+check "the RAW recording is the input, delayed by the round trip (bit-exact)" \
+  cmp -s "$tmp/in.raw" "$tmp/out.raw" -i 0:$((RT * 8)) -n "$(stat -c %s "$tmp/in.raw")"
 
 # A recording stopped by a signal is a finished file: its header's frame
 # count matches the data (written at close, not only by periodic updates).

@@ -1,9 +1,11 @@
 # The recipes in scripts/: --help, usage errors, and each one run on the rig
-# (the loopback device returns what it is given, bit-exact, 256 frames later).
+# (the loopback device returns what it is given, bit-exact, one round trip
+# later: RT frames, one period of the rig, read from the running stream).
 . tests/sh/tap.sh
 PL=${PASTREAM_LUA:-$(pwd)/pastream-lua}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+RT=$(rig_roundtrip); export RT
 recipes="record.lua play.lua playrec.lua tone.lua meter.lua latency.lua loopback-check.lua devices.lua"
 
 # Small checks on sound files, in Lua: pastream-lua check.lua WHAT FILE...
@@ -23,10 +25,10 @@ end
 -- "Tests and the test rig").  race_shaped(x, y, at) counts the samples of
 -- recording x that differ from source y placed at frame `at`; nil unless
 -- each equals the source's sample of the same channel exactly one period
--- (256 frames) earlier or later.  Audio wrong in any other way (a changed,
+-- (RT frames) earlier or later.  Audio wrong in any other way (a changed,
 -- lost, moved or swapped sample) is never this shape.
 local function race_shaped(x, y, at)
-  local ch, P, n = x:channels(), 256, 0
+  local ch, P, n = x:channels(), assert(tonumber(os.getenv("RT"))), 0
   local last = math.min(at + y:frames(), x:frames())
   for xf = at, last - 1, P do
     local hi = math.min(xf + P, last)
@@ -168,11 +170,11 @@ playrec_late() {
   rm -f "$tmp/back2.wav"
   "$PL" scripts/playrec.lua "$tmp/noise.wav" "$tmp/back2.wav" -D loopback >/dev/null
   got=$(lc contains "$tmp/back2.wav" "$tmp/noise.wav")
-  [ "$got" = "true	256" ] && rig_ok=1
+  [ "$got" = "true	$RT" ] && rig_ok=1
 }
 through_rig 3 playrec_late
-check_eq "playrec.lua: the tail is recorded (IN + round trip)" "$(lc frames "$tmp/back2.wav")" 24256
-check "playrec.lua: the sound comes back 256 frames late, bit-exact" contains "$got" "true	256"
+check_eq "playrec.lua: the tail is recorded (IN + round trip)" "$(lc frames "$tmp/back2.wav")" $((24000 + RT))
+check "playrec.lua: the sound comes back $RT frames (the round trip) late, bit-exact" contains "$got" "true	$RT"
 
 # tone.lua: its frequency, in what it writes and in what comes back through loopback
 out=$("$PL" scripts/tone.lua -d 1); rc=$?
@@ -209,10 +211,14 @@ check_eq "tone.lua -l 3 (above 0 dBFS) exits 2" "$rc" 2
 # latency.lua reports the delay the loopback tests measure, to the frame
 out=$("$PL" scripts/latency.lua -D loopback -n 2); rc=$?
 check_eq "latency.lua exits 0" "$rc" 0
-check_eq "latency.lua on loopback: 256 frames, as PortAudio reports" "$out" \
-  "$(printf 'latency: 256 frames (5.33 ms); PortAudio reports 256 frames (5.33 ms)\nlatency: 256 frames (5.33 ms); PortAudio reports 256 frames (5.33 ms)')"
+ms() { awk "BEGIN { printf \"%.2f\", $1 * 1000 / 48000 }"; }
+line="latency: $RT frames ($(ms $RT) ms); PortAudio reports $RT frames ($(ms $RT) ms)"
+check_eq "latency.lua on loopback: $RT frames (one period), as PortAudio reports" "$out" \
+  "$(printf '%s\n%s' "$line" "$line")"
 out=$("$PL" scripts/latency.lua -D loopback -b 512); rc=$?
-check "latency.lua -b 512 measures what PortAudio reports" contains "$out" "latency: 768 frames (16.00 ms); PortAudio reports 768 frames (16.00 ms)"
+RT512=$((RT + 512))
+check "latency.lua -b 512 measures what PortAudio reports ($RT512 frames)" contains "$out" \
+  "latency: $RT512 frames ($(ms $RT512) ms); PortAudio reports $RT512 frames ($(ms $RT512) ms)"
 out=$("$PL" scripts/latency.lua -D system); rc=$?
 check_eq "latency.lua with nothing connected exits 1" "$rc" 1
 check "... and says so" contains "$out" "no clear echo"
@@ -221,7 +227,7 @@ check "... and says so" contains "$out" "no clear echo"
 out=$("$PL" scripts/loopback-check.lua -D loopback -d 2); rc=$?
 check_eq "loopback-check.lua passes on loopback" "$rc" 0
 check "loopback-check.lua: 0 lost, 0 changed" contains "$out" "96000 bit-exact, 0 lost (0 gaps), 0 changed"
-check "loopback-check.lua: the delay" contains "$out" "delay 256 frames"
+check "loopback-check.lua: the delay" contains "$out" "delay $RT frames"
 out=$("$PL" scripts/loopback-check.lua -D system -d 0.5); rc=$?
 check_eq "loopback-check.lua with nothing connected exits 1" "$rc" 1
 

@@ -278,6 +278,7 @@ fi
 
 $PS -D loopback -r48k -d 0:00.5 null "$tmp/rec.wav" 2>"$tmp/e"; rc=$?
 check_eq "record -d 0:00.5 to a file: exit 0" "$rc" 0
+[ "$rc" = 0 ] || sed 's/^/#   | /' "$tmp/e"
 check_eq "record -d 0:00.5: 24000 frames of float in the file" "$($PL "$tmp/info.lua" "$tmp/rec.wav")" "$(printf '24000\t2\tfloat')"
 $PS -D loopback -r48k -n=12k -e pcm_16 -c1 null "$tmp/rec16.wav" 2>"$tmp/e"
 check_eq "record -n=12k -e pcm_16 -c1: 12000 mono pcm_16 frames" "$($PL "$tmp/info.lua" "$tmp/rec16.wav")" "$(printf '12000\t1\tpcm_16')"
@@ -316,6 +317,7 @@ for sig in INT TERM; do
   wait $pid; rc=$?
   want=130; [ $sig = TERM ] && want=143
   check_eq "SIG$sig: exit $want" "$rc" "$want"
+  [ "$rc" = "$want" ] || sed 's/^/#   | /' "$tmp/e" "$tmp/o"
   check "SIG$sig: the summary says so" grep -Eq "^pastream: interrupted \(SIG$sig\) after [0-9]+ frames" "$tmp/e"
   n=$(sed -n 's/^frames \([0-9]*\) .*/\1/p' "$tmp/o")
   check "SIG$sig: every frame the engine captured reached the sink" grep -q "after $n frames" "$tmp/e"

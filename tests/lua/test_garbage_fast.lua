@@ -40,6 +40,16 @@ ps.spawn(function()
   end
 end)
 
+-- The ring holds 16 of the rig's periods at least (the default 65536
+-- frames is only 4 periods of a 16384-frame rig, 170 ms at 384 kHz): the
+-- Lua thread is woken once a period, and the garbage task runs between.
+local probe = ps.DuplexStream{ device = "loopback", channels = 2 }
+local period = probe:roundtrip_frames()
+probe:close()
+if not BUFFERSIZE then
+  BUFFERSIZE = 65536
+  while BUFFERSIZE < 16 * period do BUFFERSIZE = BUFFERSIZE * 2 end
+end
 local s <close> = ps.DuplexStream{ device = "loopback", channels = 2, buffersize = BUFFERSIZE }
 local delay = s:roundtrip_frames()
 local total = FRAMES + delay

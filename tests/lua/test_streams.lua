@@ -149,7 +149,10 @@ T.group("peak meters", function()
   local d <close> = ps.DuplexStream{ device = "loopback" }
   local b = ps.Buffer(24000, 2):fill(0.25, 1):fill(-0.5, 2)
   d:playrec(b, { frames = 24000, meter = true, blocking = false })
-  ps.sleep(0.3)
+  -- read once the audio is back (a round trip and a period in), counted
+  -- in frames: no time assumed
+  local rt = d:roundtrip_frames()
+  while d.frame_count < 2 * rt + 1024 and not d.finished do ps.sleep(0.01) end
   local tx, rx = d.tx_peak, d.rx_peak
   T.ok(tx[1] == 0.25 and tx[2] == 0.5, "tx_peak per output channel", tx[1] .. " " .. tx[2])
   T.ok(rx[1] == 0.25 and rx[2] == 0.5, "rx_peak per input channel", rx[1] .. " " .. rx[2])

@@ -86,12 +86,16 @@ for sig in INT TERM; do
   sleep 0.3
   kill -$sig $pid
   t0=$(date +%s%N)
+  # a hang guard, not a timing verdict: the script must end by itself
+  i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  hung=0; kill -0 $pid 2>/dev/null && { hung=1; kill -KILL $pid; }
   wait $pid; rc=$?
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   want=130; [ $sig = TERM ] && want=143
   check_eq "SIG$sig exits $want" "$rc" "$want"
   check "SIG$sig says it was interrupted" contains "$(cat "$tmp/e")" "interrupted"
-  check "SIG$sig stops within 2 s (took $ms ms)" test "$ms" -lt 2000
+  check_eq "SIG$sig ends the script (it did not hang for 30 s)" "$hung" 0
+  echo "# SIG$sig: stopped in $ms ms (timing, not checked)"
 done
 
 # A recording still running when the script ends: the core closes every
@@ -101,7 +105,7 @@ cat >"$tmp/leftopen.lua" <<LUA
 local ps = require "pastream"
 local s = ps.InputStream{ device = "loopback", channels = 2 }
 s:record{ frames = -1, out = "$tmp/leftopen.wav", blocking = false }
-ps.sleep(0.3)
+while s.frame_count < 4800 do ps.sleep(0.01) end   -- a tenth of a second recorded
 print(ps.stream_count())
 LUA
 check_eq "a recording left running at the end of the script" "$($PL "$tmp/leftopen.lua" 2>&1)" "1"
@@ -115,6 +119,7 @@ cat >"$tmp/timedout.lua" <<LUA
 local ps = require "pastream"
 local s = ps.InputStream{ device = "loopback", channels = 2 }
 s:record{ frames = 480000, out = "$tmp/timedout.wav", blocking = false }
+while s.frame_count == 0 do ps.sleep(0.01) end   -- the audio has begun
 print(s:wait(0.2))
 LUA
 check_eq "wait(0.2) on a 10 s recording times out" "$($PL "$tmp/timedout.lua" 2>&1)" "false"

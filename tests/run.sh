@@ -45,7 +45,9 @@ start_rig() {   # start_rig NAME RATE PERIOD
   esac
 }
 : >"$out/rig.log"
-trap 'scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1; scripts/jackrig.sh stop --name "$fast" >/dev/null 2>&1' EXIT INT TERM
+trap 'scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1; scripts/jackrig.sh stop --name "$fast" >/dev/null 2>&1' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 start_rig "$rig" 48000 "${PS_RIG_PERIOD:-auto}"; rig_period=$p
 # A second rig at 384 kHz moves 8x the frames per second: tests named
 # *_fast.lua run long audio on it.

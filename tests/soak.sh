@@ -10,7 +10,9 @@ rig=${SOAK_RIG:-pastream-soak-$$}
 mkdir -p tests/out
 scripts/jackrig.sh start --name "$rig" --rate 384000 --period "${SOAK_PERIOD:-auto}" --probe build/pa_probe \
   >tests/out/soak-rig.log 2>&1 || { cat tests/out/soak-rig.log; echo "the soak rig did not start"; exit 1; }
-trap 'scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1' EXIT INT TERM
+trap 'scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 eval "$(scripts/jackrig.sh env --name "$rig")"
 start=$(date +%s)
 ./pastream-lua tests/lua/soak.lua 2>&1 | tee tests/out/soak.log

@@ -37,7 +37,9 @@ scripts/jackrig.sh start --name "$fast" --rate 384000 --period auto --probe buil
   scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1
   echo "0 passed, 1 failed"; exit 1
 }
-trap 'scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1; scripts/jackrig.sh stop --name "$fast" >/dev/null 2>&1' EXIT INT TERM
+trap 'scripts/jackrig.sh stop --name "$rig" >/dev/null 2>&1; scripts/jackrig.sh stop --name "$fast" >/dev/null 2>&1' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 eval "$(scripts/jackrig.sh env --name "$rig")"
 
 # Lua allocates far slower under memcheck: tests that measure an allocation

@@ -25,6 +25,9 @@ chmod +x build/gcstress/pastream-lua
 # (a collected object still in use) shows in the first minute, and every
 # minute on the rig is another chance of a fault of the rig's server
 # (README, "Tests and the test rig").
+# (the rigs at twice their own periods, as under ASan: the Lua thread is
+# the slow one here, and a longer period gives its wake-ups more room)
+PS_RIG_PERIOD=${PS_RIG_PERIOD:-2048} PS_FAST_PERIOD=${PS_FAST_PERIOD:-16384} \
 PS_SOAK_MINUTES=${PS_SOAK_MINUTES:-2} PS_SLOWDOWN=${PS_SLOWDOWN:-50} PS_OUT=$out \
   PASTREAM_LUA=$top/build/gcstress/pastream-lua tests/run.sh "${1:-test_}"
 rc=$?

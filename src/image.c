@@ -97,10 +97,10 @@ int ps_image_text_up(ps_image *im, int x, int y, const char *s, uint32_t rgb)
 
 static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
 
-void ps_palette_heat(uint8_t lut[256][3])
+void ps_palette_heat(uint8_t lut[PS_HEAT_LEVELS][3])
 {
-    for (int i = 0; i < 256; i++) {
-        double x = i / 255.0, r, g, b;
+    for (int i = 0; i < PS_HEAT_LEVELS; i++) {
+        double x = i / (PS_HEAT_LEVELS - 1.0), r, g, b;
         /* red rises first, green (through orange and yellow) later, blue
          * gives the quiet end its purple and comes back to make white */
         r = x < 0.10 ? 0 : x < 0.62 ? sin((x - 0.10) / 0.52 * M_PI / 2) : 1;
@@ -125,12 +125,51 @@ static void on_png_error(png_structp png, png_const_charp msg)
 
 static void on_png_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
+/* The image as palette indices when it has at most 256 colours (the
+ * pictures here do: a 240-step palette and a few for the frame), which
+ * deflates a third of the bytes of RGB.  Returns the number of colours, or
+ * 0 when there are more (idx then unused). */
+static int to_palette(const ps_image *im, uint8_t *idx, png_color pal[256])
+{
+    enum { HS = 1024 };            /* open-addressing hash: colour -> index */
+    uint32_t key[HS];
+    int16_t val[HS];
+    memset(val, -1, sizeof val);
+    int n = 0;
+    uint32_t prev = 0xffffffff;
+    int pidx = 0;
+    size_t np = (size_t)im->w * (size_t)im->h;
+    for (size_t i = 0; i < np; i++) {
+        const uint8_t *p = im->px + i * 3;
+        uint32_t c = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+        if (c != prev) {          /* runs of one colour are the common case */
+            uint32_t h = (c * 2654435761u) >> 22;
+            while (val[h] >= 0 && key[h] != c)
+                h = (h + 1) & (HS - 1);
+            if (val[h] < 0) {
+                if (n == 256)
+                    return 0;
+                key[h] = c, val[h] = (int16_t)n;
+                pal[n].red = p[0], pal[n].green = p[1], pal[n].blue = p[2];
+                n++;
+            }
+            prev = c, pidx = val[h];
+        }
+        idx[i] = (uint8_t)pidx;
+    }
+    return n;
+}
+
 int ps_image_write_png(const ps_image *im, const char *path, char *err, size_t errlen)
 {
     png_err e = { err, errlen };
+    png_color pal[256];
+    uint8_t *volatile idx = malloc((size_t)im->w * (size_t)im->h);
+    volatile int ncol = idx ? to_palette(im, idx, pal) : 0;
     FILE *volatile f = fopen(path, "wb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        free(idx);
         return -1;
     }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e, on_png_error, on_png_warning);
@@ -138,26 +177,36 @@ int ps_image_write_png(const ps_image *im, const char *path, char *err, size_t e
     if (!info) {
         png_destroy_write_struct(&png, NULL);
         fclose(f);
+        free(idx);
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         fclose(f);
+        free(idx);
         char tmp[256];
         snprintf(tmp, sizeof tmp, "%s", err);
         snprintf(err, errlen, "%s: %s", path, tmp);
         return -1;
     }
     png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)im->w, (png_uint_32)im->h, 8, PNG_COLOR_TYPE_RGB,
+    png_set_IHDR(png, info, (png_uint_32)im->w, (png_uint_32)im->h, 8,
+                 ncol ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(png, 6);
+    if (ncol)
+        png_set_PLTE(png, info, pal, ncol);
+    /* palette images deflate best unfiltered; zlib's level 6 costs little
+     * on a byte a pixel */
+    png_set_compression_level(png, ncol ? 6 : 3);
+    png_set_filter(png, 0, ncol ? PNG_FILTER_NONE : PNG_FILTER_SUB);
     png_write_info(png, info);
     for (int y = 0; y < im->h; y++)
-        png_write_row(png, im->px + (size_t)y * (size_t)im->w * 3);
+        png_write_row(png, ncol ? idx + (size_t)y * (size_t)im->w
+                                : im->px + (size_t)y * (size_t)im->w * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
+    free(idx);
     if (fclose(f) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;

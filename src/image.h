@@ -36,10 +36,12 @@ int ps_image_text(ps_image *im, int x, int y, const char *s, uint32_t rgb);
 int ps_image_text_up(ps_image *im, int x, int y, const char *s, uint32_t rgb);
 
 /* The heat palette (black, purple, red, orange, yellow, white: luminance
- * rises all the way, so brighter always means louder): 256 RGB entries. */
-void ps_palette_heat(uint8_t lut[256][3]);
+ * rises all the way, so brighter always means louder).  240 steps leave
+ * room in a 256-colour PNG palette for the frame and text. */
+#define PS_HEAT_LEVELS 240
+void ps_palette_heat(uint8_t lut[PS_HEAT_LEVELS][3]);
 
-/* Write as an 8-bit RGB PNG.  0 on success; -1 with a message in err. */
+/* Write as an 8-bit PNG (palette when it has <= 256 colours, else RGB).  0 on success; -1 with a message in err. */
 int ps_image_write_png(const ps_image *im, const char *path, char *err, size_t errlen);
 /* Read any PNG as 8-bit RGB (libpng's transformations).  0 on success. */
 int ps_image_read_png(ps_image *im, const char *path, char *err, size_t errlen);

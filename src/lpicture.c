@@ -57,16 +57,22 @@ static lua_Number opt_num(lua_State *L, const char *k, lua_Number def, lua_Numbe
             luaL_error(L, "option '%s': a number expected, got %s", k, luaL_typename(L, -1));
     }
     lua_pop(L, 1);
-    if (!(v >= lo && v <= hi))
-        luaL_error(L, "option '%s' must be within %f..%f, got %f", k, lo, hi, v);
+    if (!(v >= lo && v <= hi)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "option '%s' must be within %g..%g, got %g", k, lo, hi, v);
+        luaL_error(L, "%s", msg);
+    }
     return v;
 }
 
 static int opt_int(lua_State *L, const char *k, int def, int lo, int hi)
 {
     lua_Number v = opt_num(L, k, def, lo, hi);
-    if (v != floor(v))
-        luaL_error(L, "option '%s' must be an integer, got %f", k, v);
+    if (v != floor(v)) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "option '%s' must be an integer, got %g", k, v);
+        luaL_error(L, "%s", msg);
+    }
     return (int)v;
 }
 
@@ -286,7 +292,9 @@ static int64_t window_start(const spectro *s, int c, int j, int k)
 static int windows_in(const spectro *s, int c)
 {
     int64_t span = col_edge(c + 1, s->frames, s->width) - col_edge(c, s->frames, s->width);
-    int64_t hop = s->nfft / 2;
+    /* half-window hops, so that every frame weighs alike; a column of four
+     * windows or more averages enough without the overlap, at half the cost */
+    int64_t hop = span >= 4 * (int64_t)s->nfft ? s->nfft : s->nfft / 2;
     int64_t k = (span + hop - 1) / hop;
     return k < 1 ? 1 : (int)k;
 }
@@ -307,22 +315,30 @@ static double row_bin(const spectro *s, double r)
 static void spectro_window(spectro *s, int64_t start)
 {
     int nc = s->channels, n = s->nfft;
+    /* the frames of the window that are there; silence around them */
+    int64_t a = start > s->hstart ? start : s->hstart;
+    int64_t b = start + n;
+    if (b > s->hstart + s->hlen) b = s->hstart + s->hlen;
+    if (b > s->received) b = s->received;
+    int i0 = (int)(a - start), i1 = b > a ? (int)(b - start) : i0;
+    const float *fr = s->hist + (size_t)(a - s->hstart) * (size_t)nc;
     for (int p = 0; p < s->panes; p++) {
-        for (int i = 0; i < n; i++) {
-            int64_t f = start + i;
-            float v = 0;
-            if (f >= 0 && f < s->received && f >= s->hstart && f < s->hstart + s->hlen) {
-                const float *fr = s->hist + (size_t)(f - s->hstart) * (size_t)nc;
-                if (s->panes == nc)
-                    v = fr[p];
-                else {
-                    float a = 0;
-                    for (int c = 0; c < nc; c++)
-                        a += fr[c];
-                    v = a / (float)nc;
-                }
+        float *t = s->tmp;
+        memset(t, 0, sizeof(float) * (size_t)i0);
+        memset(t + i1, 0, sizeof(float) * (size_t)(n - i1));
+        if (s->panes == nc) {
+            const float *x = fr + p;
+            for (int i = i0; i < i1; i++, x += nc)
+                t[i] = *x * s->win[i];
+        } else {
+            const float *x = fr;
+            float g = 1.0f / (float)nc;
+            for (int i = i0; i < i1; i++, x += nc) {
+                float m = 0;
+                for (int c = 0; c < nc; c++)
+                    m += x[c];
+                t[i] = m * g * s->win[i];
             }
-            s->tmp[i] = v * s->win[i];
         }
         kiss_fftr(s->cfg, s->tmp, s->out);
         double *acc = s->acc + (size_t)p * (size_t)s->nbins;
@@ -356,9 +372,10 @@ static void spectro_column(spectro *s)
                     pw = acc[b0] * (1 - fr) + acc[b0 + 1] * fr;
                 }
             }
-            double db = 10 * log10(pw / s->k * s->wscale + 1e-30);
+            /* log2f: a float is exact enough for a pixel, and much faster */
+            double db = 3.0102999566398120 * log2f((float)(pw / s->k * s->wscale) + 1e-30f);
             double t = (db + s->range) / s->range;
-            int lv = t <= 0 ? 0 : t >= 1 ? 255 : (int)lround(t * 255);
+            int lv = t <= 0 ? 0 : t >= 1 ? PS_HEAT_LEVELS - 1 : (int)lround(t * (PS_HEAT_LEVELS - 1));
             int y = s->height - 1 - r;
             s->level[((size_t)p * (size_t)s->height + (size_t)y) * (size_t)s->width + (size_t)s->col] = (uint8_t)lv;
         }
@@ -424,14 +441,16 @@ static int spectro_new(lua_State *L)
     int width = opt_int(L, "width", 800, 16, 8000);
     int defh = panes == 1 ? 513 : panes == 2 ? 257 : panes <= 4 ? 129 : 65;
     int height = opt_int(L, "height", defh, 16, 4000);
-    int deffft = 16;
+    int logf = opt_bool(L, "log");
+    int deffft = 16;   /* a bin a row; a log axis spreads the low bins over many rows: 4x finer */
     while (deffft / 2 + 1 < height)
         deffft *= 2;
+    if (logf)
+        deffft *= 4;
     int nfft = opt_int(L, "fft", deffft, 16, 65536);
     if (nfft % 2)
         luaL_error(L, "option 'fft' must be even, got %d", nfft);
     double range = opt_num(L, "range", 120, 10, 200);
-    int logf = opt_bool(L, "log");
     double fmin = opt_num(L, "fmin", fmax(20, rate / nfft), 1e-3, rate / 2 * 0.999);
     static const char *const wins[] = { "hann", "hamming", "blackman", "rectangular", NULL };
     const char *wname = opt_str(L, "window", "hann");
@@ -486,11 +505,11 @@ static int spectro_new(lua_State *L)
 }
 
 /* dBFS legend: a bar of the palette with round labels. */
-static void draw_legend(ps_image *im, const layout *lo, const uint8_t lut[256][3], double range)
+static void draw_legend(ps_image *im, const layout *lo, const uint8_t lut[PS_HEAT_LEVELS][3], double range)
 {
     int x = lo->left + lo->pw + 18, y0 = lo->top, h = panes_bottom(lo) - y0;
     for (int y = 0; y < h; y++) {
-        int lv = (int)lround((1 - (double)y / (h - 1)) * 255);
+        int lv = (int)lround((1 - (double)y / (h - 1)) * (PS_HEAT_LEVELS - 1));
         for (int i = 0; i < 12; i++)
             ps_image_put(im, x + i, y0 + y, lut[lv]);
     }
@@ -521,7 +540,7 @@ static int spectro_write(lua_State *L)
     ps_image im;
     if (ps_image_init(&im, lo.w, lo.h, C_BG) != 0)
         return luaL_error(L, "out of memory for a %dx%d image", lo.w, lo.h);
-    uint8_t lut[256][3];
+    uint8_t lut[PS_HEAT_LEVELS][3];
     ps_palette_heat(lut);
     for (int p = 0; p < s->panes; p++) {
         int y0 = pane_top(&lo, p);

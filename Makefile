@@ -123,6 +123,12 @@ uninstall:
 clean:
 	rm -rf $(B) pastream-lua
 
+# ---- the README's pictures (issue 20): doc/spectrogram.png and
+# doc/waveform.png drawn from a signal that doc/pictures.lua makes.
+.PHONY: pictures
+pictures: all
+	./pastream-lua doc/pictures.lua doc
+
 # ---- benchmarks (tests/bench; issue 7): one table of figures, ratios and
 # goals, also written to tests/bench/results.md and results.tsv.  Not part
 # of check; never fails on timing.  BENCH_QUICK=1 for a short run.

@@ -320,7 +320,7 @@ static void spectro_window(spectro *s, int64_t start)
     int64_t b = start + n;
     if (b > s->hstart + s->hlen) b = s->hstart + s->hlen;
     if (b > s->received) b = s->received;
-    int i0 = (int)(a - start), i1 = b > a ? (int)(b - start) : i0;
+    int i0 = a - start < n ? (int)(a - start) : n, i1 = b > a ? (int)(b - start) : i0;
     const float *fr = s->hist + (size_t)(a - s->hstart) * (size_t)nc;
     for (int p = 0; p < s->panes; p++) {
         float *t = s->tmp;
@@ -531,9 +531,7 @@ static int spectro_write(lua_State *L)
     const char *path = luaL_checkstring(L, 2);
     const char *title = luaL_optstring(L, 3, NULL);
     const char *caption = luaL_optstring(L, 4, NULL);
-    if (s->received < s->frames)   /* a short signal: the rest is silence */
-        s->frames = s->received > 0 ? s->received : 1;
-    spectro_run(s, 1);
+    spectro_run(s, 1);   /* a signal shorter than told: the rest is silence */
 
     layout lo;
     layout_init(&lo, s->width, s->height, s->panes, 80);
@@ -736,8 +734,7 @@ static int wave_write(lua_State *L)
     const char *path = luaL_checkstring(L, 2);
     const char *title = luaL_optstring(L, 3, NULL);
     const char *caption = luaL_optstring(L, 4, NULL);
-    int64_t frames = w->received < w->frames ? w->received : w->frames;
-    if (frames < 1) frames = 1;
+    int64_t frames = w->frames;   /* shorter than told: the rest is left blank */
     layout lo;
     layout_init(&lo, w->width, w->height, w->channels, 20);
     ps_image im;
@@ -751,7 +748,8 @@ static int wave_write(lua_State *L)
         ps_image_rect(&im, lo.left, y0 + (h - 1) / 2, lo.pw, 1, PS_RGB(60, 62, 74));
         int last = -1;
         for (int x = 0; x < w->width; x++) {
-            int src = w->cnt[x] > 0 ? x : last;   /* columns narrower than a frame: the one before */
+            /* columns narrower than a frame show the one before */
+            int src = w->cnt[x] > 0 ? x : col_edge(x, frames, w->width) < w->received ? last : -1;
             if (src < 0)
                 continue;
             last = src;
@@ -763,15 +761,20 @@ static int wave_write(lua_State *L)
             int ya = (int)floor(wave_y(w, y0, h, a)), yb = (int)ceil(wave_y(w, y0, h, b));
             if (yb < ya) { int t = ya; ya = yb; yb = t; }
             for (int y = ya; y <= yb; y++)
-                ps_image_put(&im, lo.left + x, y, clipped ? red : env);
-            if (!clipped) {
-                int ra = (int)lround(wave_y(w, y0, h, r)), rb = (int)lround(wave_y(w, y0, h, -r));
-                if (ra < ya) ra = ya;
-                if (rb > yb) rb = yb;
-                for (int y = ra; y <= rb; y++)
-                    ps_image_put(&im, lo.left + x, y, rms);
-            } else {                 /* a mark on the pane's edges, seen at any level */
-                for (int y = 0; y < 3; y++) {
+                ps_image_put(&im, lo.left + x, y, env);
+            int ra = (int)lround(wave_y(w, y0, h, r)), rb = (int)lround(wave_y(w, y0, h, -r));
+            if (ra < ya) ra = ya;
+            if (rb > yb) rb = yb;
+            for (int y = ra; y <= rb; y++)
+                ps_image_put(&im, lo.left + x, y, rms);
+            if (clipped) {
+                /* red: the envelope beyond the clip level, and marks on the
+                 * pane's edges that show at any zoom */
+                int yc = (int)floor(wave_y(w, y0, h, w->clip)), yd = (int)ceil(wave_y(w, y0, h, -w->clip));
+                for (int y = ya; y <= yb; y++)
+                    if (y <= yc || y >= yd)
+                        ps_image_put(&im, lo.left + x, y, red);
+                for (int y = 0; y < 4; y++) {
                     ps_image_put(&im, lo.left + x, y0 + y, red);
                     ps_image_put(&im, lo.left + x, y0 + h - 1 - y, red);
                 }

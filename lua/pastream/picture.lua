@@ -43,7 +43,7 @@ local function run(kind, src, o, make)
     end
   elseif getmetatable(src) == getmetatable(core.Buffer(0)) then
     if src:format() ~= "float32" then src = src:convert("float32") end
-    meta = { frames = #src, channels = src:channels(), samplerate = o.samplerate or 48000, name = "buffer" }
+    meta = { frames = src:frames(), channels = src:channels(), samplerate = o.samplerate or 48000, name = "buffer" }
     feed = function(pic) pic:add(src) end
   else
     error("bad argument #1 to '" .. kind .. "' (a file name or a Buffer expected, got " .. type(src) .. ")", 3)

@@ -337,6 +337,7 @@ local OPTIONS = {
   { "p", "pad", parse = time_value(true), optional = true },
   { nil, "loop", flag = true },
   { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
+  { nil, "monitor", parse = function(v) return cli.parse_port(v) end, optional = true },
   { "y", "overwrite", flag = true },
   { "b", "blocksize", parse = function(v) return cli.parse_size(v) end, single = true },
   { "c", "channels", parse = function(v) return cli.parse_pair(v, channels_value) end },
@@ -532,6 +533,8 @@ playback/record options
                           pad out to the duration (forever without one)
       --loop              play the input again and again
       --fatal-xruns       stop at the first xrun (exit status 1)
+      --monitor[=PORT]    serve a live monitor page on http://127.0.0.1:PORT/
+                          (default 8000): meters, spectrum, time, xruns, file
 
   TIME is [[hh:]mm:]ss[.frac] (10:00 is ten minutes, 2.5 is 2.5 seconds) or
   samples with an s suffix and an optional multiplier: 480000s, 480ks
@@ -1022,6 +1025,7 @@ local function run(ps, o, env, state)
   local p = plan(ps, o, env)
   local stream = open_stream(ps, p.kind, p.so, not o.rate and p.so.samplerate ~= nil)
   state.stream = stream
+  local mon = o.monitor and cli.start_monitor(ps, stream, o, p, env, state)
 
   local rate = stream.samplerate
   local frames = o.frames or (o.duration and cli.parse_time(o.duration, rate)) or -1
@@ -1039,7 +1043,7 @@ local function run(ps, o, env, state)
 
   local ro = { frames = frames, pad = pad, offset = offset, loop = o.loop,
                fatal_xruns = o.fatal_xruns, blocking = false,
-               meter = env.status or nil }      -- peaks for the status line
+               meter = (env.status or mon) and true or nil }  -- peaks for the status line and monitor
   if p.playing then
     ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
   end
@@ -1077,7 +1081,8 @@ local function run(ps, o, env, state)
     }
     for _, side in ipairs { "play", "rec" } do
       if (side == "play" and p.playing) or (side == "rec" and p.recording) then
-        local peak = side == "play" and stream.tx_peak or stream.rx_peak   -- reading resets it
+        local peak = mon and mon:take_peak(side)                          -- what the monitor read
+          or (side == "play" and stream.tx_peak or stream.rx_peak)          -- reading resets it
         if peak and peak_of(peak) >= CLIP then clip[side] = true end
         st[side .. "_peak"], st[side .. "_clip"] = peak, clip[side]
       end
@@ -1093,6 +1098,7 @@ local function run(ps, o, env, state)
     end)
   end
   local waited, werr = pcall(stream.wait, stream)
+  if mon then mon:close() end
   if timer then
     timer:stop()
     timer:close()
@@ -1102,6 +1108,28 @@ local function run(ps, o, env, state)
     if is_failure(werr) then error(werr, 0) end
     runtime_error("%s", (clean(werr):gsub("%(fatal_xruns is set%)", "(--fatal-xruns)")))
   end
+end
+
+--- cli.parse_port(v) -> a TCP port 1..65535 (--monitor=PORT); true -> 8000.
+function cli.parse_port(v)
+  if v == true then return 8000 end
+  local n = math.tointeger(tonumber(v))
+  if not n or n < 1 or n > 65535 then error("a port number 1..65535 expected, got '" .. tostring(v) .. "'", 0) end
+  return n
+end
+
+--- The live monitor page of --monitor (lua/pastream/monitor.lua): serves
+-- while the stream runs; a port it cannot take is a usage error.
+function cli.start_monitor(ps, stream, o, p, env, state)
+  local so = p.so
+  local dev = p.recording and (type(so.device) == "table" and so.device[1] or so.device) or nil
+  local ch = p.recording and (type(so.channels) == "table" and so.channels[1] or so.channels) or nil
+  local mon, err = require("pastream.monitor").attach(ps, stream, {
+    port = o.monitor, file = p.recording and (env.record or o.output) or nil, device = dev, channels = ch })
+  if not mon then usage_error("--monitor: %s", (err:gsub("^monitor: ", ""))) end
+  state.monitor = mon
+  if not o.quiet then env.stderr:write("pastream: monitor on ", mon.url, "\n") end
+  return mon
 end
 
 local function summary(s, interrupted)
@@ -1186,6 +1214,7 @@ function cli.main(argv, env)
   end
   local good, e = pcall(run, ps, o, renv, state)
   ps.on_signal = saved
+  if state.monitor then state.monitor:close() end
 
   local code = good and 0 or report(e)
   local s = state.stream

@@ -1110,11 +1110,12 @@ local function run(ps, o, env, state)
   end
 end
 
---- cli.parse_port(v) -> a TCP port 1..65535 (--monitor=PORT); true -> 8000.
+--- cli.parse_port(v) -> a TCP port 0..65535 (--monitor=PORT; 0: a free
+-- one the system picks, the URL printed says which); true -> 8000.
 function cli.parse_port(v)
   if v == true then return 8000 end
   local n = math.tointeger(tonumber(v))
-  if not n or n < 1 or n > 65535 then error("a port number 1..65535 expected, got '" .. tostring(v) .. "'", 0) end
+  if not n or n < 0 or n > 65535 then error("a port number 0..65535 expected, got '" .. tostring(v) .. "'", 0) end
   return n
 end
 

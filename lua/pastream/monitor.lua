@@ -292,12 +292,11 @@ local function on_connection(self)
       return
     end
     c.buf = c.buf .. data
-    local e = c.buf:find("\r?\n\r?\n")
-    if e then return handle_request(self, c, c.buf) end
     if #c.buf > MAX_REQUEST then
       self.stats.bad = self.stats.bad + 1
       return respond(self, c, 431)
     end
+    if c.buf:find("\r?\n\r?\n") then return handle_request(self, c, c.buf) end
   end)
 end
 

@@ -113,20 +113,18 @@ check "events come at 20 or more per second of audio (got $rate, $(val events "$
 check_eq "the events carry the peaks of the tone" "$(val peaks "$tmp/rate")" "[0.5,0.25]"
 
 # ---- a real browser ----------------------------------------------------------
-chrome() {
-  nice -n 19 chromium --headless=new --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
-    --disable-extensions --disable-background-networking --user-data-dir="$tmp/chrome" "$@" 2>>"$tmp/chrome.err"
-}
-chrome --timeout=4000 --dump-dom "http://127.0.0.1:$port/" >"$tmp/dom.html"
-dom() { sed -n "s/.*id=\"$1\">\\([^<]*\\)<.*/\\1/p" "$tmp/dom.html" | head -n 1; }
-db1=$(dom db1); db2=$(dom db2); pf=$(dom peakfreq); ups=$(dom updates)
-check "Chromium: the page updated live ($ups events)" awk -v u="$ups" 'BEGIN { exit !(u + 0 >= 1) }'
+# tests/sh/monitor_browser.lua drives headless Chromium (DevTools protocol on
+# a pipe): it waits until the page has taken 10 live updates, reads the DOM,
+# and saves the screenshot.
+rm -f "$outdir/monitor.png"
+"$PL" tests/sh/monitor_browser.lua "http://127.0.0.1:$port/" "$top/$outdir/monitor.png" 10 >"$tmp/dom" 2>"$tmp/chrome.err"
+cat "$tmp/dom" | sed 's/^/# /'
+db1=$(val db1 "$tmp/dom"); db2=$(val db2 "$tmp/dom"); pf=$(val peakfreq "$tmp/dom")
+check "Chromium: the page took 10 live updates ($(val updates "$tmp/dom"))" test "$(val updates "$tmp/dom")" -ge 10 2>/dev/null
 check "Chromium: channel 1's meter reads -6 dBFS +- 0.5 (got '$db1')" awk -v d="$db1" 'BEGIN { exit !(d != "" && d + 0 >= -6.5 && d + 0 <= -5.5) }'
 check "Chromium: channel 2's meter reads -12 dBFS +- 0.5 (got '$db2')" awk -v d="$db2" 'BEGIN { exit !(d != "" && d + 0 >= -12.5 && d + 0 <= -11.5) }'
 check "Chromium: the spectrum peaks at 1000 Hz +- one bin of 23.4 Hz (got '$pf')" \
   awk -v f="$pf" 'BEGIN { exit !(f != "" && f - 1000 <= 23.4375 && 1000 - f <= 23.4375) }'
-rm -f "$outdir/monitor.png"
-chrome --timeout=4000 --window-size=1000,640 --screenshot="$top/$outdir/monitor.png" "http://127.0.0.1:$port/" >/dev/null
 echo 'local i = require("pastream.core").read_png(arg[1]); print(i and (i.width .. "x" .. i.height))' >"$tmp/size.lua"
 check_eq "Chromium: a 1000x640 screenshot kept as $outdir/monitor.png" "$("$PL" "$tmp/size.lua" "$outdir/monitor.png")" 1000x640
 
@@ -142,6 +140,14 @@ check "... with its summary" grep -q "^pastream: $((n + 8192)) frames" "$tmp/err
 check_eq "the recording is the tone, bit-exact, through all of it" "$("$PL" "$tmp/cmp.lua" "$tmp/in.wav" "$tmp/rec.wav")" exact
 probe http "$port" >"$tmp/after" 2>&1
 check_eq "the monitor is gone with the stream (connection refused)" "$(val page "$tmp/after")" refused
+
+# ---- the terminal's meters stay, beside the page -----------------------------
+script -qfec "$PS --monitor=0 -D loopback -d 2 -y $tmp/in.wav $tmp/rec2.wav" /dev/null >"$tmp/tty" 2>&1; rc=$?
+check_eq "--monitor in a terminal: exit 0" "$rc" 0
+tty=$(tr '\r' '\n' <"$tmp/tty")
+check "... the page's address is printed" contains "$tty" "pastream: monitor on http://127.0.0.1:"
+check "... and the status line still meters the tone: rec -6.0dB" \
+  test "$(printf '%s\n' "$tty" | grep -Ec '^[0-9]{2}:[0-9]{2}\.[0-9]/00:02\.0 .* rec +-6\.0dB xruns')" -ge 3
 
 "$PS" --monitor=99999 -D loopback -n 10 NULL "$tmp/x.wav" 2>"$tmp/e"; rc=$?
 check_eq "--monitor=99999: a usage error" "$rc" 2

@@ -72,6 +72,7 @@ build = {
     ["pastream.recipe"] = "lua/pastream/recipe.lua",
     ["pastream.task"] = "lua/pastream/task.lua",
     ["pastream.picture"] = "lua/pastream/picture.lua",
+    ["pastream.monitor"] = "lua/pastream/monitor.lua",
   },
   -- the API reference goes with the rock (luarocks doc pastream-lua)
   copy_directories = { "doc" },

@@ -476,16 +476,20 @@ function M.attach(ps, stream, o)
   if o.device ~= nil and o.channels then
     local n = o.fft or 2048
     local analyze = M.analyzer(ps, rate, n, o.bands or 96)
-    local stop = false
-    mon.on_close = function() stop = true end
+    local stop, ls = false, nil
+    -- closing the monitor stops the listening stream too, so that its task
+    -- ends even when the device has stopped delivering chunks
+    mon.on_close = function() stop = true if ls then pcall(ls.stop, ls) end end
     ps.spawn(function()
       local ok, serr = pcall(function()
-        for chunk in ps.chunks { device = o.device, channels = o.channels, samplerate = rate,
-                                 chunksize = n, fill_gaps = true } do
+        ls = ps.InputStream { device = o.device, channels = o.channels, samplerate = rate }
+        if stop then return end
+        for chunk in ls:chunks { chunksize = n, fill_gaps = true } do
           if stop then break end
           mon.state.spectrum = analyze(chunk)
         end
       end)
+      if ls then pcall(ls.close, ls) end
       if not ok and not stop then mon.state.spectrum_error = tostring(serr) end
     end)
   end

@@ -162,6 +162,23 @@ check "... the page's address is printed" contains "$tty" "pastream: monitor on 
 check "... and the status line still meters the tone: rec -6.0dB" \
   test "$(printf '%s\n' "$tty" | grep -Ec '^[0-9]{2}:[0-9]{2}\.[0-9]/00:02\.0 .* rec +-6\.0dB xruns')" -ge 3
 
+# ---- the recipe: watching an input without recording -----------------------
+"$PL" scripts/monitor.lua -D loopback -d 3 -p 0 2>"$tmp/merr" &
+mpid=$!
+mport=
+for i in $(seq 1 100); do
+  mport=$(sed -n 's|^monitor on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$tmp/merr")
+  [ -n "$mport" ] && break
+  sleep 0.1
+done
+check "monitor.lua says where it listens" test -n "$mport"
+probe rate "$mport" 1 >"$tmp/mrate" 2>&1
+check "monitor.lua pushes events ($(val events "$tmp/mrate"))" test "$(val events "$tmp/mrate")" -ge 5 2>/dev/null
+probe http "$mport" >"$tmp/mhttp" 2>&1
+check_eq "monitor.lua: other paths are 404 there too" "$(val traversal1 "$tmp/mhttp") $(val post "$tmp/mhttp")" "404 405"
+wait "$mpid"; rc=$?
+check_eq "monitor.lua -d 3 exits 0" "$rc" 0
+
 "$PS" --monitor=99999 -D loopback -n 10 NULL "$tmp/x.wav" 2>"$tmp/e"; rc=$?
 check_eq "--monitor=99999: a usage error" "$rc" 2
 check "... naming the option" grep -q -- "--monitor" "$tmp/e"

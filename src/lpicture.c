@@ -442,6 +442,9 @@ static int spectro_new(lua_State *L)
     int defh = panes == 1 ? 513 : panes == 2 ? 257 : panes <= 4 ? 129 : 65;
     int height = opt_int(L, "height", defh, 16, 4000);
     int logf = opt_bool(L, "log");
+    if ((lua_Integer)height * panes + 14 * (panes - 1) > 16000)
+        luaL_error(L, "option 'height': %d rows x %d panes make a picture over 16000 pixels high "
+                   "(use a smaller height, or mix = true)", height, panes);
     int deffft = 16;   /* a bin a row; a log axis spreads the low bins over many rows: 4x finer */
     while (deffft / 2 + 1 < height)
         deffft *= 2;
@@ -645,6 +648,9 @@ static int wave_new(lua_State *L)
     double rate = opt_num(L, "samplerate", 48000, 1, 1e7);
     int width = opt_int(L, "width", 1000, 16, 8000);
     int height = opt_int(L, "height", channels == 1 ? 240 : 160, 16, 4000);
+    if ((lua_Integer)height * channels + 14 * (channels - 1) > 16000)
+        luaL_error(L, "option 'height': %d rows x %d channels make a picture over 16000 pixels high",
+                   height, channels);
     const char *scale = opt_str(L, "scale", "linear");
     int db = !strcmp(scale, "db");
     if (!db && strcmp(scale, "linear"))

@@ -147,6 +147,8 @@ T.group("spectrogram: mono from a Buffer, log axis, mix, options", function()
   T.raises(function() ps.spectrogram(buf, { out = out, window = "kaiser" }) end, "option 'window'", "an unknown window raises")
   T.raises(function() ps.spectrogram(buf, { out = out, width = 3 }) end, "option 'width'", "width 3 raises")
   T.raises(function() ps.spectrogram(buf, {}) end, "option 'out'", "no out raises")
+  T.raises(function() core.Spectrogram { frames = 10, channels = 8, height = 4000 } end, "over 16000 pixels high",
+           "a picture too high raises, naming the option")
   T.raises(function() ps.spectrogram(42, { out = out }) end, "a file name or a Buffer", "a number as the source raises")
   local ok, err = ps.spectrogram(dir .. "/missing.wav", { out = out })
   T.ok(ok == nil and err:find("missing.wav", 1, true), "a missing file: nil and a message naming it", err)

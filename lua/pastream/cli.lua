@@ -337,7 +337,7 @@ local OPTIONS = {
   { "p", "pad", parse = time_value(true), optional = true },
   { nil, "loop", flag = true },
   { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
-  { nil, "monitor", parse = function(v) return cli.parse_port(v) end, optional = true },
+  { nil, "monitor", parse = function(v) return require("pastream.monitor").parse_port(v) end, optional = true },
   { "y", "overwrite", flag = true },
   { "b", "blocksize", parse = function(v) return cli.parse_size(v) end, single = true },
   { "c", "channels", parse = function(v) return cli.parse_pair(v, channels_value) end },
@@ -1025,7 +1025,12 @@ local function run(ps, o, env, state)
   local p = plan(ps, o, env)
   local stream = open_stream(ps, p.kind, p.so, not o.rate and p.so.samplerate ~= nil)
   state.stream = stream
-  local mon = o.monitor and cli.start_monitor(ps, stream, o, p, env, state)
+  local mon, merr
+  if o.monitor then     -- the live page (lua/pastream/monitor.lua)
+    mon, merr = require("pastream.monitor").for_cli(ps, stream, o, p, env)
+    if not mon then usage_error("--monitor: %s", merr) end
+    state.monitor = mon
+  end
 
   local rate = stream.samplerate
   local frames = o.frames or (o.duration and cli.parse_time(o.duration, rate)) or -1
@@ -1108,29 +1113,6 @@ local function run(ps, o, env, state)
     if is_failure(werr) then error(werr, 0) end
     runtime_error("%s", (clean(werr):gsub("%(fatal_xruns is set%)", "(--fatal-xruns)")))
   end
-end
-
---- cli.parse_port(v) -> a TCP port 0..65535 (--monitor=PORT; 0: a free
--- one the system picks, the URL printed says which); true -> 8000.
-function cli.parse_port(v)
-  if v == true then return 8000 end
-  local n = math.tointeger(tonumber(v))
-  if not n or n < 0 or n > 65535 then error("a port number 0..65535 expected, got '" .. tostring(v) .. "'", 0) end
-  return n
-end
-
---- The live monitor page of --monitor (lua/pastream/monitor.lua): serves
--- while the stream runs; a port it cannot take is a usage error.
-function cli.start_monitor(ps, stream, o, p, env, state)
-  local so = p.so
-  local dev = p.recording and (type(so.device) == "table" and so.device[1] or so.device) or nil
-  local ch = p.recording and (type(so.channels) == "table" and so.channels[1] or so.channels) or nil
-  local mon, err = require("pastream.monitor").attach(ps, stream, {
-    port = o.monitor, file = p.recording and (env.record or o.output) or nil, device = dev, channels = ch })
-  if not mon then usage_error("--monitor: %s", (err:gsub("^monitor: ", ""))) end
-  state.monitor = mon
-  if not o.quiet then env.stderr:write("pastream: monitor on ", mon.url, "\n") end
-  return mon
 end
 
 local function summary(s, interrupted)

@@ -496,4 +496,30 @@ function M.attach(ps, stream, o)
   return mon
 end
 
+--- monitor.parse_port(v) -> a TCP port 0..65535 (pastream --monitor=PORT;
+-- 0: a free one the system picks, the URL printed says which); true -> 8000.
+function M.parse_port(v)
+  if v == true then return DEFAULTS.port end
+  local n = math.tointeger(tonumber(v))
+  if not n or n < 0 or n > 65535 then error("a port number 0..65535 expected, got '" .. tostring(v) .. "'", 0) end
+  return n
+end
+
+--- monitor.for_cli(ps, stream, o, plan, env) -> mon, or nil and a message:
+-- pastream --monitor's page (lua/pastream/cli.lua): attached to the run's
+-- stream, the spectrum from its input device, the address on stderr.
+function M.for_cli(ps, stream, o, p, env)
+  local so = p.so
+  local function input_side(v) return type(v) == "table" and v[1] or v end
+  local out = p.recording and (env.record or o.output) or nil   -- a file name, or a Buffer/function
+  local mon, err = M.attach(ps, stream, {
+    port = o.monitor,
+    file = type(out) == "string" and out or nil,
+    device = p.recording and input_side(so.device) or nil,
+    channels = p.recording and input_side(so.channels) or nil })
+  if not mon then return nil, (err:gsub("^monitor: ", "")) end
+  if not o.quiet then env.stderr:write("pastream: monitor on ", mon.url, "\n") end
+  return mon
+end
+
 return M

@@ -151,7 +151,7 @@ end
 if mode == "rate" then
   local seconds = tonumber(arg[3])
   local sock = uv.new_tcp()
-  local buf, events, first, last, peaks = "", 0, nil, nil, nil
+  local buf, events, first, last, peaks, gaps = "", 0, nil, nil, nil, {}
   local t = uv.new_timer()
   local function finish()
     t:stop() t:close()
@@ -160,6 +160,10 @@ if mode == "rate" then
     out("span", string.format("%.3f", (last or 0) - (first or 0)))
     out("rate", first and last > first and string.format("%.1f", (events - 1) / (last - first)) or 0)
     out("peaks", peaks or "none")
+    -- the median step of audio time between events: robust to a stall of
+    -- the loop, which only stretches a few steps
+    table.sort(gaps)
+    out("median_ms", #gaps > 0 and string.format("%.1f", gaps[(#gaps + 1) // 2] * 1000) or "none")
   end
   t:start(math.floor(seconds * 1000), 0, finish)
   sock:connect(HOST, port, function(err)
@@ -173,6 +177,7 @@ if mode == "rate" then
         if e then
           events = events + 1
           first = first or e
+          if last then gaps[#gaps + 1] = e - last end
           last = e
           peaks = data:match('"peaks":(%[[^%]]*%])')
         end

@@ -87,9 +87,9 @@ static int opt_bool(lua_State *L, const char *k)
 static const char *opt_str(lua_State *L, const char *k, const char *def)
 {
     lua_getfield(L, 1, k);
-    const char *s = lua_isnil(L, -1) ? def : lua_tostring(L, -1);
-    if (!s)
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)   /* no number converted on the stack */
         luaL_error(L, "option '%s': a string expected, got %s", k, luaL_typename(L, -1));
+    const char *s = lua_isnil(L, -1) ? def : lua_tostring(L, -1);
     lua_pop(L, 1);   /* the string stays alive in the options table */
     return s;
 }

@@ -250,7 +250,7 @@ T.group("waveform: an hour's worth of columns from chunks of any size", function
 end)
 
 T.group("recipes: spectrum.lua -o and waveform.lua", function()
-  local host = arg[-1] or "./pastream-lua"
+  local host = arg and arg[-1] and arg[-1]:match("pastream%-lua$") and arg[-1] or "./pastream-lua"
   local path = dir .. "/tone.wav"
   local function run(cmd)
     local p = io.popen(cmd .. " 2>&1")

@@ -95,7 +95,8 @@ h1 { font-size:16px; margin:0 0 8px; color:#fff; }
  <span class="v" id="state">connecting</span>, <span class="v" id="updates">0</span> updates</div>
 </div>
 <div id="meters"></div>
-<div>spectrum: peak at <span class="v" id="peakfreq">-</span> Hz, <span class="v" id="peakdb">-</span> dBFS</div>
+<div>spectrum: peak at <span class="v" id="peakfreq">-</span> Hz, <span class="v" id="peakdb">-</span> dBFS
+ <span id="specnote"></span></div>
 <canvas id="spec" width="900" height="220"></canvas>
 <script>
 "use strict";
@@ -166,6 +167,7 @@ function update(m) {
   $("size").textContent = m.size || 0;
   $("state").textContent = m.state || "running";
   $("state").className = m.state === "ended" ? "ended" : "";
+  $("specnote").textContent = m.spectrum_error ? "(no spectrum: " + m.spectrum_error + ")" : "";
   if (m.spectrum) {
     $("peakfreq").textContent = m.spectrum.peak_freq.toFixed(1);
     $("peakdb").textContent = m.spectrum.peak_db.toFixed(1);

@@ -144,8 +144,12 @@ function drawSpectrum(s) {
     g.fillStyle = "hsl(" + (200 - 170 * v) + ",80%," + (35 + 30 * v) + "%)";
     g.fillRect(i * bw, h - v * h, Math.max(1, bw - 1), v * h);
   }
-  g.fillStyle = "#aab";      /* labels last, over the bars */
-  labels.forEach(function (l) { g.fillText(l[0], l[1], l[2]); });
+  labels.forEach(function (l) {   /* labels last, on a dark patch over the bars */
+    g.fillStyle = "rgba(5,7,12,0.8)";
+    g.fillRect(l[1] - 1, l[2] - 10, g.measureText(l[0]).width + 2, 12);
+    g.fillStyle = "#aab";
+    g.fillText(l[0], l[1], l[2]);
+  });
 }
 function update(m) {
   updates++;

@@ -12,7 +12,7 @@ LUADIR   = $(SHAREDIR)/lua/5.4
 CMODDIR  = $(PREFIX)/lib/lua/5.4
 
 CC      ?= cc
-PKGS     = portaudio-2.0 sndfile samplerate lua5.4 libuv kissfft-float
+PKGS     = portaudio-2.0 sndfile samplerate lua5.4 libuv kissfft-float libpng
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -pthread
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -27,7 +27,8 @@ HOST_LIBS = $(LUV_LIBS) $(shell pkg-config --libs lua5.4 libuv 2>/dev/null) -lm
 
 B = build
 CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c src/sfformat.c src/sigchain.c \
-           src/lbuffer.c src/lstream.c src/lsndfile.c src/lsoundfile.c src/lcore.c src/ldsp.c
+           src/lbuffer.c src/lstream.c src/lsndfile.c src/lsoundfile.c src/lcore.c src/ldsp.c \
+           src/image.c src/lpicture.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
 FUZZ_TARGETS = buffer cli audiofile
@@ -126,6 +127,12 @@ uninstall:
 
 clean:
 	rm -rf $(B) pastream-lua
+
+# ---- the README's pictures (issue 20): doc/spectrogram.png and
+# doc/waveform.png drawn from a signal that doc/pictures.lua makes.
+.PHONY: pictures
+pictures: all
+	./pastream-lua doc/pictures.lua doc
 
 # ---- benchmarks (tests/bench; issue 7): one table of figures, ratios and
 # goals, also written to tests/bench/results.md and results.tsv.  Not part

@@ -42,6 +42,7 @@ external_dependencies = {
   SAMPLERATE = { header = "samplerate.h", library = "samplerate" },
   LIBUV = { header = "uv.h", library = "uv" },
   KISSFFT = { header = "kissfft/kiss_fftr.h", library = "kissfft-float" },
+  LIBPNG = { header = "png.h", library = "png" },
 }
 
 build = {
@@ -52,24 +53,26 @@ build = {
         "src/ringbuf.c", "src/wake.c", "src/sample.c", "src/engine.c",
         "src/device.c", "src/disk.c", "src/sfformat.c", "src/sigchain.c", "src/lbuffer.c",
         "src/lstream.c", "src/lsndfile.c", "src/lsoundfile.c", "src/lcore.c",
-        "src/ldsp.c",
+        "src/ldsp.c", "src/image.c", "src/lpicture.c",
       },
       -- kissfft's headers expect the scalar type its library was built with
       defines = { "_GNU_SOURCE", "kiss_fft_scalar=float" },
       incdirs = {
         "src", "$(PORTAUDIO_INCDIR)", "$(SNDFILE_INCDIR)", "$(SAMPLERATE_INCDIR)",
-        "$(LIBUV_INCDIR)", "$(KISSFFT_INCDIR)/kissfft",
+        "$(LIBUV_INCDIR)", "$(KISSFFT_INCDIR)/kissfft", "$(LIBPNG_INCDIR)",
       },
       libdirs = {
         "$(PORTAUDIO_LIBDIR)", "$(SNDFILE_LIBDIR)", "$(SAMPLERATE_LIBDIR)",
-        "$(LIBUV_LIBDIR)", "$(KISSFFT_LIBDIR)",
+        "$(LIBUV_LIBDIR)", "$(KISSFFT_LIBDIR)", "$(LIBPNG_LIBDIR)",
       },
-      libraries = { "portaudio", "sndfile", "samplerate", "uv", "kissfft-float", "m", "pthread" },
+      libraries = { "portaudio", "sndfile", "samplerate", "uv", "kissfft-float", "png", "m", "pthread" },
     },
     ["pastream"] = "lua/pastream/init.lua",
     ["pastream.cli"] = "lua/pastream/cli.lua",
     ["pastream.recipe"] = "lua/pastream/recipe.lua",
     ["pastream.task"] = "lua/pastream/task.lua",
+    ["pastream.picture"] = "lua/pastream/picture.lua",
+    ["pastream.monitor"] = "lua/pastream/monitor.lua",
   },
   -- the API reference goes with the rock (luarocks doc pastream-lua)
   copy_directories = { "doc" },

@@ -1,31 +1,62 @@
--- spectrum.lua: the spectrum of a file or a live input (Hann window, 50% overlap), as terminal bars
+-- spectrum.lua: the spectrum of a file or a live input (Hann window, 50% overlap), as terminal bars,
+-- or a file's spectrogram as a PNG picture (-o)
 local ps = require "pastream"
 local recipe = require "pastream.recipe"
 local dsp = ps.dsp
 
 local opt = recipe.parse(arg, {
-  usage = "spectrum.lua FILE [-n N] [--pgm OUT.pgm] [--bands B]\n"
+  usage = "spectrum.lua FILE [-n N] [--bands B] [--pgm OUT.pgm]\n"
+       .. "       spectrum.lua FILE -o OUT.png [-x W] [-y H] [-z DB] [-n N] [-w WINDOW] [--log] [--mix]\n"
        .. "       spectrum.lua -D DEVICE [-d SECONDS] [-n N] [-r RATE]",
   about = "Average magnitude spectrum (Hann window, 50% overlap, channels mixed) drawn as\n"
        .. "bars in dBFS, then the peak frequency ('peak: 1000.0 Hz').  Offline it can also\n"
-       .. "write the spectrogram as a PGM image (time left to right, low frequencies at the\n"
-       .. "bottom, -120..0 dBFS black to white).  Live, the bars are redrawn as audio arrives.",
+       .. "write the spectrogram: -o OUT.png draws it as sox does (a pane per channel, time\n"
+       .. "and frequency axes, a dBFS legend in a heat palette, a caption); --pgm writes the\n"
+       .. "raw greyscale PGM of old (-120..0 dBFS black to white).  Live, the bars are\n"
+       .. "redrawn as audio arrives.",
   args = { 0, 1 },
-  { "n", "chunksize", "N", "FFT size in frames, even; default 2048", recipe.integer, 2048 },
+  { "n", "chunksize", "N", "FFT size in frames, even; default 2048 (PNG: from -y)", recipe.integer },
+  { "o", "output", "OUT.png", "offline: write the spectrogram as a PNG picture", nil },
+  { "x", "width", "W", "PNG: plot width in pixels (time columns); default 800", recipe.integer },
+  { "y", "height", "H", "PNG: height of each channel's pane in pixels; default 513 mono, 257 stereo", recipe.integer },
+  { "z", "range", "DB", "PNG: dynamic range in dB (the legend's span); default 120", recipe.positive },
+  { "w", "window", "WINDOW", "PNG: hann (default), hamming, blackman or rectangular", nil },
+  { nil, "log", nil, "PNG: logarithmic frequency axis" },
+  { nil, "mix", nil, "PNG: one pane with the channels mixed" },
+  { "t", "title", "TEXT", "PNG: the title (default: the file name)", nil },
   { nil, "pgm", "OUT.pgm", "offline: write the spectrogram to OUT.pgm", nil },
   { "b", "bands", "B", "number of bars (log-spaced bands); default 24", recipe.integer, 24 },
   { "D", "device", "DEVICE", "live: input device, index or name ('' for the default)", function(v) return v end },
   { "d", "duration", "SECONDS", "live: how long (default: until Ctrl-C)", recipe.positive },
   { "r", "rate", "RATE", "live: sample rate in Hz (default: the device's)", recipe.positive },
-  more = "examples: pastream-lua spectrum.lua tone.wav --pgm tone.pgm\n"
+  more = "examples: pastream-lua spectrum.lua tone.wav -o tone.png\n"
+      .. "          pastream-lua spectrum.lua speech.wav -o speech.png -x 1200 -y 300 -z 90 --log\n"
+      .. "          pastream-lua spectrum.lua tone.wav --pgm tone.pgm\n"
       .. "          pastream-lua spectrum.lua -D '' -d 5",
 })
 
-local n = opt.chunksize
-if n < 2 or n % 2 ~= 0 then recipe.usage_error(arg, "chunksize must be an even integer >= 2, got " .. n) end
-if opt.bands < 1 then recipe.usage_error(arg, "bands must be >= 1") end
 local live = opt.device ~= nil
 if live == (opt[1] ~= nil) then recipe.usage_error(arg, "give either FILE or --device") end
+if opt.output then
+  if live then recipe.usage_error(arg, "-o/--output works on files only") end
+  if opt.pgm then recipe.usage_error(arg, "give either -o (PNG) or --pgm") end
+  recipe.main(arg, function()
+    local info, err = ps.spectrogram(opt[1], {
+      out = opt.output, width = opt.width, height = opt.height, range = opt.range,
+      fft = opt.chunksize, window = opt.window, log = opt.log, mix = opt.mix, title = opt.title })
+    if not info then recipe.die(arg, err) end
+    print(string.format("wrote %s: %d x %d spectrogram (FFT %d, %d windows)",
+                        opt.output, info.width, info.height, info.fft, info.windows))
+  end)
+  return
+end
+for _, k in ipairs{ "width", "height", "range", "window", "log", "mix", "title" } do
+  if opt[k] then recipe.usage_error(arg, "--" .. k .. " is for the PNG picture (-o OUT.png)") end
+end
+
+local n = opt.chunksize or 2048
+if n < 2 or n % 2 ~= 0 then recipe.usage_error(arg, "chunksize must be an even integer >= 2, got " .. n) end
+if opt.bands < 1 then recipe.usage_error(arg, "bands must be >= 1") end
 if live and opt.pgm then recipe.usage_error(arg, "--pgm works on files only") end
 if not live and (opt.duration or opt.rate) then recipe.usage_error(arg, "--duration and --rate are for --device") end
 

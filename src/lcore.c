@@ -185,6 +185,7 @@ LUAMOD_API int luaopen_pastream_core(lua_State *L)
     lua_setfield(L, -3, "buffer_methods");
     lua_pop(L, 1);
     ps_dsp_functions(L);   /* after the Buffer type: it adds Buffer methods */
+    ps_picture_functions(L);
     lua_pushliteral(L, PS_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -48,6 +48,7 @@ void ps_sndfile_functions(lua_State *L);   /* save(), load() into the table on t
 void ps_file_functions(lua_State *L);
 void ps_soundfile_functions(lua_State *L); /* open() and the SoundFile type */      /* file_info(), formats() into the table on top */   /* save(), load() into the table on top */
 void ps_dsp_functions(lua_State *L);      /* core.dsp, buf:apply_window, buf:gain_db (ldsp.c) */
+void ps_picture_functions(lua_State *L);  /* Spectrogram, Waveform, read_png (lpicture.c) */
 int ps_wake_fd(lua_State *L);
 int ps_clear_wake(lua_State *L);
 

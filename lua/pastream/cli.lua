@@ -337,6 +337,7 @@ local OPTIONS = {
   { "p", "pad", parse = time_value(true), optional = true },
   { nil, "loop", flag = true },
   { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
+  { nil, "monitor", parse = function(v) return require("pastream.monitor").parse_port(v) end, optional = true },
   { "y", "overwrite", flag = true },
   { "b", "blocksize", parse = function(v) return cli.parse_size(v) end, single = true },
   { "c", "channels", parse = function(v) return cli.parse_pair(v, channels_value) end },
@@ -532,6 +533,8 @@ playback/record options
                           pad out to the duration (forever without one)
       --loop              play the input again and again
       --fatal-xruns       stop at the first xrun (exit status 1)
+      --monitor[=PORT]    serve a live monitor page on http://127.0.0.1:PORT/
+                          (default 8000): meters, spectrum, time, xruns, file
 
   TIME is [[hh:]mm:]ss[.frac] (10:00 is ten minutes, 2.5 is 2.5 seconds) or
   samples with an s suffix and an optional multiplier: 480000s, 480ks
@@ -1022,6 +1025,12 @@ local function run(ps, o, env, state)
   local p = plan(ps, o, env)
   local stream = open_stream(ps, p.kind, p.so, not o.rate and p.so.samplerate ~= nil)
   state.stream = stream
+  local mon, merr
+  if o.monitor then     -- the live page (lua/pastream/monitor.lua)
+    mon, merr = require("pastream.monitor").for_cli(ps, stream, o, p, env)
+    if not mon then usage_error("--monitor: %s", merr) end
+    state.monitor = mon
+  end
 
   local rate = stream.samplerate
   local frames = o.frames or (o.duration and cli.parse_time(o.duration, rate)) or -1
@@ -1039,7 +1048,7 @@ local function run(ps, o, env, state)
 
   local ro = { frames = frames, pad = pad, offset = offset, loop = o.loop,
                fatal_xruns = o.fatal_xruns, blocking = false,
-               meter = env.status or nil }      -- peaks for the status line
+               meter = (env.status or mon) and true or nil }  -- peaks for the status line and monitor
   if p.playing then
     ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
   end
@@ -1077,7 +1086,8 @@ local function run(ps, o, env, state)
     }
     for _, side in ipairs { "play", "rec" } do
       if (side == "play" and p.playing) or (side == "rec" and p.recording) then
-        local peak = side == "play" and stream.tx_peak or stream.rx_peak   -- reading resets it
+        local peak = mon and mon:take_peak(side)                          -- what the monitor read
+          or (side == "play" and stream.tx_peak or stream.rx_peak)          -- reading resets it
         if peak and peak_of(peak) >= CLIP then clip[side] = true end
         st[side .. "_peak"], st[side .. "_clip"] = peak, clip[side]
       end
@@ -1093,6 +1103,7 @@ local function run(ps, o, env, state)
     end)
   end
   local waited, werr = pcall(stream.wait, stream)
+  if mon then mon:close() end
   if timer then
     timer:stop()
     timer:close()
@@ -1186,6 +1197,7 @@ function cli.main(argv, env)
   end
   local good, e = pcall(run, ps, o, renv, state)
   ps.on_signal = saved
+  if state.monitor then state.monitor:close() end
 
   local code = good and 0 or report(e)
   local s = state.stream

@@ -997,4 +997,8 @@ end
 -- methods buf:apply_window(win), buf:gain_db(db).
 ps.dsp = core.dsp
 
+--- Pictures as PNG files (lua/pastream/picture.lua): ps.spectrogram(src, o), ps.waveform(src, o).
+function ps.spectrogram(src, o) return require("pastream.picture").spectrogram(src, o) end
+function ps.waveform(src, o) return require("pastream.picture").waveform(src, o) end
+
 return ps

@@ -405,6 +405,47 @@ do
 end
 
 ---------------------------------------------------------------------------
+-- 9. pictures against sox (issue 20; tests/bench/pictures.sh)
+---------------------------------------------------------------------------
+do
+  for _, kind in ipairs { "spec", "wave" } do
+    local w, c, bad = { ours = {}, sox = {} }, { ours = {}, sox = {} }, {}
+    for _, f in ipairs(select("pict")) do
+      if f[2] == kind and w[f[3]] then
+        w[f[3]][#w[f[3]] + 1] = tonumber(f[5])
+        c[f[3]][#c[f[3]] + 1] = tonumber(f[6])
+        if f[7] ~= "1" then bad[f[3]] = true end
+      end
+    end
+    local o, s = median(w.ours), median(w.sox)
+    local flag = ""
+    for t in pairs(bad) do flag = flag .. " (" .. t .. " wrote no result!)" end
+    if not o or not s then
+      row("9", kind == "spec" and "spectrogram" or "waveform",
+        "not measured: " .. (errors_for("pict") or "no figures"), "", "", "")
+    elseif kind == "spec" then
+      local r = o / s
+      local met = check("9", "spectrogram ours/sox wall", r, "ratio", "<= 1", r <= 1)
+      fig("9", "spectrogram ours wall", o, "s"); fig("9", "spectrogram sox wall", s, "s")
+      row("9", "spectrogram PNG of " .. (meta.pict_file or "?") .. ", 800 columns x 257 rows a channel:"
+        .. " `spectrum.lua FILE -o` vs `sox FILE -n spectrogram`",
+        string.format("ours %s s (CPU %s), sox %s s (CPU %s)%s", num(o), num(median(c.ours)), num(s),
+          num(median(c.sox)), flag),
+        ratio(r) .. " sox's time", "<= 1x sox", met)
+    else
+      local speed = s / o
+      local met = check("9", "waveform sox stats/ours (speed-up)", speed, "ratio", ">= 2", speed >= 2)
+      fig("9", "waveform ours wall", o, "s"); fig("9", "waveform sox stats wall", s, "s")
+      row("9", "waveform PNG of the analysis file (" .. (meta.pict_long or "?") .. "):"
+        .. " `waveform.lua FILE -o` vs `sox FILE -n stats`",
+        string.format("ours %s s (CPU %s), sox stats %s s (CPU %s)%s", num(o), num(median(c.ours)), num(s),
+          num(median(c.sox)), flag),
+        ratio(speed) .. " faster than sox", ">= 2x faster than sox", met)
+    end
+  end
+end
+
+---------------------------------------------------------------------------
 -- output
 ---------------------------------------------------------------------------
 local out = {}
@@ -435,7 +476,7 @@ say("How: 1 tests/bench/bench_ring.c (producer and consumer threads pinned to tw
   " /proc/thread-self/schedstat, minus a recording to a file; bench_wake.c for a bare C thread's" ..
   " wake-up), bufops.lua vs bench_bufops.c;" ..
   " 6 hyperfine; 7 latency.lua (impulse through loopback); 8 gc.lua (each case also run without the" ..
-  " garbage task). Raw figures: results.tsv.")
+  " garbage task); 9 tests/bench/pictures.sh (runstat.c, file in the page cache). Raw figures: results.tsv.")
 local text = table.concat(out, "\n") .. "\n"
 io.write(text)
 if mdpath then

@@ -166,6 +166,7 @@ if sox -n -r 48000 -c 2 -e floating-point -b 32 "$long" synth "$ANA_SECONDS" sin
                 "$(field priv_max_kb "$TMP/stat")" "$ok"
         done
     done
+    . tests/bench/pictures.sh && bench_pictures "$long"    # 9: pictures vs sox (issue 20)
 else
     raw error ana "sox synth failed: $(head -c 200 "$TMP/synth.err" | tr '\t\n' '  ')"
 fi

@@ -4,6 +4,14 @@
 
 #define RLX memory_order_relaxed
 
+/* Everything the callback shares is atomic, and the callback takes no
+ * lock: a type whose atomics are lock-based (a hidden mutex) would break
+ * that, so the build refuses such a platform. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2,
+               "64-bit atomics must be lock-free (the engine's counters)");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_BOOL_LOCK_FREE == 2,
+               "int and bool atomics must be lock-free (status, flags)");
+
 /* Counters only the callback writes (the others only read them, and
  * ps_engine_arm resets them while no callback runs): a relaxed load and
  * store, not an atomic add.  On x86 an add is a locked instruction, a full

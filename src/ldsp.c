@@ -39,8 +39,6 @@
 static ps_buffer *tofloatbuf(lua_State *L, int idx)
 {
     ps_buffer *b = ps_checkbuffer(L, idx);
-    if (!b->mem)
-        luaL_error(L, "attempt to use a freed buffer");
     if (b->format != PS_FLOAT32)
         luaL_argerror(L, idx, lua_pushfstring(L,
             "DSP needs a float32 buffer, got %s (use buf:convert('float32'))",

@@ -24,6 +24,7 @@ typedef struct ps_mem {
 
 ps_mem *ps_mem_new(size_t bytes);       /* zeroed; refs = 1; NULL if out of memory */
 ps_mem *ps_mem_ref(ps_mem *m);
+void    ps_mem_populate(ps_mem *m); /* every page present and writable now (NULL: no-op) */
 void    ps_mem_unref(ps_mem *m);        /* NULL is a no-op */
 
 typedef struct ps_buffer {

@@ -36,16 +36,33 @@ typedef struct file_side {
     ps_gap gapmem[64];
 } file_side;
 
+/* The next run's specification.  The set_*, open_*ring, attach_* and
+ * configure calls write only here; start checks it once, as a whole
+ * (check_run), and copies it into the engine (arm_run).  Nothing else
+ * writes the engine's settings, so a setting the engine has was checked
+ * together with every other one.  Rings and files are resources as well as
+ * settings: they live here, and the engine points into them while it runs,
+ * so none is replaced or closed while the stream is active (check_idle). */
+typedef struct run_spec {
+    ps_mem *txbuf, *rxbuf;        /* flat source/sink Buffers, referenced while set */
+    int64_t txbuf_frames, rxbuf_frames;
+    int txbuf_channels, rxbuf_channels;
+    ring_side tx, rx;             /* rings (Lua or a disk thread at the other end) */
+    file_side rd, wr;             /* playback file (reader), recording file (writer) */
+    int txmap[PS_MAXCH], rxmap[PS_MAXCH];
+    int has_txmap, rx_channels;   /* has_txmap 2: the mono-file map; rx_channels 0: all inputs */
+    int64_t frames, pad, offset;
+    bool loop, fatal_xruns;
+    int flags;                    /* PS_FILL_GAPS, PS_METER, PS_QUIET (one run only) */
+} run_spec;
+
 typedef struct ps_lstream {
     ps_engine *e;
     PaStream *pa;
     ps_open_params params;
-    ps_mem *txbuf, *rxbuf;        /* flat sources/sinks, referenced while set */
-    ring_side tx, rx;
-    int txmap[PS_MAXCH], rxmap[PS_MAXCH];
-    int has_txmap, rx_channels;   /* rx_channels: 0 = all device inputs */
-    file_side rd, wr;             /* playback file (reader), recording file (writer) */
+    run_spec run;
     int started;
+    int anchor;                   /* registry reference while running (LUA_NOREF: none) */
     /* The watchdog (stream_watchdog): the frame count last seen, when it
      * last moved, the limit in seconds (0: off), and whether the stream
      * was given up on, after how many seconds without a callback. */
@@ -58,10 +75,14 @@ typedef struct ps_lstream {
 
 static ps_lstream *open_streams;
 
-/* Engines of abandoned streams.  PortAudio still holds a pointer to each
- * and a late callback would read its `abandoned` flag, so they are never
- * freed; kept in a list so that leak checkers see them as reachable. */
-typedef struct grave { ps_engine *e; struct grave *next; } grave;
+/* Engines of abandoned streams, with the sample memory they point to.
+ * PortAudio still holds a pointer to each engine, a late callback reads
+ * its `abandoned` flag, and a callback that stalled in the middle of a
+ * block (the reason it was abandoned) may still finish copying into the
+ * rings or Buffers of its run.  So none of it is ever freed: it is kept
+ * for the life of the process (a few kilobytes plus the run's buffers, once
+ * per dead device), in a list so that leak checkers see it as reachable. */
+typedef struct grave { ps_engine *e; ps_mem *mem[4]; struct grave *next; } grave;
 static grave *graveyard;
 
 /* One wake-up for every stream of the process: Lua watches a single fd with
@@ -99,16 +120,16 @@ static void list_remove(ps_lstream *s)
     s->prev = s->next = NULL;
 }
 
-/* Stop PortAudio and free everything; safe to call twice. */
 /* Stop a disk thread and close its file; a writer first writes what is
- * still in the ring.  Returns 0, or -1 if the thread had failed. */
-static int finish_file(ps_lstream *s, file_side *f, int drain, int slot)
+ * still in the ring.  Only while the stream is not active (callers check
+ * it, or have stopped PortAudio): the engine may still point at the file's
+ * wake-up and gap queue, and reads them only in a run, which arm_run sets
+ * up anew.  Returns 0, or -1 if the thread had failed. */
+static int finish_file(ps_lstream *s, file_side *f, int drain)
 {
     int r = 0;
-    if (f->disk && s->e && s->e->gapq == &f->gaps) {
+    if (f->disk && s->e && s->e->gapq == &f->gaps)
         ps_engine_flush_gap(s->e);      /* the stream has stopped: safe here */
-        s->e->gapq = NULL;
-    }
     if (f->disk) {
         r = ps_disk_finish(f->disk, drain);
         ps_disk_free(f->disk);
@@ -119,8 +140,6 @@ static int finish_file(ps_lstream *s, file_side *f, int drain, int slot)
             r = -1;
         f->sf = NULL;
     }
-    if (s->e && s->e->wake[slot] == &f->wake)
-        s->e->wake[slot] = NULL;
     ps_wake_close(&f->wake);
     return r;
 }
@@ -173,8 +192,29 @@ static int check_alive(ps_lstream *s)
     return 1;
 }
 
-static void stream_release(ps_lstream *s)
+/* The registry reference that keeps a running stream from the collector
+ * (as luv anchors an active handle): taken when a run starts, let go when
+ * it is seen to end (_watchdog), is stopped, or the stream is closed. */
+static void anchor(lua_State *L, ps_lstream *s, int idx)
 {
+    if (s->anchor == LUA_NOREF) {
+        lua_pushvalue(L, idx);
+        s->anchor = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+}
+
+static void unanchor(lua_State *L, ps_lstream *s)
+{
+    if (L && s->anchor != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, s->anchor);
+    s->anchor = LUA_NOREF;
+}
+
+/* Stop PortAudio and free everything; safe to call twice.  L may be NULL
+ * (the process is ending: the registry goes with it). */
+static void stream_release(lua_State *L, ps_lstream *s)
+{
+    unanchor(L, s);
     if (s->pa) {
         if (!check_alive(s)) {
             if (!Pa_IsStreamStopped(s->pa))
@@ -184,31 +224,35 @@ static void stream_release(ps_lstream *s)
         s->pa = NULL;
     }
     /* The stream is stopped: the recording's last frames are in the ring. */
-    finish_file(s, &s->rd, 0, 1);
-    finish_file(s, &s->wr, 1, 2);
+    finish_file(s, &s->run.rd, 0);
+    finish_file(s, &s->run.wr, 1);
     if (s->e) {
         ps_engine_end(s->e, PS_STOPPED);
         grave *g = s->dead ? malloc(sizeof *g) : NULL;
         if (g) {
             g->e = s->e;
+            g->mem[0] = s->run.txbuf, g->mem[1] = s->run.rxbuf;
+            g->mem[2] = s->run.tx.mem, g->mem[3] = s->run.rx.mem;
             g->next = graveyard;
             graveyard = g;
         } else if (!s->dead)
             free(s->e);
+        if (s->dead)            /* kept (with g, or lost on purpose without) */
+            s->run.txbuf = s->run.rxbuf = s->run.tx.mem = s->run.rx.mem = NULL;
         s->e = NULL;
         list_remove(s);
     }
-    ps_mem_unref(s->txbuf);
-    ps_mem_unref(s->rxbuf);
-    ps_mem_unref(s->tx.mem);
-    ps_mem_unref(s->rx.mem);
-    s->txbuf = s->rxbuf = s->tx.mem = s->rx.mem = NULL;
+    ps_mem_unref(s->run.txbuf);
+    ps_mem_unref(s->run.rxbuf);
+    ps_mem_unref(s->run.tx.mem);
+    ps_mem_unref(s->run.rx.mem);
+    s->run.txbuf = s->run.rxbuf = s->run.tx.mem = s->run.rx.mem = NULL;
 }
 
 void ps_close_all_streams(void)
 {
     while (open_streams)
-        stream_release(open_streams);
+        stream_release(NULL, open_streams);
 }
 
 /* Read field `name` of the options table: a number, or a pair {in, out}. */
@@ -271,7 +315,9 @@ static int stream_new(lua_State *L)
 
     ps_lstream *s = lua_newuserdatauv(L, sizeof *s, 1);
     memset(s, 0, sizeof *s);
-    s->rd.wake.fd = s->wr.wake.fd = -1;
+    s->run.rd.wake.fd = s->run.wr.wake.fd = -1;
+    s->run.frames = -1;
+    s->anchor = LUA_NOREF;
     luaL_setmetatable(L, PS_STREAM);
 
     open_wake(L);
@@ -310,7 +356,7 @@ static int stream_new(lua_State *L)
     if (!s->pa) {
         lua_pushnil(L);
         lua_pushstring(L, err);
-        stream_release(s);
+        stream_release(L, s);
         return 2;
     }
     return 1;
@@ -319,7 +365,7 @@ static int stream_new(lua_State *L)
 static int stream_close(lua_State *L)
 {
     ps_lstream *s = luaL_checkudata(L, 1, PS_STREAM);
-    stream_release(s);
+    stream_release(L, s);
     return 0;
 }
 
@@ -358,14 +404,15 @@ static int stream_configure(lua_State *L)
     ps_lstream *s = checkstream(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     check_idle(L, s, "configure");
-    ps_engine *e = s->e;
-    e->frames = optint64(L, 2, "frames", -1);
-    e->pad = optint64(L, 2, "pad", 0);
-    e->offset = optint64(L, 2, "offset", 0);
-    luaL_argcheck(L, e->offset >= 0, 2, "offset must be >= 0");
-    e->loop = optbool(L, 2, "loop", 0);
-    e->fatal_xruns = optbool(L, 2, "fatal_xruns", 0);
-    e->flags = (optbool(L, 2, "fill_gaps", 0) ? PS_FILL_GAPS : 0) |
+    run_spec *r = &s->run;
+    int64_t offset = optint64(L, 2, "offset", 0);
+    luaL_argcheck(L, offset >= 0, 2, "offset must be >= 0");
+    r->frames = optint64(L, 2, "frames", -1);
+    r->pad = optint64(L, 2, "pad", 0);
+    r->offset = offset;
+    r->loop = optbool(L, 2, "loop", 0);
+    r->fatal_xruns = optbool(L, 2, "fatal_xruns", 0);
+    r->flags = (optbool(L, 2, "fill_gaps", 0) ? PS_FILL_GAPS : 0) |
                (optbool(L, 2, "meter", 0) ? PS_METER : 0) |
                (optbool(L, 2, "quiet", 0) ? PS_QUIET : 0);
     return 0;
@@ -385,14 +432,14 @@ static int stream_set_txbuffer(lua_State *L)
     check_idle(L, s, "change the playback source");
     if (!has_out(s))
         return luaL_error(L, "an %s has no output to play on", kind_name(s));
-    ps_mem_unref(s->txbuf);
-    s->txbuf = NULL;
+    ps_mem_unref(s->run.txbuf);
+    s->run.txbuf = NULL;
     if (!lua_isnoneornil(L, 2)) {
         ps_buffer *b = ps_checkbuffer(L, 2);
         check_format(L, s, b, 1);
-        s->txbuf = ps_mem_ref(b->mem);
-        s->e->txbuf_frames = b->frames;
-        s->e->tx_channels = b->channels;
+        s->run.txbuf = ps_mem_ref(b->mem);
+        s->run.txbuf_frames = b->frames;
+        s->run.txbuf_channels = b->channels;
     }
     return 0;
 }
@@ -404,17 +451,18 @@ static int stream_set_rxbuffer(lua_State *L)
     check_idle(L, s, "change the recording sink");
     if (!has_in(s))
         return luaL_error(L, "an %s has no input to record from", kind_name(s));
-    ps_mem_unref(s->rxbuf);
-    s->rxbuf = NULL;
+    ps_mem_unref(s->run.rxbuf);
+    s->run.rxbuf = NULL;
     if (!lua_isnoneornil(L, 2)) {
         ps_buffer *b = ps_checkbuffer(L, 2);
-        int want = s->rx_channels ? s->rx_channels : s->params.channels[0];
+        int want = s->run.rx_channels ? s->run.rx_channels : s->params.channels[0];
         check_format(L, s, b, 0);
         if (b->channels != want)
             return luaL_error(L, "the buffer has %d channels but the stream records %d",
                               b->channels, want);
-        s->rxbuf = ps_mem_ref(b->mem);
-        s->e->rxbuf_frames = b->frames;
+        s->run.rxbuf = ps_mem_ref(b->mem);
+        s->run.rxbuf_frames = b->frames;
+        s->run.rxbuf_channels = b->channels;
     }
     return 0;
 }
@@ -446,14 +494,14 @@ static int stream_set_txmap(lua_State *L)
     check_idle(L, s, "change txmapping");
     if (!has_out(s))
         return luaL_error(L, "an %s has no output to map", kind_name(s));
-    s->has_txmap = 0;
+    s->run.has_txmap = 0;
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
-        int n = readmap(L, 2, s->txmap, PS_MAXCH, "txmapping");
+        int n = readmap(L, 2, s->run.txmap, PS_MAXCH, "txmapping");
         if (n != s->params.channels[1])
             return luaL_error(L, "txmapping has %d entries but the device plays %d channels",
                               n, s->params.channels[1]);
-        s->has_txmap = 1;
+        s->run.has_txmap = 1;
     }
     return 0;
 }
@@ -466,10 +514,10 @@ static int stream_set_rxmap(lua_State *L)
     check_idle(L, s, "change rxmapping");
     if (!has_in(s))
         return luaL_error(L, "an %s has no input to map", kind_name(s));
-    s->rx_channels = 0;
+    s->run.rx_channels = 0;
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
-        s->rx_channels = readmap(L, 2, s->rxmap, s->params.channels[0], "rxmapping");
+        s->run.rx_channels = readmap(L, 2, s->run.rxmap, s->params.channels[0], "rxmapping");
     }
     return 0;
 }
@@ -500,8 +548,8 @@ static int stream_open_txring(lua_State *L)
         return luaL_error(L, "an %s has no output to play on", kind_name(s));
     lua_Integer ch = luaL_optinteger(L, 3, s->params.channels[1]);
     luaL_argcheck(L, ch >= 1 && ch <= PS_MAXCH, 3, "channels out of range");
-    finish_file(s, &s->rd, 0, 1);       /* its reader must not outlive the ring */
-    open_ring(L, &s->tx, luaL_checkinteger(L, 2), (int)ch, s->params.format[1]);
+    finish_file(s, &s->run.rd, 0);       /* its reader must not outlive the ring */
+    open_ring(L, &s->run.tx, luaL_checkinteger(L, 2), (int)ch, s->params.format[1]);
     return 0;
 }
 
@@ -513,9 +561,9 @@ static int stream_open_rxring(lua_State *L)
     check_idle(L, s, "change the recording sink");
     if (!has_in(s))
         return luaL_error(L, "an %s has no input to record from", kind_name(s));
-    int ch = s->rx_channels ? s->rx_channels : s->params.channels[0];
-    finish_file(s, &s->wr, 1, 2);       /* its writer must not outlive the ring */
-    open_ring(L, &s->rx, luaL_checkinteger(L, 2), ch, s->params.format[0]);
+    int ch = s->run.rx_channels ? s->run.rx_channels : s->params.channels[0];
+    finish_file(s, &s->run.wr, 1);       /* its writer must not outlive the ring */
+    open_ring(L, &s->run.rx, luaL_checkinteger(L, 2), ch, s->params.format[0]);
     return 0;
 }
 
@@ -527,14 +575,14 @@ static int stream_close_rings(lua_State *L)
     const char *which = luaL_optstring(L, 2, "both");
     check_idle(L, s, "remove the rings");
     if (strcmp(which, "rx") != 0) {
-        finish_file(s, &s->rd, 0, 1);
-        ps_mem_unref(s->tx.mem);
-        s->tx.mem = NULL;
+        finish_file(s, &s->run.rd, 0);
+        ps_mem_unref(s->run.tx.mem);
+        s->run.tx.mem = NULL;
     }
     if (strcmp(which, "tx") != 0) {
-        finish_file(s, &s->wr, 1, 2);
-        ps_mem_unref(s->rx.mem);
-        s->rx.mem = NULL;
+        finish_file(s, &s->run.wr, 1);
+        ps_mem_unref(s->run.rx.mem);
+        s->run.rx.mem = NULL;
     }
     return 0;
 }
@@ -556,11 +604,17 @@ static int ring_io(lua_State *L, int dir)
 {
     ps_lstream *s = checkstream(L, 1);
     ps_buffer *b = ps_checkbuffer(L, 2);
-    ring_side *r = dir ? &s->tx : &s->rx;
+    ring_side *r = dir ? &s->run.tx : &s->run.rx;
     const char *name = dir ? "transmit" : "receive";
     size_t first, count;
     if (!r->mem)
         return luaL_error(L, "the stream has no %s ring (open_%sring)", name, dir ? "tx" : "rx");
+    /* A ring has one producer and one consumer: a disk thread's ring is
+     * not Lua's to read or write as well. */
+    if (dir ? s->run.rd.disk != NULL : s->run.wr.disk != NULL)
+        return luaL_error(L, "cannot %s the %s ring: the %s file's disk thread %s it",
+                          dir ? "write" : "read", name, dir ? "playback" : "recording",
+                          dir ? "fills" : "drains");
     if (b->channels != r->channels || b->format != s->params.format[dir])
         return luaL_error(L, "buffer is %d channels of %s, the %s ring %d of %s",
                           b->channels, ps_format_name(b->format), name, r->channels,
@@ -580,27 +634,29 @@ static int stream_read(lua_State *L) { return ring_io(L, 0); }
 static int stream_write_available(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
-    lua_pushinteger(L, s->tx.mem ? (lua_Integer)ps_ring_write_available(&s->tx.ring) : 0);
+    lua_pushinteger(L, s->run.tx.mem ? (lua_Integer)ps_ring_write_available(&s->run.tx.ring) : 0);
     return 1;
 }
 
 static int stream_read_available(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
-    lua_pushinteger(L, s->rx.mem ? (lua_Integer)ps_ring_read_available(&s->rx.ring) : 0);
+    lua_pushinteger(L, s->run.rx.mem ? (lua_Integer)ps_ring_read_available(&s->run.rx.ring) : 0);
     return 1;
 }
 
-/* s:_set_quiet(bool): wake Lua only when the run ends (nothing on the Lua
- * side moves frames in it), or after every block. */
+/* s:_set_quiet(bool): wake Lua only when the next run ends (nothing on
+ * the Lua side moves frames in it), or after every block.  It lasts one
+ * run: start clears it, so a later run with a Lua source or sink that
+ * did not ask for it is woken after every block. */
 static int stream_set_quiet(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
     check_idle(L, s, "change quiet");
     if (lua_toboolean(L, 2))
-        s->e->flags |= PS_QUIET;
+        s->run.flags |= PS_QUIET;
     else
-        s->e->flags &= ~PS_QUIET;
+        s->run.flags &= ~PS_QUIET;
     return 0;
 }
 
@@ -610,8 +666,11 @@ static int stream_reset_txring(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
     check_idle(L, s, "reset the transmit ring");
-    if (s->tx.mem)
-        ps_ring_reset(&s->tx.ring);
+    if (s->run.rd.disk)
+        return luaL_error(L, "cannot reset the transmit ring: the playback file's disk thread "
+                          "fills it (set another source first)");
+    if (s->run.tx.mem)
+        ps_ring_reset(&s->run.tx.ring);
     atomic_store(&s->e->tx_eof, false);
     return 0;
 }
@@ -620,36 +679,78 @@ static int stream_reset_txring(lua_State *L)
 static int stream_set_eof(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
+    if (s->run.rd.disk)
+        return luaL_error(L, "cannot set_eof: the playback file's disk thread fills the "
+                          "transmit ring and says where it ends");
     atomic_store_explicit(&s->e->tx_eof, true, memory_order_release);
     return 0;
 }
 
-/* Wire the configured sources, sinks and maps into the engine. */
-static void wire(lua_State *L, ps_lstream *s)
+/* Check the next run's specification as a whole, where the run is armed:
+ * each channel count against the others it must agree with, whichever
+ * order the calls that set them came in.  Raises naming the conflict. */
+static void check_run(lua_State *L, const ps_lstream *s)
+{
+    const run_spec *r = &s->run;
+    if (has_out(s)) {
+        int txch = r->txbuf ? r->txbuf_channels : r->tx.mem ? r->tx.channels : s->params.channels[1];
+        if (r->has_txmap)
+            for (int k = 0; k < s->params.channels[1]; k++)
+                if (r->txmap[k] > txch)
+                    luaL_error(L, "txmapping names a channel the playback source (%d channel%s) "
+                               "does not have: txmapping[%d] is %d (the source is %s)",
+                               txch, txch == 1 ? "" : "s", k + 1, r->txmap[k],
+                               r->txbuf ? "a Buffer" : r->tx.mem ? "a ring" : "the device's");
+    }
+    if (has_in(s)) {
+        int rxch = r->rx_channels ? r->rx_channels : s->params.channels[0];
+        if (r->rxbuf && r->rxbuf_channels != rxch)
+            luaL_error(L, "the recording Buffer has %d channel%s but the stream records %d%s",
+                       r->rxbuf_channels, r->rxbuf_channels == 1 ? "" : "s", rxch,
+                       r->rx_channels ? " (rxmapping)" : "");
+        if (!r->rxbuf && r->rx.mem && r->rx.channels != rxch)
+            luaL_error(L, "the receive ring has %d channels but the stream records %d%s",
+                       r->rx.channels, rxch, r->rx_channels ? " (rxmapping)" : "");
+    }
+}
+
+/* Copy the checked specification into the engine and arm it: the one
+ * place that writes the engine's settings after it was made.  The memory
+ * the callback will touch is made present first (ps_mem_populate), so the
+ * callback takes no page fault.  The quiet flag is spent by this run. */
+static void arm_run(ps_lstream *s)
 {
     ps_engine *e = s->e;
-    e->txbuf = s->txbuf ? s->txbuf->data : NULL;
-    e->txring = !s->txbuf && s->tx.mem ? &s->tx.ring : NULL;
-    if (e->txring)
-        e->tx_channels = s->tx.channels;
-    if (!e->txbuf && !e->txring)
-        e->tx_channels = s->params.channels[1];
-    if (has_out(s) && ps_engine_set_txmap(e, e->tx_channels, s->has_txmap ? s->txmap : NULL))
-        luaL_error(L, "txmapping names a channel the playback source (%d channels) does not have",
-                   e->tx_channels);
-    if (has_in(s)) {
-        ps_engine_set_rxmap(e, s->rx_channels ? s->rx_channels : s->params.channels[0],
-                            s->rx_channels ? s->rxmap : NULL);
-        int want = e->rx_channels;
-        if (s->rx.mem && s->rx.channels != want)
-            luaL_error(L, "the receive ring has %d channels but the stream records %d",
-                       s->rx.channels, want);
-    }
-    e->rxbuf = s->rxbuf ? s->rxbuf->data : NULL;
-    e->rxring = !s->rxbuf && s->rx.mem ? &s->rx.ring : NULL;
-    e->gapq = e->rxring && s->wr.disk ? &s->wr.gaps : NULL;
-    if (e->rxring && !s->wr.disk)
+    run_spec *r = &s->run;
+    int txch = r->txbuf ? r->txbuf_channels : r->tx.mem ? r->tx.channels : s->params.channels[1];
+    int rxch = r->rx_channels ? r->rx_channels : s->params.channels[0];
+    e->txbuf = r->txbuf ? r->txbuf->data : NULL;
+    e->txbuf_frames = r->txbuf ? r->txbuf_frames : 0;
+    e->txring = !r->txbuf && r->tx.mem ? &r->tx.ring : NULL;
+    if (has_out(s))
+        ps_engine_set_txmap(e, txch, r->has_txmap ? r->txmap : NULL);
+    if (has_in(s))
+        ps_engine_set_rxmap(e, rxch, r->rx_channels ? r->rxmap : NULL);
+    e->rxbuf = r->rxbuf ? r->rxbuf->data : NULL;
+    e->rxbuf_frames = r->rxbuf ? r->rxbuf_frames : 0;
+    e->rxring = !r->rxbuf && r->rx.mem ? &r->rx.ring : NULL;
+    e->gapq = e->rxring && r->wr.disk ? &r->wr.gaps : NULL;
+    e->wake[1] = e->txring && r->rd.disk ? &r->rd.wake : NULL;
+    e->wake[2] = e->rxring && r->wr.disk ? &r->wr.wake : NULL;
+    e->frames = r->frames;
+    e->pad = r->pad;
+    e->offset = r->offset;
+    e->loop = r->loop;
+    e->fatal_xruns = r->fatal_xruns;
+    e->flags = r->flags;
+    r->flags &= ~PS_QUIET;
+    if (e->rxring && !r->wr.disk)
         ps_ring_reset(e->rxring);       /* nothing left over from an earlier run */
+    ps_mem_populate(e->txbuf ? r->txbuf : NULL);
+    ps_mem_populate(e->rxbuf ? r->rxbuf : NULL);
+    ps_mem_populate(e->txring ? r->tx.mem : NULL);
+    ps_mem_populate(e->rxring ? r->rx.mem : NULL);
+    ps_engine_arm(e);
 }
 
 static void pa_check(lua_State *L, ps_lstream *s, PaError r, const char *what)
@@ -676,14 +777,27 @@ static int stream_start(lua_State *L)
                           "DeviceError");
     if (running(s))
         return luaL_error(L, "the stream is already running");
+    check_run(L, s);
     if (!Pa_IsStreamStopped(s->pa))
         Pa_StopStream(s->pa);           /* ended by itself: reset it */
-    wire(L, s);
-    ps_engine_arm(s->e);
-    s->started = 1;
+    arm_run(s);
     s->watch_count = 0;
     s->watch_time = now_seconds();
-    pa_check(L, s, Pa_StartStream(s->pa), "start");
+    PaError err = Pa_StartStream(s->pa);
+    if (err != paNoError) {
+        /* Not running: the engine's run is over before it began, and the
+         * next start or close finds a stopped stream.  A host error (the
+         * JACK server is gone) leaves PortAudio's stream in a state where
+         * closing it aborts the process (pa_jack.c asserts): the stream is
+         * given up on, as a dead device is, and PortAudio left alone. */
+        if (err == paUnanticipatedHostError)
+            abandon(s, 0);
+        else
+            ps_engine_end(s->e, PS_STOPPED);
+        pa_check(L, s, err, "start");
+    }
+    s->started = 1;
+    anchor(L, s, 1);
     return 0;
 }
 
@@ -691,6 +805,7 @@ static int stream_start(lua_State *L)
 static int stop_or_abort(lua_State *L, int abort)
 {
     ps_lstream *s = checkstream(L, 1);
+    unanchor(L, s);
     if (!check_alive(s) && !Pa_IsStreamStopped(s->pa)) {
         ps_engine_end(s->e, PS_STOPPED);
         pa_check(L, s, abort ? Pa_AbortStream(s->pa) : Pa_StopStream(s->pa),
@@ -714,10 +829,12 @@ static int stream_watchdog(lua_State *L)
     if (lua_type(L, 2) == LUA_TNUMBER)
         s->watch_limit = lua_tonumber(L, 2);
     if (s->dead) {
+        unanchor(L, s);
         lua_pushliteral(L, "abandoned");
         return 1;
     }
     if (!running(s)) {
+        unanchor(L, s);                 /* the run is over: the collector may have it */
         lua_pushliteral(L, "ended");
         return 1;
     }
@@ -728,6 +845,7 @@ static int stream_watchdog(lua_State *L)
         s->watch_time = now;
     } else if (s->watch_limit > 0 && now - s->watch_time >= s->watch_limit) {
         abandon(s, now - s->watch_time);
+        unanchor(L, s);
         lua_pushliteral(L, "abandoned");
         return 1;
     }
@@ -903,44 +1021,44 @@ static int stream_attach_reader(lua_State *L)
     check_idle(L, s, "change the playback source");
     if (!has_out(s))
         return luaL_error(L, "an %s has no output to play on", kind_name(s));
-    finish_file(s, &s->rd, 0, 1);
+    finish_file(s, &s->run.rd, 0);
 
     SF_INFO info;
     const char *missing = read_info(L, o, path, &info);
     if (missing)
         return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
                     path, missing);
-    SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &s->rd.is_pipe);
+    SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &s->run.rd.is_pipe);
     if (!sf)
         return fail(L, "%s: %s", path, ps_sf_open_error(path));
-    s->rd.sf = sf;
-    s->rd.info = info;
+    s->run.rd.sf = sf;
+    s->run.rd.info = info;
     lua_getfield(L, o, "resample");
     int resample = lua_isnil(L, -1) || lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (info.samplerate != (int)s->params.samplerate && !resample) {
-        finish_file(s, &s->rd, 0, 1);
+        finish_file(s, &s->run.rd, 0);
         return fail(L, "%s is %d Hz but the stream runs at %d Hz (resample = false)",
                     path, info.samplerate, (int)s->params.samplerate);
     }
     if (info.channels > PS_MAXCH) {
-        finish_file(s, &s->rd, 0, 1);
+        finish_file(s, &s->run.rd, 0);
         return fail(L, "%s has %d channels; at most %d are supported", path, info.channels, PS_MAXCH);
     }
-    if (info.channels > s->params.channels[1] && !s->has_txmap) {
-        finish_file(s, &s->rd, 0, 1);
+    if (info.channels > s->params.channels[1] && !s->run.has_txmap) {
+        finish_file(s, &s->run.rd, 0);
         return fail(L, "%s has %d channels but the device plays %d (choose them with txmapping)",
                     path, info.channels, s->params.channels[1]);
     }
-    if (info.channels == 1 && s->params.channels[1] > 1 && !s->has_txmap) {
+    if (info.channels == 1 && s->params.channels[1] > 1 && !s->run.has_txmap) {
         /* a mono file plays on every output, as sox does */
         for (int k = 0; k < s->params.channels[1]; k++)
-            s->txmap[k] = 1;
-        s->has_txmap = 2;           /* ours, not the user's: reset with the source */
+            s->run.txmap[k] = 1;
+        s->run.has_txmap = 2;           /* ours, not the user's: reset with the source */
     }
-    ps_mem_unref(s->txbuf);
-    s->txbuf = NULL;
-    open_ring(L, &s->tx, ringframes, info.channels, s->params.format[1]);
+    ps_mem_unref(s->run.txbuf);
+    s->run.txbuf = NULL;
+    open_ring(L, &s->run.tx, ringframes, info.channels, s->params.format[1]);
 
     ps_disk_opts opts;
     ps_disk_opts_init(&opts);
@@ -953,21 +1071,20 @@ static int stream_attach_reader(lua_State *L)
     opts.notify = &wake;
     if (info.samplerate != (int)s->params.samplerate)
         opts.out_rate = s->params.samplerate;   /* libsamplerate, as sox play does */
-    int r = ps_wake_open(&s->rd.wake);
+    int r = ps_wake_open(&s->run.rd.wake);
     if (r < 0) {
-        finish_file(s, &s->rd, 0, 1);
+        finish_file(s, &s->run.rd, 0);
         return fail(L, "cannot create a wake-up: %s", strerror(-r));
     }
-    s->rd.disk = ps_disk_reader(sf, &s->tx.ring, &s->rd.wake, &s->e->tx_eof, &opts, err, sizeof err);
-    if (!s->rd.disk) {
-        finish_file(s, &s->rd, 0, 1);
+    s->run.rd.disk = ps_disk_reader(sf, &s->run.tx.ring, &s->run.rd.wake, &s->e->tx_eof, &opts, err, sizeof err);
+    if (!s->run.rd.disk) {
+        finish_file(s, &s->run.rd, 0);
         return fail(L, "%s: %s", path, err);
     }
-    s->e->wake[1] = &s->rd.wake;
-    if (ps_disk_prefill(s->rd.disk, 10000) < 0) {
+    if (ps_disk_prefill(s->run.rd.disk, 10000) < 0) {
         lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", path, ps_disk_error(s->rd.disk));
-        finish_file(s, &s->rd, 0, 1);
+        lua_pushfstring(L, "%s: %s", path, ps_disk_error(s->run.rd.disk));
+        finish_file(s, &s->run.rd, 0);
         return 2;
     }
     lua_pushboolean(L, 1);
@@ -988,13 +1105,13 @@ static int stream_attach_writer(lua_State *L)
     check_idle(L, s, "change the recording sink");
     if (!has_in(s))
         return luaL_error(L, "an %s has no input to record from", kind_name(s));
-    finish_file(s, &s->wr, 1, 2);
+    finish_file(s, &s->run.wr, 1);
 
     int def = ps_sf_major_from_path(path);
     if (!def)
         def = strcmp(path, "-") == 0 ? SF_FORMAT_AU : SF_FORMAT_WAV;
     int w = format_word(L, o, def, &given);
-    int channels = s->rx_channels ? s->rx_channels : s->params.channels[0];
+    int channels = s->run.rx_channels ? s->run.rx_channels : s->params.channels[0];
     if (!given)
         w |= ps_sf_subtype_for(w & SF_FORMAT_TYPEMASK, s->params.format[0]);
     SF_INFO info = { .samplerate = (int)s->params.samplerate, .channels = channels, .format = w };
@@ -1008,35 +1125,34 @@ static int stream_attach_writer(lua_State *L)
     int rf64 = (w & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV && strcmp(path, "-") != 0;
     if (rf64)
         info.format = (w & ~SF_FORMAT_TYPEMASK) | SF_FORMAT_RF64;
-    SNDFILE *sf = ps_sf_open(path, SFM_WRITE, &info, &s->wr.is_pipe);
+    SNDFILE *sf = ps_sf_open(path, SFM_WRITE, &info, &s->run.wr.is_pipe);
     if (!sf)
         return fail(L, "%s: %s", path, ps_sf_open_error(path));
     if (rf64)
         sf_command(sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
-    s->wr.sf = sf;
-    s->wr.info = info;
-    ps_mem_unref(s->rxbuf);
-    s->rxbuf = NULL;
-    open_ring(L, &s->rx, ringframes, channels, s->params.format[0]);
+    s->run.wr.sf = sf;
+    s->run.wr.info = info;
+    ps_mem_unref(s->run.rxbuf);
+    s->run.rxbuf = NULL;
+    open_ring(L, &s->run.rx, ringframes, channels, s->params.format[0]);
 
     ps_disk_opts opts;
     ps_disk_opts_init(&opts);
     opts.format = s->params.format[0];
     opts.channels = channels;
     opts.notify = &wake;
-    ps_ring_init(&s->wr.gaps, s->wr.gapmem, sizeof(ps_gap), 64);
-    opts.gaps = &s->wr.gaps;
-    int r = ps_wake_open(&s->wr.wake);
+    ps_ring_init(&s->run.wr.gaps, s->run.wr.gapmem, sizeof(ps_gap), 64);
+    opts.gaps = &s->run.wr.gaps;
+    int r = ps_wake_open(&s->run.wr.wake);
     if (r < 0) {
-        finish_file(s, &s->wr, 0, 2);
+        finish_file(s, &s->run.wr, 0);
         return fail(L, "cannot create a wake-up: %s", strerror(-r));
     }
-    s->wr.disk = ps_disk_writer(sf, &s->rx.ring, &s->wr.wake, &opts, err, sizeof err);
-    if (!s->wr.disk) {
-        finish_file(s, &s->wr, 0, 2);
+    s->run.wr.disk = ps_disk_writer(sf, &s->run.rx.ring, &s->run.wr.wake, &opts, err, sizeof err);
+    if (!s->run.wr.disk) {
+        finish_file(s, &s->run.wr, 0);
         return fail(L, "%s: %s", path, err);
     }
-    s->e->wake[2] = &s->wr.wake;
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -1047,19 +1163,20 @@ static int stream_attach_writer(lua_State *L)
 static int stream_finish_files(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "finish the files");
     char msg[600] = "";
-    if (s->rd.disk && ps_disk_failed(s->rd.disk))
-        snprintf(msg, sizeof msg, "playback file: %s", ps_disk_error(s->rd.disk));
-    if (s->wr.disk) {
-        ps_disk_finish(s->wr.disk, 1);
-        if (ps_disk_failed(s->wr.disk) && !msg[0])
-            snprintf(msg, sizeof msg, "recording file: %s", ps_disk_error(s->wr.disk));
+    if (s->run.rd.disk && ps_disk_failed(s->run.rd.disk))
+        snprintf(msg, sizeof msg, "playback file: %s", ps_disk_error(s->run.rd.disk));
+    if (s->run.wr.disk) {
+        ps_disk_finish(s->run.wr.disk, 1);
+        if (ps_disk_failed(s->run.wr.disk) && !msg[0])
+            snprintf(msg, sizeof msg, "recording file: %s", ps_disk_error(s->run.wr.disk));
     }
-    finish_file(s, &s->rd, 0, 1);
-    if (finish_file(s, &s->wr, 1, 2) < 0 && !msg[0])
+    finish_file(s, &s->run.rd, 0);
+    if (finish_file(s, &s->run.wr, 1) < 0 && !msg[0])
         snprintf(msg, sizeof msg, "recording file: error while closing");
-    if (s->has_txmap == 2)
-        s->has_txmap = 0;
+    if (s->run.has_txmap == 2)
+        s->run.has_txmap = 0;
     if (msg[0])
         return fail(L, "%s", msg);
     lua_pushboolean(L, 1);
@@ -1070,10 +1187,10 @@ static int stream_finish_files(lua_State *L)
 static int stream_file_error(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
-    if (s->rd.disk && ps_disk_failed(s->rd.disk))
-        lua_pushfstring(L, "playback file: %s", ps_disk_error(s->rd.disk));
-    else if (s->wr.disk && ps_disk_failed(s->wr.disk))
-        lua_pushfstring(L, "recording file: %s", ps_disk_error(s->wr.disk));
+    if (s->run.rd.disk && ps_disk_failed(s->run.rd.disk))
+        lua_pushfstring(L, "playback file: %s", ps_disk_error(s->run.rd.disk));
+    else if (s->run.wr.disk && ps_disk_failed(s->run.wr.disk))
+        lua_pushfstring(L, "recording file: %s", ps_disk_error(s->run.wr.disk));
     else
         lua_pushnil(L);
     return 1;
@@ -1084,8 +1201,8 @@ static int stream_file_error(lua_State *L)
 static int stream_file_frames(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
-    lua_pushinteger(L, s->rd.disk ? ps_disk_frames(s->rd.disk) : 0);
-    lua_pushinteger(L, s->wr.disk ? ps_disk_frames(s->wr.disk) : 0);
+    lua_pushinteger(L, s->run.rd.disk ? ps_disk_frames(s->run.rd.disk) : 0);
+    lua_pushinteger(L, s->run.wr.disk ? ps_disk_frames(s->run.wr.disk) : 0);
     return 2;
 }
 
@@ -1262,21 +1379,21 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
     }
     else if (IS("txmapping") || IS("rxmapping")) {
         int tx = k[0] == 't';
-        int n = tx ? (s->has_txmap ? s->params.channels[1] : 0) : s->rx_channels;
+        int n = tx ? (s->run.has_txmap ? s->params.channels[1] : 0) : s->run.rx_channels;
         if (!n)
             return 0;              /* nil: the identity */
         lua_createtable(L, n, 0);
         for (int c = 0; c < n; c++) {
-            lua_pushinteger(L, tx ? s->txmap[c] : s->rxmap[c]);
+            lua_pushinteger(L, tx ? s->run.txmap[c] : s->run.rxmap[c]);
             lua_rawseti(L, -2, c + 1);
         }
     }
-    else if (IS("rx_channels"))  lua_pushinteger(L, s->rx_channels ? s->rx_channels : s->params.channels[0]);
+    else if (IS("rx_channels"))  lua_pushinteger(L, s->run.rx_channels ? s->run.rx_channels : s->params.channels[0]);
     else if (IS("kind"))         lua_pushstring(L, kind_name(s));
-    else if (IS("frames"))       lua_pushinteger(L, e->frames);
-    else if (IS("pad"))          lua_pushinteger(L, e->pad);
-    else if (IS("offset"))       lua_pushinteger(L, e->offset);
-    else if (IS("loop"))         lua_pushboolean(L, e->loop);
+    else if (IS("frames"))       lua_pushinteger(L, s->run.frames);
+    else if (IS("pad"))          lua_pushinteger(L, s->run.pad);
+    else if (IS("offset"))       lua_pushinteger(L, s->run.offset);
+    else if (IS("loop"))         lua_pushboolean(L, s->run.loop);
     else return 0;
 #undef IS
     return 1;

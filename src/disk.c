@@ -61,6 +61,8 @@ struct ps_disk {
     int channels;
     enum io_path path;
     int file_bits;           /* IO_VIA_INT from float32: the file's width */
+    bool dither;             /* IO_VIA_INT from float32: TPDF dither */
+    uint64_t rng;            /* the dither's xorshift state (this thread's) */
     int64_t limit;           /* reader: frames to deliver, < 0 none */
     double header_interval;
     size_t block;
@@ -94,12 +96,12 @@ struct ps_disk {
 
 /* ---- sample conversions ---- */
 
-/* Round x * 2^(bits-1) to the nearest integer of that width, clipping;
- * NaN gives 0.  Returns the integer. */
-static int32_t float_to_bits(float x, int bits)
+/* Round x * 2^(bits-1) + noise (in LSBs) to the nearest integer of that
+ * width, clipping; NaN gives 0.  Returns the integer. */
+static int32_t float_to_bits_noise(float x, int bits, double noise)
 {
     double full = ldexp(1.0, bits - 1);
-    double v = (double)x * full;
+    double v = (double)x * full + noise;
     if (v >= full - 1)
         return (int32_t)(full - 1);
     if (v <= -full)
@@ -109,19 +111,39 @@ static int32_t float_to_bits(float x, int bits)
     return (int32_t)lrint(v);
 }
 
+static int32_t float_to_bits(float x, int bits) { return float_to_bits_noise(x, bits, 0); }
+
+/* TPDF dither noise in LSBs: the difference of two uniform values in
+ * [0, 1), triangular over (-1, 1), from an xorshift64* generator whose
+ * state belongs to one thread.  Returns the noise. */
+static double tpdf(uint64_t *state)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t x = *state;
+        x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+        *state = x;
+        u[i] = (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
+    }
+    return u[0] - u[1];
+}
+
 /* Ring samples -> left-justified int32 for sf_writef_int: the top bits
  * carry the sample, so libsndfile's shifts make every width exact.
  * Returns nothing. */
-static void ring_to_int(const struct ps_disk *d, const unsigned char *src,
+static void ring_to_int(struct ps_disk *d, const unsigned char *src,
                         int32_t *dst, size_t n)
 {
     switch (d->format) {
     case PS_FLOAT32: {
         int shift = 32 - d->file_bits;
+        uint64_t *rng = &d->rng;
         for (size_t i = 0; i < n; i++) {
             float x;
             memcpy(&x, src + 4 * i, 4);
-            dst[i] = (int32_t)((uint32_t)float_to_bits(x, d->file_bits) << shift);
+            int32_t v = d->dither ? float_to_bits_noise(x, d->file_bits, tpdf(rng))
+                                  : float_to_bits(x, d->file_bits);
+            dst[i] = (int32_t)((uint32_t)v << shift);
         }
         break;
     }
@@ -200,16 +222,23 @@ static void float_to_ring(ps_format f, const float *src, unsigned char *dst,
     }
 }
 
-/* Width of an integer PCM subtype (also FLAC's and ALAC's), whose
- * sf_writef_int keeps the top `bits` bits; 0 for anything else (float,
- * lossy and companding codecs keep libsndfile's own float conversion).
+/* Width of a lossless integer subtype (PCM, also FLAC's; ALAC; the delta
+ * codecs DPCM and DWVW), whose sf_writef_int keeps the top `bits` bits and
+ * whose float reading divides by 2^(bits-1): writing through here is the
+ * exact inverse of reading (tests/lua/test_c15_formats.lua checks every
+ * one).  0 for anything else: float files, and the lossy and companding
+ * codecs (ulaw, alaw, the ADPCMs, GSM, Vorbis, Opus, MPEG), which keep
+ * libsndfile's own float conversion, with no inverse to keep.
  * Returns the width. */
 static int pcm_bits(int format)
 {
     switch (format & SF_FORMAT_SUBMASK) {
-    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: return 8;
-    case SF_FORMAT_PCM_16: case SF_FORMAT_ALAC_16: return 16;
-    case SF_FORMAT_PCM_24: case SF_FORMAT_ALAC_24: return 24;
+    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: case SF_FORMAT_DPCM_8: return 8;
+    case SF_FORMAT_DWVW_12: return 12;
+    case SF_FORMAT_PCM_16: case SF_FORMAT_ALAC_16: case SF_FORMAT_DPCM_16:
+    case SF_FORMAT_DWVW_16: return 16;
+    case SF_FORMAT_ALAC_20: return 20;
+    case SF_FORMAT_PCM_24: case SF_FORMAT_ALAC_24: case SF_FORMAT_DWVW_24: return 24;
     case SF_FORMAT_PCM_32: case SF_FORMAT_ALAC_32: return 32;
     default: return 0;
     }
@@ -694,6 +723,8 @@ static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
         d->path = IO_FLOAT;
         if (writer && (d->file_bits = pcm_bits(info.format)) > 0)
             d->path = IO_VIA_INT;
+        d->dither = writer && d->path == IO_VIA_INT && o->dither;
+        d->rng = 0x9E3779B97F4A7C15ULL;
         break;
     case PS_INT32: d->path = IO_INT; break;
     case PS_INT16: d->path = IO_SHORT; break;
@@ -861,4 +892,52 @@ void ps_disk_free(ps_disk *d)
     pthread_mutex_destroy(&d->lock);
     free_buffers(d);
     free(d);
+}
+
+/* Write the whole of data (frames of `channels` samples of format f,
+ * interleaved, native endian) to sf, converted as a writer converts (see
+ * disk.h), on the calling thread.  Returns 0, or -1 with a message in err. */
+int ps_disk_write_all(SNDFILE *sf, ps_format f, int channels, const void *data,
+                      int64_t frames, int dither, uint64_t *rng, char *err, size_t errlen)
+{
+    struct ps_disk d;
+    SF_INFO info;
+    memset(&d, 0, sizeof d);
+    memset(&info, 0, sizeof info);
+    sf_command(sf, SFC_GET_CURRENT_SF_INFO, &info, sizeof info);
+    d.sf = sf;
+    d.writer = true;
+    d.format = f;
+    d.channels = channels;
+    d.block = DEFAULT_BLOCK;
+    d.rng = rng && *rng ? *rng : 0x9E3779B97F4A7C15ULL;
+    switch (f) {
+    case PS_FLOAT32:
+        d.path = (d.file_bits = pcm_bits(info.format)) > 0 ? IO_VIA_INT : IO_FLOAT;
+        d.dither = d.path == IO_VIA_INT && dither;
+        break;
+    case PS_INT32: d.path = IO_INT; break;
+    case PS_INT16: d.path = IO_SHORT; break;
+    default:       d.path = IO_VIA_INT; break;
+    }
+    sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    sf_command(sf, SFC_SET_SCALE_INT_FLOAT_WRITE, NULL, SF_TRUE);
+    sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    if (d.path == IO_VIA_INT && !(d.scratch = calloc(d.block * (size_t)channels, 4))) {
+        snprintf(err, errlen, "out of memory for a %zu-frame block", d.block);
+        return -1;
+    }
+    size_t fb = (size_t)channels * ps_format_size(f);
+    int r = 0;
+    for (int64_t at = 0; at < frames && r == 0; ) {
+        size_t n = frames - at < (int64_t)d.block ? (size_t)(frames - at) : d.block;
+        r = write_region(&d, (const unsigned char *)data + (size_t)at * fb, n);
+        at += (int64_t)n;
+    }
+    if (r < 0)
+        snprintf(err, errlen, "%s", d.errmsg);
+    if (rng)
+        *rng = d.rng;
+    free(d.scratch);
+    return r;
 }

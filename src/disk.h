@@ -119,6 +119,10 @@ typedef struct ps_disk_opts {
     ps_ring *gaps;           /* writer, optional: ps_gap announcements from the
                                 engine (PS_FILL_GAPS); the writer puts that much
                                 silence in the file where frames were dropped */
+    int dither;              /* writer: TPDF dither (+-1 LSB, triangular) on
+                                float32 samples written to a lossless integer
+                                file (0: none, the default; then float32 to
+                                integer is the exact inverse of reading) */
     ps_wake *notify;         /* optional: signalled once when the thread ends
                                 by itself (reader at its end, or an error),
                                 so an event loop can watch its fd */
@@ -184,5 +188,14 @@ int ps_disk_failed(const ps_disk *d);
 /* Finish (dropping, for a writer) if not done yet, then free.  NULL is a
  * no-op.  Returns nothing. */
 void ps_disk_free(ps_disk *d);
+
+/* Write frames of channels samples of format f from data to sf (opened for
+ * writing) on the calling thread, converted as a writer converts (above;
+ * libsndfile then writes the file's byte order), with TPDF dither when
+ * dither is set; *rng (NULL or 0: a fixed seed) is the dither's state,
+ * carried from one call to the next.  For ps.save and SoundFile:write.
+ * Returns 0, or -1 with a message in err (errlen bytes). */
+int ps_disk_write_all(SNDFILE *sf, ps_format f, int channels, const void *data,
+                      int64_t frames, int dither, uint64_t *rng, char *err, size_t errlen);
 
 #endif

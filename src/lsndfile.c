@@ -1,6 +1,6 @@
 /* Whole-file reading and writing of Buffers with libsndfile.
  *
- *   core.save(path, buf, samplerate [, {type =, subtype =, endian =}])
+ *   core.save(path, buf, samplerate [, {type =, subtype =, endian =, dither =}])
  *   core.load(path) -> buf, samplerate
  *
  * Streaming to and from disk while a stream runs is done by C disk threads
@@ -8,34 +8,86 @@
 #include <sndfile.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "lpastream.h"
 #include "sfformat.h"
 
+/* An option of the table at t: a string, or NULL when absent. */
+static const char *optname(lua_State *L, int t, const char *k)
+{
+    if (lua_type(L, t) != LUA_TTABLE)
+        return NULL;
+    lua_getfield(L, t, k);
+    const char *v = lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
+    if (!v && !lua_isnil(L, -1))
+        luaL_error(L, "option '%s' must be a string, got %s", k, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+/* core.save(path, buf, samplerate [, {type, subtype, endian, dither}]).
+ * The samples go through the disk writer's conversion (ps_disk_write_all),
+ * so libsndfile writes the file's byte order, and float32 into an integer
+ * file is the exact inverse of reading it (or TPDF dithered, dither =
+ * true).  A combination libsndfile cannot write is refused (raised) before
+ * the file is opened: nothing is written. */
 static int core_save(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     ps_buffer *b = ps_checkbuffer(L, 2);
     lua_Integer rate = luaL_checkinteger(L, 3);
-    int major = ps_sf_major_from_path(path);
+    char list[600], err[300];
+    if (!lua_isnoneornil(L, 4))
+        luaL_checktype(L, 4, LUA_TTABLE);
+    luaL_argcheck(L, rate > 0 && rate <= 0x7fffffff, 3, "samplerate must be > 0");
+    const char *type = optname(L, 4, "type"), *sub = optname(L, 4, "subtype");
+    const char *end = optname(L, 4, "endian");
+    if (!sub)
+        sub = optname(L, 4, "encoding");
+    int major = type ? ps_sf_major(type) : ps_sf_major_from_path(path);
+    if (major < 0) {
+        ps_sf_list_majors(list, sizeof list);
+        return luaL_error(L, "%s: unknown file type '%s' (%s)", path, type, list);
+    }
     if (!major)
         major = SF_FORMAT_WAV;
+    int st = sub ? ps_sf_subtype(sub) : ps_sf_subtype_for(major, b->format);
+    if (st < 0) {
+        ps_sf_list_subtypes(list, sizeof list);
+        return luaL_error(L, "%s: unknown subtype '%s' (%s)", path, sub, list);
+    }
+    int en = end ? ps_sf_endian(end) : 0;
+    if (en < 0)
+        return luaL_error(L, "%s: unknown endian '%s' (file, little, big, cpu)", path, end);
+    int dither = 0;
+    if (lua_type(L, 4) == LUA_TTABLE) {
+        lua_getfield(L, 4, "dither");
+        dither = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
     SF_INFO info = { .samplerate = (int)rate, .channels = b->channels,
-                     .format = major | ps_sf_subtype_for(major, b->format) };
+                     .format = major | st | en };
     if (!sf_format_check(&info))
-        return luaL_error(L, "%s: this file type cannot hold %s samples", path,
-                          ps_format_name(b->format));
+        return luaL_error(L, "%s: a %s file cannot hold %s%s%s%s (%d channel%s of %s samples)",
+                          path, ps_sf_major_name(major), ps_sf_subtype_name(st),
+                          en ? ", " : "", en ? ps_sf_endian_name(en) : "", en ? " endian" : "",
+                          b->channels, b->channels == 1 ? "" : "s", ps_format_name(b->format));
+    if (ps_sf_probe_write(&info, err, sizeof err) < 0)
+        return luaL_error(L, "%s: libsndfile cannot write a %s file of %s: %s", path,
+                          ps_sf_major_name(major), ps_sf_subtype_name(st), err);
     SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
     if (!sf) {
         lua_pushnil(L);
         lua_pushfstring(L, "%s: %s", path, ps_sf_open_error(path));
         return 2;
     }
-    sf_count_t bytes = (sf_count_t)((size_t)b->frames * ps_buffer_framebytes(b));
-    sf_count_t n = sf_write_raw(sf, b->mem->data, bytes);
-    const char *err = n == bytes ? NULL : sf_strerror(sf);
-    if (sf_close(sf) != 0 && !err)
-        err = "error while closing";
-    if (err) {
+    int r = ps_disk_write_all(sf, b->format, b->channels, b->mem->data, b->frames, dither,
+                              NULL, err, sizeof err);
+    if (sf_close(sf) != 0 && r == 0) {
+        snprintf(err, sizeof err, "error while closing");
+        r = -1;
+    }
+    if (r < 0) {
         lua_pushnil(L);
         lua_pushfstring(L, "%s: %s", path, err);
         return 2;
@@ -62,6 +114,14 @@ static int core_load(lua_State *L)
     /* A header may claim more than memory holds (a huge or lying file):
      * refuse it here rather than let the allocation or the reading of
      * gigabytes run the machine out of memory. */
+    /* libsndfile gives SF_COUNT_MAX when the header has no length (an
+     * unfinished FLAC, say): that is a damaged file, not a huge one. */
+    if (info.frames == SF_COUNT_MAX) {
+        sf_close(sf);
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: the header gives no length (an unfinished or damaged file)", path);
+        return 2;
+    }
     double bytes = (double)info.frames * info.channels * sizeof(float);
     double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (info.frames < 0 || (mem > 0 && bytes > mem / 2)) {

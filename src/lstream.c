@@ -1018,6 +1018,11 @@ static int stream_attach_reader(lua_State *L)
     lua_Integer ringframes = luaL_checkinteger(L, 3);
     int o = 4;
     char err[512];
+    if (lua_isnoneornil(L, o)) {         /* no options: an empty table */
+        lua_settop(L, o - 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, o, LUA_TTABLE);
     check_idle(L, s, "change the playback source");
     if (!has_out(s))
         return luaL_error(L, "an %s has no output to play on", kind_name(s));
@@ -1091,7 +1096,7 @@ static int stream_attach_reader(lua_State *L)
     return 1;
 }
 
-/* s:attach_writer(path, ringframes, {type, subtype, endian}) -> true | nil,
+/* s:attach_writer(path, ringframes, {type, subtype, endian, dither}) -> true | nil,
  * message.  The recording goes to the file through a disk thread.  The type
  * comes from the option, else the extension, else WAV (AU for "-"); the
  * subtype follows the device's sample format where the type allows. */
@@ -1102,6 +1107,11 @@ static int stream_attach_writer(lua_State *L)
     lua_Integer ringframes = luaL_checkinteger(L, 3);
     int o = 4, given;
     char err[512];
+    if (lua_isnoneornil(L, o)) {         /* no options: an empty table */
+        lua_settop(L, o - 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, o, LUA_TTABLE);
     check_idle(L, s, "change the recording sink");
     if (!has_in(s))
         return luaL_error(L, "an %s has no input to record from", kind_name(s));
@@ -1120,6 +1130,10 @@ static int stream_attach_writer(lua_State *L)
                     ps_sf_major_name(w), ps_sf_subtype_name(w),
                     given ? "" : " (the device's sample format)", info.samplerate, channels,
                     given ? "" : "; give a subtype (encoding)");
+    char perr[300];
+    if (ps_sf_probe_write(&info, perr, sizeof perr) < 0)
+        return fail(L, "%s: libsndfile cannot write a %s file of %s: %s", path,
+                    ps_sf_major_name(w), ps_sf_subtype_name(w), perr);
     /* A WAV file cannot pass 4 GB: record RF64, which libsndfile turns back
      * into a plain WAV at close when the data stayed under that. */
     int rf64 = (w & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV && strcmp(path, "-") != 0;
@@ -1141,6 +1155,11 @@ static int stream_attach_writer(lua_State *L)
     opts.format = s->params.format[0];
     opts.channels = channels;
     opts.notify = &wake;
+    if (lua_type(L, o) == LUA_TTABLE) {
+        lua_getfield(L, o, "dither");   /* TPDF dither into an integer file */
+        opts.dither = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
     ps_ring_init(&s->run.wr.gaps, s->run.wr.gapmem, sizeof(ps_gap), 64);
     opts.gaps = &s->run.wr.gaps;
     int r = ps_wake_open(&s->run.wr.wake);
@@ -1233,7 +1252,8 @@ static int core_file_info(lua_State *L)
 }
 
 /* core.formats() -> {type = {subtype, ...}, ...}: what this libsndfile can
- * write, for the types and subtypes pastream has names for. */
+ * write, for the types and subtypes pastream has names for: what
+ * sf_format_check accepts and a probe write shows (ps_sf_probe_write). */
 static int core_formats(lua_State *L)
 {
     static const char *types[] = { "wav", "aiff", "au", "raw", "paf", "svx", "nist", "voc",
@@ -1253,7 +1273,8 @@ static int core_formats(lua_State *L)
         for (int j = 0; subs[j]; j++) {
             int st = ps_sf_subtype(subs[j]);
             SF_INFO info = { .samplerate = 48000, .channels = 1, .format = major | (st < 0 ? 0 : st) };
-            if (st >= 0 && sf_format_check(&info)) {
+            char err[300];
+            if (st >= 0 && sf_format_check(&info) && ps_sf_probe_write(&info, err, sizeof err) == 0) {
                 lua_pushstring(L, subs[j]);
                 lua_rawseti(L, -2, ++n);
             }

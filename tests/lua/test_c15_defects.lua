@@ -204,5 +204,28 @@ G("10", "one producer and one consumer per ring", function()
   T.eq(ps.file_info(P("rec10.wav")).frames, 4800, "the file run is whole after the refusals")
 end)
 
+G("12", "a recording into an integer file dithers only when asked", function()
+  local s <close> = ps.DuplexStream{ device = "loopback" }
+  local M = 48000
+  local b = ps.Buffer(M, 2)
+  for i = 1, #b do b[i] = 0.3 / 32768 end   -- a third of an LSB of pcm_16
+  local function run(name, dither)
+    s:playrec(b, { frames = M, out = P(name), overwrite = true,
+                   output_file = { subtype = "pcm_16", dither = dither } })
+    local r = ps.load(P(name))
+    local nonzero, far = 0, 0
+    for i = 1, #r do
+      if r[i] ~= 0 then nonzero = nonzero + 1 end
+      if math.abs(r[i] * 32768) > 1 then far = far + 1 end
+    end
+    return nonzero, far
+  end
+  local nz, far = run("plain.wav", nil)
+  T.eq(nz, 0, "without dither every sample rounds to 0")
+  nz, far = run("dither.wav", true)
+  T.ok(nz > M / 10, "with dither = true the disk writer dithers (" .. nz .. " samples not 0)")
+  T.eq(far, 0, "within one LSB")
+end)
+
 os.execute("rm -rf '" .. dir .. "'")
 T.done()

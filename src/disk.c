@@ -3,7 +3,8 @@
  * Each thread loops: take what the ring offers (a writer) or room in it (a
  * reader), at most block frames as one or two contiguous regions, move them
  * with libsndfile, advance the ring; when there is nothing to do, sleep on
- * the wake the engine signals after every callback.  ps_wake_wait clears
+ * the wake the engine signals once an eighth of the smaller ring has moved
+ * (and at the end of a run), or for at most 100 ms.  ps_wake_wait clears
  * the wake only after poll returns, and the loop re-checks the ring after
  * every wake-up, so a signal that lands between the check and the sleep
  * only makes the sleep return at once: none is lost.

@@ -1,13 +1,16 @@
 /* Disk threads: one C thread per file moves frames between a ring buffer
  * and libsndfile, so that file playback and recording never depend on Lua
- * or its garbage collector (DESIGN.md, "The three worlds", world 2).
+ * or its garbage collector.  They are the second of the program's three
+ * worlds, between the realtime callback (which never does I/O) and the Lua
+ * thread; only ring buffers and atomics cross between them.
  *
  * A writer (recording) is the ring's consumer: the realtime callback writes
  * received frames into the ring, the writer drains them into the file.  A
  * reader (playback) is the ring's producer: it keeps the ring full from the
  * file, and the callback takes frames out.  Either thread sleeps on a
- * ps_wake that the engine signals after every callback (ps_wake_wait with a
- * 100 ms timeout); nothing spins.  The wake must have no other waiter: a
+ * ps_wake that the engine signals once an eighth of the smaller ring has
+ * moved and when a run ends (ps_wake_wait with a 100 ms timeout); nothing
+ * spins.  The wake must have no other waiter: a
  * waiter clears it, so two would steal each other's wake-ups.
  *
  * The ring carries frames in the stream's sample format.  Sample values are

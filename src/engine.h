@@ -6,7 +6,7 @@
  * the channel maps while copying, counts, and decides when the stream ends.
  * Everything the other threads may read while it runs is atomic.
  *
- * Stream semantics (DESIGN.md, "Stream semantics"):
+ * Stream semantics (the contract kept with the Python pastream):
  *   frames  how many frames the stream runs; < 0: until the playback source
  *           (and its padding) ends, or forever when there is no playback.
  *   pad     zero frames played after the source ends; pad < 0 with
@@ -83,7 +83,9 @@ typedef void (*ps_copy_fn)(unsigned char *dst, const unsigned char *src, size_t 
 enum { PS_ISA_C, PS_ISA_SSE2, PS_ISA_AVX2, PS_ISA_AVX512, PS_NISA };
 
 typedef struct ps_engine {
-    /* --- configuration: set with ps_engine_* before start, then read-only */
+    /* --- configuration: written only while no callback runs (lstream.c's
+     * arm_run, from the run specification checked as a whole), then
+     * read-only for the run */
     int in_channels, out_channels;      /* device channels; 0 = direction unused */
     ps_format in_format, out_format;
     size_t in_ss, out_ss;               /* bytes per sample */
@@ -107,8 +109,10 @@ typedef struct ps_engine {
     int64_t rxbuf_frames;
     ps_ring *gapq;                      /* optional: ps_gap announcements for the rx ring's reader */
 
-    ps_wake *wake[PS_MAXWAKE];          /* [0] after every callback, the disk
-                                           threads' once per batch (ps_engine_callback) */
+    ps_wake *wake[PS_MAXWAKE];          /* [0] Lua: after every callback (unless
+                                           PS_QUIET); [1] [2] the disk threads: once
+                                           an eighth of the smaller ring has moved
+                                           (ps_engine_callback); all at the end */
 
     /* --- callback-owned state */
     int phase;

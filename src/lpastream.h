@@ -1,4 +1,5 @@
-/* Shared by the Lua binding files (lbuffer.c, lstream.c, ldevice.c, lcore.c). */
+/* Shared by the Lua binding files (lbuffer.c, lstream.c, lsndfile.c,
+ * lsoundfile.c, ldsp.c, lcore.c). */
 #ifndef PS_LPASTREAM_H
 #define PS_LPASTREAM_H
 
@@ -46,8 +47,9 @@ int luaopen_pastream_buffer(lua_State *L);   /* leaves the Buffer constructor */
 int luaopen_pastream_stream(lua_State *L);   /* leaves the Stream constructor */
 
 void ps_sndfile_functions(lua_State *L);   /* save(), load() into the table on top */
-void ps_file_functions(lua_State *L);
-void ps_soundfile_functions(lua_State *L); /* open() and the SoundFile type */      /* file_info(), formats() into the table on top */   /* save(), load() into the table on top */
+void ps_file_functions(lua_State *L);      /* file_info(), formats(), stream_count(),
+                                              type_from_name() into the table on top */
+void ps_soundfile_functions(lua_State *L); /* open() and the SoundFile type */
 void ps_dsp_functions(lua_State *L);      /* core.dsp, buf:apply_window, buf:gain_db (ldsp.c) */
 int ps_wake_fd(lua_State *L);
 int ps_clear_wake(lua_State *L);

@@ -531,7 +531,7 @@ static void open_ring(lua_State *L, ring_side *r, lua_Integer frames, int channe
     size_t es = (size_t)channels * ps_format_size(f);
     size_t bytes = ps_ring_bytes(es, (size_t)frames);
     ps_mem_unref(r->mem);
-    r->mem = bytes ? ps_mem_new(bytes) : NULL;   /* calloc touches every page */
+    r->mem = bytes ? ps_mem_new(bytes) : NULL;   /* pages made present by arm_run */
     if (!r->mem)
         luaL_error(L, "not enough memory for a ring of %I frames", frames);
     ps_ring_init(&r->ring, r->mem->data, es, (size_t)frames);

@@ -1,8 +1,8 @@
 /* Single-producer/single-consumer lock-free ring buffer (C11 atomics).
  *
  * This is the only thing data crosses between the realtime callback, the
- * disk threads and the Lua thread (DESIGN.md), so it never allocates, locks
- * or blocks.  Modelled on PortAudio's pa_ringbuffer: power-of-two capacity,
+ * disk threads and the Lua thread (with atomic counters and flags beside
+ * it), so it never allocates, locks or blocks.  Modelled on PortAudio's pa_ringbuffer: power-of-two capacity,
  * caller-owned memory, and a two-phase zero-copy API (get regions, advance).
  *
  * Capacity is counted in elements ("frames") of elem_size bytes each, so a

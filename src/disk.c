@@ -267,14 +267,6 @@ static bool header_updatable(const SF_INFO *info)
 
 /* ---- thread helpers ---- */
 
-/* Returns monotonic seconds. */
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Let ps_disk_prefill return.  Returns nothing. */
 static void set_ready(struct ps_disk *d)
 {
@@ -288,7 +280,7 @@ static void set_ready(struct ps_disk *d)
 
 /* Record the thread's error; the message is complete before failed is set.
  * Returns -1, for the callers' convenience. */
-static int fail(struct ps_disk *d, const char *fmt, ...)
+static int record_error(struct ps_disk *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -325,7 +317,7 @@ static int write_region(struct ps_disk *d, const void *p, size_t n)
     if (got > 0)
         add_frames(d, got);
     if (got != want)
-        return fail(d, "write error after %lld frames: %s",
+        return record_error(d, "write error after %lld frames: %s",
                     (long long)atomic_load(&d->frames), sf_strerror(d->sf));
     return 0;
 }
@@ -367,7 +359,7 @@ static void *writer_main(void *arg)
 {
     struct ps_disk *d = arg;
     bool dirty = false;              /* frames written since the last header */
-    double next_header = now_s() + d->header_interval;
+    double next_header = ps_now() + d->header_interval;
 
     for (;;) {
         /* Load stop before looking at the ring: the producer stopped before
@@ -393,7 +385,7 @@ static void *writer_main(void *arg)
             d->consumed += (int64_t)n;
             dirty = true;
         }
-        double t = now_s();
+        double t = ps_now();
         if (dirty && d->header_interval > 0 && t >= next_header) {
             sf_command(d->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
             dirty = false;
@@ -462,7 +454,7 @@ static sf_count_t fill_region(struct ps_disk *d, unsigned char *p, size_t n,
     while (done < n) {
         sf_count_t got = read_some(d, p + done * fs, n - done);
         if (got < 0)
-            return fail(d, "read error after %lld frames: %s",
+            return record_error(d, "read error after %lld frames: %s",
                         (long long)(atomic_load(&d->frames) + before + (int64_t)done),
                         sf_strerror(d->sf));
         done += (size_t)got;
@@ -475,7 +467,7 @@ static sf_count_t fill_region(struct ps_disk *d, unsigned char *p, size_t n,
             break;
         }
         if (sf_seek(d->sf, 0, SEEK_SET) < 0)
-            return fail(d, "read error after %lld frames: cannot seek to the "
+            return record_error(d, "read error after %lld frames: cannot seek to the "
                         "start to loop: %s",
                         (long long)(atomic_load(&d->frames) + before + (int64_t)done),
                         sf_strerror(d->sf));
@@ -498,7 +490,7 @@ static int src_refill(struct ps_disk *d, int64_t out)
         sf_count_t want = (sf_count_t)(d->block - done);
         sf_count_t got = sf_readf_float(d->sf, d->src_in + done * ch, want);
         if (got < want && sf_error(d->sf) != SF_ERR_NO_ERROR)
-            return fail(d, "read error after %lld frames: %s", (long long)out,
+            return record_error(d, "read error after %lld frames: %s", (long long)out,
                         sf_strerror(d->sf));
         if (got > 0) {
             done += (size_t)got;
@@ -511,7 +503,7 @@ static int src_refill(struct ps_disk *d, int64_t out)
             break;
         }
         if (sf_seek(d->sf, 0, SEEK_SET) < 0)
-            return fail(d, "read error after %lld frames: cannot seek to the "
+            return record_error(d, "read error after %lld frames: cannot seek to the "
                         "start to loop: %s", (long long)out, sf_strerror(d->sf));
         rewound = true;
     }
@@ -551,7 +543,7 @@ static sf_count_t convert_region(struct ps_disk *d, unsigned char *p, size_t n,
         };
         int e = src_process(d->src, &sd);
         if (e != 0)
-            return fail(d, "rate conversion error after %lld frames: %s",
+            return record_error(d, "rate conversion error after %lld frames: %s",
                         (long long)out, src_strerror(e));
         size_t used = (size_t)sd.input_frames_used, gen = (size_t)sd.output_frames_gen;
         d->src_in_pos += used;
@@ -564,7 +556,7 @@ static sf_count_t convert_region(struct ps_disk *d, unsigned char *p, size_t n,
             break;
         }
         if (gen == 0 && used == 0 && d->src_in_len > 0)
-            return fail(d, "rate conversion error after %lld frames: the "
+            return record_error(d, "rate conversion error after %lld frames: the "
                         "converter took no input", (long long)out);
     }
     return (sf_count_t)done;

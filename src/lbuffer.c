@@ -48,7 +48,9 @@ void ps_mem_populate(ps_mem *m)
     size_t page = pg > 0 ? (size_t)pg : 4096;
     uintptr_t lo = (uintptr_t)m & ~(uintptr_t)(page - 1);
     uintptr_t hi = (uintptr_t)(m->data + m->bytes);
-#ifdef MADV_POPULATE_WRITE
+#if defined(MADV_POPULATE_WRITE) && !defined(__SANITIZE_ADDRESS__)
+    /* (Under ASan the loop below runs instead: its instrumented writes
+     * fault in the shadow memory of the pages too.) */
     if (madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0)
         return;
 #endif
@@ -306,12 +308,15 @@ static int buffer_repr(lua_State *L)
     return 1;
 }
 
-/* Channel argument: nil = all channels, else 1..channels. */
-static int optchannel(lua_State *L, ps_buffer *b, int idx)
+/* The one channel argument of Buffer and DSP functions: nil or 0 means
+ * every channel (each one, or their mean: the caller says which); else
+ * 1..channels.  Raises naming the argument. */
+int ps_optchannel(lua_State *L, const ps_buffer *b, int idx)
 {
     lua_Integer c = luaL_optinteger(L, idx, 0);
     if (c < 0 || c > b->channels)
-        luaL_error(L, "channel %I out of range 1..%d", c, b->channels);
+        luaL_argerror(L, idx, lua_pushfstring(L, "channel %I out of range 1..%d",
+                                              c, b->channels));
     return (int)c;
 }
 
@@ -333,7 +338,7 @@ static int buffer_fill(lua_State *L)
 {
     ps_buffer *b = ps_checkbuffer(L, 1);
     double v = luaL_optnumber(L, 2, 0);
-    int c = optchannel(L, b, 3);
+    int c = ps_optchannel(L, b, 3);
     if (b->format == PS_FLOAT32 && c == 0) {
         float x = (float)v;
         float *d = (float *)(void *)b->mem->data;
@@ -350,7 +355,7 @@ static int buffer_gain(lua_State *L)
 {
     ps_buffer *b = ps_checkbuffer(L, 1);
     double g = luaL_checknumber(L, 2);
-    int c = optchannel(L, b, 3);
+    int c = ps_optchannel(L, b, 3);
     if (b->format == PS_FLOAT32 && c == 0) {
         float x = (float)g;
         float *d = (float *)(void *)b->mem->data;
@@ -443,7 +448,7 @@ typedef enum { ST_PEAK, ST_RMS, ST_MIN, ST_MAX } stat_kind;
 static int buffer_stat(lua_State *L, stat_kind kind)
 {
     ps_buffer *b = ps_checkbuffer(L, 1);
-    int c = optchannel(L, b, 2);
+    int c = ps_optchannel(L, b, 2);
     int first = c ? c - 1 : 0, last = c ? c : b->channels;
     size_t ss = ps_format_size(b->format);
     luaL_checkstack(L, last - first, "too many channels");

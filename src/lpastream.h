@@ -42,6 +42,9 @@ static inline size_t ps_buffer_framebytes(const ps_buffer *b)
     return (size_t)b->channels * ps_format_size(b->format);
 }
 ps_format ps_checkformat(lua_State *L, int idx, const char *def);
+/* Channel argument idx of a Buffer function: nil or 0 = every channel (0),
+ * else 1..channels; raises naming the argument. */
+int ps_optchannel(lua_State *L, const ps_buffer *b, int idx);
 
 int luaopen_pastream_buffer(lua_State *L);   /* leaves the Buffer constructor */
 int luaopen_pastream_stream(lua_State *L);   /* leaves the Stream constructor */

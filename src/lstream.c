@@ -144,13 +144,6 @@ static int finish_file(ps_lstream *s, file_side *f, int drain)
     return r;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Started, and the engine still expects callbacks. */
 static int running(const ps_lstream *s)
 {
@@ -181,14 +174,14 @@ static int check_alive(ps_lstream *s)
     if (!running(s) || s->watch_limit <= 0)
         return 0;
     int64_t n0 = atomic_load(&s->e->frame_count);
-    double since = n0 == s->watch_count && s->watch_time > 0 ? s->watch_time : now_seconds();
+    double since = n0 == s->watch_count && s->watch_time > 0 ? s->watch_time : ps_now();
     struct timespec ms = { 0, 1000000 };
-    while (now_seconds() - since < s->watch_limit) {
+    while (ps_now() - since < s->watch_limit) {
         if (atomic_load(&s->e->frame_count) != n0 || !running(s))
             return 0;
         nanosleep(&ms, NULL);
     }
-    abandon(s, now_seconds() - since);
+    abandon(s, ps_now() - since);
     return 1;
 }
 
@@ -782,7 +775,7 @@ static int stream_start(lua_State *L)
         Pa_StopStream(s->pa);           /* ended by itself: reset it */
     arm_run(s);
     s->watch_count = 0;
-    s->watch_time = now_seconds();
+    s->watch_time = ps_now();
     PaError err = Pa_StartStream(s->pa);
     if (err != paNoError) {
         /* Not running: the engine's run is over before it began, and the
@@ -839,7 +832,7 @@ static int stream_watchdog(lua_State *L)
         return 1;
     }
     int64_t n = atomic_load(&s->e->frame_count);
-    double now = now_seconds();
+    double now = ps_now();
     if (n != s->watch_count) {
         s->watch_count = n;
         s->watch_time = now;

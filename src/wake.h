@@ -26,4 +26,8 @@ void ps_wake_clear(ps_wake *w);  /* reader: reset before draining */
  * Returns 1 when signalled, 0 on timeout. */
 int  ps_wake_wait(ps_wake *w, int timeout_ms);
 
+/* Monotonic seconds (CLOCK_MONOTONIC), for the timeouts of the threads
+ * that wait on wake-ups and of the watchdog.  Returns the time. */
+double ps_now(void);
+
 #endif

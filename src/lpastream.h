@@ -1,4 +1,4 @@
-/* Shared by the Lua binding files (lbuffer.c, lstream.c, lsndfile.c,
+/* Shared by the Lua binding files (lbuffer.c, lstream.c, lwholefile.c,
  * lsoundfile.c, ldsp.c, lcore.c). */
 #ifndef PS_LPASTREAM_H
 #define PS_LPASTREAM_H
@@ -7,6 +7,8 @@
 #include <lua.h>
 #include <stdatomic.h>
 #include <stdint.h>
+
+#include <sndfile.h>
 
 #include "sample.h"
 
@@ -49,10 +51,24 @@ int ps_optchannel(lua_State *L, const ps_buffer *b, int idx);
 int luaopen_pastream_buffer(lua_State *L);   /* leaves the Buffer constructor */
 int luaopen_pastream_stream(lua_State *L);   /* leaves the Stream constructor */
 
-void ps_sndfile_functions(lua_State *L);   /* save(), load() into the table on top */
-void ps_file_functions(lua_State *L);      /* file_info(), formats(), stream_count(),
-                                              type_from_name() into the table on top */
-void ps_soundfile_functions(lua_State *L); /* open() and the SoundFile type */
+/* Functions into the table on top: */
+void ps_wholefile_functions(lua_State *L); /* save, load, file_info, formats,
+                                              type_from_name (lwholefile.c) */
+void ps_stream_functions(lua_State *L);    /* stream_count (lstream.c) */
+void ps_soundfile_functions(lua_State *L); /* open and the SoundFile type (lsoundfile.c) */
+
+/* File options shared by the file calls (lwholefile.c).  The format word
+ * from {type, subtype (or encoding), endian} at index t, the major type
+ * defaulting to `major`; *subtype_given says whether a subtype was named.
+ * Raises on an unknown name. */
+int ps_sf_format_word(lua_State *L, int t, int major, int *subtype_given);
+/* SF_INFO to open path for reading with the options at t (a RAW file needs
+ * samplerate, channels and subtype): NULL, or the name of what is missing. */
+const char *ps_sf_read_info(lua_State *L, int t, const char *path, SF_INFO *info);
+/* Integer option k of the table at t (def when absent or t is no table). */
+lua_Integer ps_optfieldint(lua_State *L, int t, const char *k, lua_Integer def);
+/* The expected-failure return: nil and the formatted message.  Returns 2. */
+int ps_fail(lua_State *L, const char *fmt, ...);
 void ps_dsp_functions(lua_State *L);      /* core.dsp, buf:apply_window, buf:gain_db (ldsp.c) */
 int ps_wake_fd(lua_State *L);
 int ps_clear_wake(lua_State *L);

@@ -914,92 +914,6 @@ static int stream_error(lua_State *L)
 
 /* ---- files ------------------------------------------------------------- */
 
-static const char *optfield(lua_State *L, int t, const char *k)
-{
-    if (lua_type(L, t) != LUA_TTABLE)
-        return NULL;
-    lua_getfield(L, t, k);
-    const char *v = lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
-    if (!v && !lua_isnil(L, -1))
-        luaL_error(L, "file option '%s' must be a string", k);
-    lua_pop(L, 1);
-    return v;
-}
-
-static lua_Integer optfieldint(lua_State *L, int t, const char *k, lua_Integer def)
-{
-    if (lua_type(L, t) != LUA_TTABLE)
-        return def;
-    lua_getfield(L, t, k);
-    lua_Integer v = lua_isnil(L, -1) ? def : luaL_checkinteger(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* Format word from file options {type, subtype (or encoding), endian};
- * the major defaults to `major`.  Raises on unknown names. */
-static int format_word(lua_State *L, int t, int major, int *subtype_given)
-{
-    char list[600];
-    const char *type = optfield(L, t, "type");
-    const char *sub = optfield(L, t, "subtype");
-    const char *end = optfield(L, t, "endian");
-    if (!sub)
-        sub = optfield(L, t, "encoding");
-    if (type) {
-        major = ps_sf_major(type);
-        if (major < 0) {
-            ps_sf_list_majors(list, sizeof list);
-            luaL_error(L, "unknown file type '%s' (%s)", type, list);
-        }
-    }
-    int w = major;
-    *subtype_given = 0;
-    if (sub) {
-        int st = ps_sf_subtype(sub);
-        if (st < 0) {
-            ps_sf_list_subtypes(list, sizeof list);
-            luaL_error(L, "unknown encoding '%s' (%s)", sub, list);
-        }
-        w |= st;
-        *subtype_given = 1;
-    }
-    if (end) {
-        int e = ps_sf_endian(end);
-        if (e < 0)
-            luaL_error(L, "unknown endian '%s' (file, little, big, cpu)", end);
-        w |= e;
-    }
-    return w;
-}
-
-static int fail(lua_State *L, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    lua_pushnil(L);
-    lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    return 2;
-}
-
-/* SF_INFO for opening `path` to read, from the file options at index t:
- * a RAW file needs samplerate, channels and subtype.  Returns NULL, or
- * the name of what is missing. */
-static const char *read_info(lua_State *L, int t, const char *path, SF_INFO *info)
-{
-    int given;
-    int w = format_word(L, t, ps_sf_major_from_path(path), &given);
-    memset(info, 0, sizeof *info);
-    if ((w & SF_FORMAT_TYPEMASK) != SF_FORMAT_RAW)
-        return NULL;
-    info->samplerate = (int)optfieldint(L, t, "samplerate", 0);
-    info->channels = (int)optfieldint(L, t, "channels", 0);
-    info->format = w;
-    return !info->samplerate ? "samplerate" : !info->channels ? "channels"
-         : !given ? "subtype (encoding)" : NULL;
-}
-
 /* s:attach_reader(path, ringframes, {type, subtype, endian, samplerate,
  * channels, loop, frames}) -> true | nil, message.  The file plays through
  * a disk thread into the transmit ring, which is filled before this returns.
@@ -1022,13 +936,13 @@ static int stream_attach_reader(lua_State *L)
     finish_file(s, &s->run.rd, 0);
 
     SF_INFO info;
-    const char *missing = read_info(L, o, path, &info);
+    const char *missing = ps_sf_read_info(L, o, path, &info);
     if (missing)
-        return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
+        return ps_fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
                     path, missing);
     SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &s->run.rd.is_pipe);
     if (!sf)
-        return fail(L, "%s: %s", path, ps_sf_open_error(path));
+        return ps_fail(L, "%s: %s", path, ps_sf_open_error(path));
     s->run.rd.sf = sf;
     s->run.rd.info = info;
     lua_getfield(L, o, "resample");
@@ -1036,16 +950,16 @@ static int stream_attach_reader(lua_State *L)
     lua_pop(L, 1);
     if (info.samplerate != (int)s->params.samplerate && !resample) {
         finish_file(s, &s->run.rd, 0);
-        return fail(L, "%s is %d Hz but the stream runs at %d Hz (resample = false)",
+        return ps_fail(L, "%s is %d Hz but the stream runs at %d Hz (resample = false)",
                     path, info.samplerate, (int)s->params.samplerate);
     }
     if (info.channels > PS_MAXCH) {
         finish_file(s, &s->run.rd, 0);
-        return fail(L, "%s has %d channels; at most %d are supported", path, info.channels, PS_MAXCH);
+        return ps_fail(L, "%s has %d channels; at most %d are supported", path, info.channels, PS_MAXCH);
     }
     if (info.channels > s->params.channels[1] && !s->run.has_txmap) {
         finish_file(s, &s->run.rd, 0);
-        return fail(L, "%s has %d channels but the device plays %d (choose them with txmapping)",
+        return ps_fail(L, "%s has %d channels but the device plays %d (choose them with txmapping)",
                     path, info.channels, s->params.channels[1]);
     }
     if (info.channels == 1 && s->params.channels[1] > 1 && !s->run.has_txmap) {
@@ -1062,7 +976,7 @@ static int stream_attach_reader(lua_State *L)
     ps_disk_opts_init(&opts);
     opts.format = s->params.format[1];
     opts.channels = info.channels;
-    opts.frames = optfieldint(L, o, "frames", -1);
+    opts.frames = ps_optfieldint(L, o, "frames", -1);
     lua_getfield(L, o, "loop");
     opts.loop = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -1072,12 +986,12 @@ static int stream_attach_reader(lua_State *L)
     int r = ps_wake_open(&s->run.rd.wake);
     if (r < 0) {
         finish_file(s, &s->run.rd, 0);
-        return fail(L, "cannot create a wake-up: %s", strerror(-r));
+        return ps_fail(L, "cannot create a wake-up: %s", strerror(-r));
     }
     s->run.rd.disk = ps_disk_reader(sf, &s->run.tx.ring, &s->run.rd.wake, &s->e->tx_eof, &opts, err, sizeof err);
     if (!s->run.rd.disk) {
         finish_file(s, &s->run.rd, 0);
-        return fail(L, "%s: %s", path, err);
+        return ps_fail(L, "%s: %s", path, err);
     }
     if (ps_disk_prefill(s->run.rd.disk, 10000) < 0) {
         lua_pushnil(L);
@@ -1113,19 +1027,19 @@ static int stream_attach_writer(lua_State *L)
     int def = ps_sf_major_from_path(path);
     if (!def)
         def = strcmp(path, "-") == 0 ? SF_FORMAT_AU : SF_FORMAT_WAV;
-    int w = format_word(L, o, def, &given);
+    int w = ps_sf_format_word(L, o, def, &given);
     int channels = s->run.rx_channels ? s->run.rx_channels : s->params.channels[0];
     if (!given)
         w |= ps_sf_subtype_for(w & SF_FORMAT_TYPEMASK, s->params.format[0]);
     SF_INFO info = { .samplerate = (int)s->params.samplerate, .channels = channels, .format = w };
     if (!sf_format_check(&info))
-        return fail(L, "%s: a %s file cannot hold %s%s at %d Hz, %d channels%s", path,
+        return ps_fail(L, "%s: a %s file cannot hold %s%s at %d Hz, %d channels%s", path,
                     ps_sf_major_name(w), ps_sf_subtype_name(w),
                     given ? "" : " (the device's sample format)", info.samplerate, channels,
                     given ? "" : "; give a subtype (encoding)");
     char perr[300];
     if (ps_sf_probe_write(&info, perr, sizeof perr) < 0)
-        return fail(L, "%s: libsndfile cannot write a %s file of %s: %s", path,
+        return ps_fail(L, "%s: libsndfile cannot write a %s file of %s: %s", path,
                     ps_sf_major_name(w), ps_sf_subtype_name(w), perr);
     /* A WAV file cannot pass 4 GB: record RF64, which libsndfile turns back
      * into a plain WAV at close when the data stayed under that. */
@@ -1134,7 +1048,7 @@ static int stream_attach_writer(lua_State *L)
         info.format = (w & ~SF_FORMAT_TYPEMASK) | SF_FORMAT_RF64;
     SNDFILE *sf = ps_sf_open(path, SFM_WRITE, &info, &s->run.wr.is_pipe);
     if (!sf)
-        return fail(L, "%s: %s", path, ps_sf_open_error(path));
+        return ps_fail(L, "%s: %s", path, ps_sf_open_error(path));
     if (rf64)
         sf_command(sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
     s->run.wr.sf = sf;
@@ -1158,12 +1072,12 @@ static int stream_attach_writer(lua_State *L)
     int r = ps_wake_open(&s->run.wr.wake);
     if (r < 0) {
         finish_file(s, &s->run.wr, 0);
-        return fail(L, "cannot create a wake-up: %s", strerror(-r));
+        return ps_fail(L, "cannot create a wake-up: %s", strerror(-r));
     }
     s->run.wr.disk = ps_disk_writer(sf, &s->run.rx.ring, &s->run.wr.wake, &opts, err, sizeof err);
     if (!s->run.wr.disk) {
         finish_file(s, &s->run.wr, 0);
-        return fail(L, "%s: %s", path, err);
+        return ps_fail(L, "%s: %s", path, err);
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -1190,7 +1104,7 @@ static int stream_finish_files(lua_State *L)
     if (s->run.has_txmap == 2)
         s->run.has_txmap = 0;
     if (msg[0])
-        return fail(L, "%s", msg);
+        return ps_fail(L, "%s", msg);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -1218,68 +1132,6 @@ static int stream_file_frames(lua_State *L)
     return 2;
 }
 
-/* core.file_info(path [, {type, subtype, endian, samplerate, channels}])
- * -> {samplerate, channels, frames, type, subtype, endian, seekable} | nil, message */
-static int core_file_info(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    int pipe;
-    SF_INFO info;
-    const char *missing = read_info(L, 2, path, &info);
-    if (missing)
-        return fail(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
-                    path, missing);
-    SNDFILE *sf = ps_sf_open(path, SFM_READ, &info, &pipe);
-    if (!sf)
-        return fail(L, "%s: %s", path, ps_sf_open_error(path));
-    sf_close(sf);
-    lua_createtable(L, 0, 7);
-    lua_pushinteger(L, info.samplerate); lua_setfield(L, -2, "samplerate");
-    lua_pushinteger(L, info.channels);   lua_setfield(L, -2, "channels");
-    lua_pushinteger(L, info.frames);     lua_setfield(L, -2, "frames");
-    lua_pushstring(L, ps_sf_major_name(info.format));   lua_setfield(L, -2, "type");
-    lua_pushstring(L, ps_sf_subtype_name(info.format)); lua_setfield(L, -2, "subtype");
-    lua_pushstring(L, ps_sf_endian_name(info.format));  lua_setfield(L, -2, "endian");
-    lua_pushboolean(L, info.seekable);   lua_setfield(L, -2, "seekable");
-    return 1;
-}
-
-/* core.formats() -> {type = {subtype, ...}, ...}: what this libsndfile can
- * write, for the types and subtypes pastream has names for: what
- * sf_format_check accepts and a probe write shows (ps_sf_probe_write). */
-static int core_formats(lua_State *L)
-{
-    static const char *types[] = { "wav", "aiff", "au", "raw", "paf", "svx", "nist", "voc",
-        "ircam", "w64", "mat4", "mat5", "pvf", "xi", "htk", "sds", "avr", "wavex", "sd2",
-        "flac", "caf", "wve", "ogg", "mpc2k", "rf64", "mpeg", NULL };
-    static const char *subs[] = { "pcm_s8", "pcm_16", "pcm_24", "pcm_32", "pcm_u8", "float",
-        "double", "ulaw", "alaw", "ima_adpcm", "ms_adpcm", "gsm610", "vox_adpcm", "g721_32",
-        "g723_24", "g723_40", "dwvw_12", "dwvw_16", "dwvw_24", "dpcm_8", "dpcm_16", "vorbis",
-        "opus", "alac_16", "alac_20", "alac_24", "alac_32", "mpeg_layer_iii", NULL };
-    lua_newtable(L);
-    for (int i = 0; types[i]; i++) {
-        int major = ps_sf_major(types[i]);
-        if (major < 0)
-            continue;
-        int n = 0;
-        lua_newtable(L);
-        for (int j = 0; subs[j]; j++) {
-            int st = ps_sf_subtype(subs[j]);
-            SF_INFO info = { .samplerate = 48000, .channels = 1, .format = major | (st < 0 ? 0 : st) };
-            char err[300];
-            if (st >= 0 && sf_format_check(&info) && ps_sf_probe_write(&info, err, sizeof err) == 0) {
-                lua_pushstring(L, subs[j]);
-                lua_rawseti(L, -2, ++n);
-            }
-        }
-        if (n)
-            lua_setfield(L, -2, types[i]);
-        else
-            lua_pop(L, 1);
-    }
-    return 1;
-}
-
 /* core.stream_count() -> how many streams are open (made and not yet
  * closed), so that tests can tell that a failed call left none behind. */
 static int core_stream_count(lua_State *L)
@@ -1291,24 +1143,10 @@ static int core_stream_count(lua_State *L)
     return 1;
 }
 
-/* core.type_from_name(path) -> the file type its extension names ("wav",
- * "flac", ...), or nil.  A recording into a temporary file takes its type
- * from the name it will end up with. */
-static int core_type_from_name(lua_State *L)
-{
-    int major = ps_sf_major_from_path(luaL_checkstring(L, 1));
-    if (major)
-        lua_pushstring(L, ps_sf_major_name(major));
-    else
-        lua_pushnil(L);
-    return 1;
-}
-
-void ps_file_functions(lua_State *L)
+void ps_stream_functions(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
-        { "file_info", core_file_info }, { "formats", core_formats },
-        { "stream_count", core_stream_count }, { "type_from_name", core_type_from_name },
+        { "stream_count", core_stream_count },
         { NULL, NULL }
     };
     luaL_setfuncs(L, funcs, 0);

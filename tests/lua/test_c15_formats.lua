@@ -223,7 +223,7 @@ T.group("a combination the type cannot hold is refused before anything is writte
   T.ok(f == nil and ferr:find("dwvw_12", 1, true), "ps.open refuses it too", ferr)
   T.ok(not exists(P("new2.aiff")), "no file is made")
   ok, err = pcall(ps.save, P("x.wav"), b, 48000, { subtype = "nonsense" })
-  T.ok(not ok and tostring(err):find("unknown subtype 'nonsense'", 1, true), "an unknown subtype is named", err)
+  T.ok(not ok and tostring(err):find("unknown encoding 'nonsense'", 1, true), "an unknown subtype is named", err)
 end)
 
 T.group("a FLAC whose header gives no length", function()

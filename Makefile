@@ -27,7 +27,7 @@ HOST_LIBS = $(LUV_LIBS) $(shell pkg-config --libs lua5.4 libuv 2>/dev/null) -lm
 
 B = build
 CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/copy.c src/engine.c src/device.c src/disk.c src/sfformat.c src/sigchain.c \
-           src/lbuffer.c src/lstream.c src/lwholefile.c src/lsoundfile.c src/lcore.c src/ldsp.c
+           src/lbuffer.c src/lstream.c src/lstream_io.c src/lstream_props.c src/lwholefile.c src/lsoundfile.c src/lcore.c src/ldsp.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
 FUZZ_TARGETS = buffer cli audiofile

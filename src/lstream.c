@@ -374,6 +374,9 @@ static void check_run(lua_State *L, const ps_lstream *s)
     const run_spec *r = &s->run;
     if (has_out(s)) {
         int txch = r->txbuf ? r->txbuf_channels : r->tx.mem ? r->tx.channels : s->params.channels[1];
+        if (txch > PS_MAXCH)
+            luaL_error(L, "the playback Buffer has %d channels; a stream plays at most %d",
+                       txch, PS_MAXCH);
         if (r->has_txmap)
             for (int k = 0; k < s->params.channels[1]; k++)
                 if (r->txmap[k] > txch)

@@ -58,6 +58,9 @@ G("1", "a map wider than the recording Buffer is refused at start", function()
   o:set_txbuffer(ps.Buffer(100, 1))
   clear_error(function() o:start() end, "playback source %(1 channel%) does not have: txmapping%[1%] is 2",
     "start refuses a txmapping wider than the playback Buffer")
+  o.txmapping = nil
+  clear_error(function() o:play(ps.Buffer(100, 100)) end, "playback Buffer has 100 channels; a stream plays at most 64",
+    "a Buffer wider than the engine's 64 channels is refused at start")
   -- still usable: the right shapes record
   s.rxmapping = { 2, 1, 2 }
   local rec = s:record{ out = ps.Buffer(2400, 3) }

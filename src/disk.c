@@ -62,8 +62,6 @@ struct ps_disk {
     int channels;
     enum io_path path;
     int file_bits;           /* IO_VIA_INT from float32: the file's width */
-    bool dither;             /* IO_VIA_INT from float32: TPDF dither */
-    uint64_t rng;            /* the dither's xorshift state (this thread's) */
     int64_t limit;           /* reader: frames to deliver, < 0 none */
     double header_interval;
     size_t block;
@@ -93,6 +91,11 @@ struct ps_disk {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool ready;
+
+    /* IO_VIA_INT from float32: TPDF dither, and its xorshift state (only
+     * the thread touches it). */
+    bool dither;
+    uint64_t rng;
 };
 
 /* ---- sample conversions ---- */
@@ -114,19 +117,24 @@ static int32_t float_to_bits_noise(float x, int bits, double noise)
 
 static int32_t float_to_bits(float x, int bits) { return float_to_bits_noise(x, bits, 0); }
 
-/* TPDF dither noise in LSBs: the difference of two uniform values in
- * [0, 1), triangular over (-1, 1), from an xorshift64* generator whose
- * state belongs to one thread.  Returns the noise. */
+/* One uniform value in [0, 1) from an xorshift64* generator whose state
+ * belongs to one thread.  Returns the value. */
+static double uniform(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+    *state = x;
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
+}
+
+/* TPDF dither noise in LSBs: the difference of two uniform values,
+ * triangular over (-1, 1).  (No local array: under ASan a stack array in
+ * the writer's loop put its frame on the fake stack, and the memory test
+ * saw that grow.)  Returns the noise. */
 static double tpdf(uint64_t *state)
 {
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        uint64_t x = *state;
-        x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-        *state = x;
-        u[i] = (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
-    }
-    return u[0] - u[1];
+    double a = uniform(state);
+    return a - uniform(state);
 }
 
 /* Ring samples -> left-justified int32 for sf_writef_int: the top bits

@@ -1,7 +1,5 @@
 #include "wake.h"
 
-#include <time.h>
-
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -64,11 +62,4 @@ int ps_wake_wait(ps_wake *w, int timeout_ms)
     while (r < 0 && errno == EINTR);
     ps_wake_clear(w);
     return r > 0;
-}
-
-double ps_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }

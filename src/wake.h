@@ -12,6 +12,7 @@
 #define PS_WAKE_H
 
 #include <stdatomic.h>
+#include <time.h>
 
 typedef struct ps_wake {
     atomic_int pending;
@@ -27,7 +28,13 @@ void ps_wake_clear(ps_wake *w);  /* reader: reset before draining */
 int  ps_wake_wait(ps_wake *w, int timeout_ms);
 
 /* Monotonic seconds (CLOCK_MONOTONIC), for the timeouts of the threads
- * that wait on wake-ups and of the watchdog.  Returns the time. */
-double ps_now(void);
+ * that wait on wake-ups and of the watchdog.  Inline: the disk threads
+ * call it in their loop.  Returns the time. */
+static inline double ps_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 #endif

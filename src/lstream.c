@@ -20,7 +20,8 @@
 
 static ps_lstream *open_streams;
 
-/* Engines of abandoned streams, with the sample memory they point to.
+/* Engines of abandoned streams (their whole stream_core: rings, wake-ups,
+ * gap queue), with the sample memory they point to.
  * PortAudio still holds a pointer to each engine, a late callback reads
  * its `abandoned` flag, and a callback that stalled in the middle of a
  * block (the reason it was abandoned) may still finish copying into the
@@ -68,7 +69,7 @@ static void list_remove(ps_lstream *s)
 int ps_stream_finish_file(ps_lstream *s, file_side *f, int drain)
 {
     int r = 0;
-    if (f->disk && s->e && s->e->gapq == &f->gaps)
+    if (f->disk && s->e && s->e->gapq == f->gaps)
         ps_engine_flush_gap(s->e);      /* the stream has stopped: safe here */
     if (f->disk) {
         r = ps_disk_finish(f->disk, drain);
@@ -80,7 +81,8 @@ int ps_stream_finish_file(ps_lstream *s, file_side *f, int drain)
             r = -1;
         f->sf = NULL;
     }
-    ps_wake_close(&f->wake);
+    if (f->wake)
+        ps_wake_close(f->wake);
     return r;
 }
 
@@ -172,7 +174,10 @@ static void stream_release(lua_State *L, ps_lstream *s)
             free(s->e);
         if (s->dead)            /* kept (with g, or lost on purpose without) */
             s->run.txbuf = s->run.rxbuf = s->run.tx.mem = s->run.rx.mem = NULL;
-        s->e = NULL;
+        s->e = NULL;           /* the stream_core went with it */
+        s->run.tx.ring = s->run.rx.ring = NULL;
+        s->run.rd.wake = s->run.wr.wake = NULL;
+        s->run.wr.gaps = NULL;
         list_remove(s);
     }
     ps_mem_unref(s->run.txbuf);
@@ -248,7 +253,6 @@ static int stream_new(lua_State *L)
 
     ps_lstream *s = lua_newuserdatauv(L, sizeof *s, 1);
     memset(s, 0, sizeof *s);
-    s->run.rd.wake.fd = s->run.wr.wake.fd = -1;
     s->run.frames = -1;
     s->anchor = LUA_NOREF;
     luaL_setmetatable(L, PS_STREAM);
@@ -274,9 +278,18 @@ static int stream_new(lua_State *L)
     p->dither = lua_toboolean(L, -1);
     lua_pop(L, 1);
 
-    s->e = malloc(sizeof *s->e);
-    if (!s->e)
+    stream_core *core = malloc(sizeof *core);
+    if (!core)
         return luaL_error(L, "not enough memory for a stream");
+    memset(core, 0, sizeof *core);
+    core->rd_wake.fd = core->wr_wake.fd = -1;
+    s->e = &core->e;
+    s->run.tx.ring = &core->tx_ring;
+    s->run.rx.ring = &core->rx_ring;
+    s->run.rd.wake = &core->rd_wake;
+    s->run.wr.wake = &core->wr_wake;
+    s->run.wr.gaps = &core->gaps;
+    ps_ring_init(&core->gaps, core->gapmem, sizeof(ps_gap), 64);
     ps_engine_init(s->e);
     ps_engine_set_input(s->e, p->channels[0], p->format[0]);
     ps_engine_set_output(s->e, p->channels[1], p->format[1]);
@@ -409,17 +422,17 @@ static void arm_run(ps_lstream *s)
     int rxch = r->rx_channels ? r->rx_channels : s->params.channels[0];
     e->txbuf = r->txbuf ? r->txbuf->data : NULL;
     e->txbuf_frames = r->txbuf ? r->txbuf_frames : 0;
-    e->txring = !r->txbuf && r->tx.mem ? &r->tx.ring : NULL;
+    e->txring = !r->txbuf && r->tx.mem ? r->tx.ring : NULL;
     if (has_out(s))
         ps_engine_set_txmap(e, txch, r->has_txmap ? r->txmap : NULL);
     if (has_in(s))
         ps_engine_set_rxmap(e, rxch, r->rx_channels ? r->rxmap : NULL);
     e->rxbuf = r->rxbuf ? r->rxbuf->data : NULL;
     e->rxbuf_frames = r->rxbuf ? r->rxbuf_frames : 0;
-    e->rxring = !r->rxbuf && r->rx.mem ? &r->rx.ring : NULL;
-    e->gapq = e->rxring && r->wr.disk ? &r->wr.gaps : NULL;
-    e->wake[1] = e->txring && r->rd.disk ? &r->rd.wake : NULL;
-    e->wake[2] = e->rxring && r->wr.disk ? &r->wr.wake : NULL;
+    e->rxring = !r->rxbuf && r->rx.mem ? r->rx.ring : NULL;
+    e->gapq = e->rxring && r->wr.disk ? r->wr.gaps : NULL;
+    e->wake[1] = e->txring && r->rd.disk ? r->rd.wake : NULL;
+    e->wake[2] = e->rxring && r->wr.disk ? r->wr.wake : NULL;
     e->frames = r->frames;
     e->pad = r->pad;
     e->offset = r->offset;

@@ -23,8 +23,22 @@
 #include "lpastream.h"
 #include "sfformat.h"
 
+/* Everything the callback touches besides the sample memory, in one C
+ * allocation outside the Lua heap: the engine (first, so s->e is the
+ * block and free(s->e) frees it), the rings' control blocks, the disk
+ * threads' wake-ups and the recording's gap queue.  An abandoned stream's
+ * block is kept for the life of the process (lstream.c's graveyard): a
+ * callback that stalled mid-block may still touch any of it. */
+typedef struct stream_core {
+    ps_engine e;
+    ps_ring tx_ring, rx_ring;
+    ps_wake rd_wake, wr_wake;
+    ps_ring gaps;
+    ps_gap gapmem[64];
+} stream_core;
+
 typedef struct ring_side {
-    ps_ring ring;
+    ps_ring *ring;                /* in the stream_core; NULL once closed */
     ps_mem *mem;                  /* NULL: no ring */
     int channels;
 } ring_side;
@@ -33,11 +47,10 @@ typedef struct ring_side {
 typedef struct file_side {
     SNDFILE *sf;
     ps_disk *disk;
-    ps_wake wake;                 /* the disk thread's own wake-up */
+    ps_wake *wake;                /* the disk thread's own wake-up (stream_core) */
     int is_pipe;
     SF_INFO info;
-    ps_ring gaps;                 /* writer: where the engine dropped frames */
-    ps_gap gapmem[64];
+    ps_ring *gaps;                /* writer: where the engine dropped frames (stream_core) */
 } file_side;
 
 /* The next run's specification.  The set_*, open_*ring, attach_* and

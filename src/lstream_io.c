@@ -127,7 +127,7 @@ static void open_ring(lua_State *L, ring_side *r, lua_Integer frames, int channe
     r->mem = bytes ? ps_mem_new(bytes) : NULL;   /* pages made present by arm_run */
     if (!r->mem)
         luaL_error(L, "not enough memory for a ring of %I frames", frames);
-    ps_ring_init(&r->ring, r->mem->data, es, (size_t)frames);
+    ps_ring_init(r->ring, r->mem->data, es, (size_t)frames);
     r->channels = channels;
 }
 
@@ -214,8 +214,8 @@ static int ring_io(lua_State *L, int dir)
                           ps_format_name(s->params.format[dir]));
     buffer_range(L, b, 3, &first, &count);
     unsigned char *p = b->mem->data + first * ps_buffer_framebytes(b);
-    lua_pushinteger(L, (lua_Integer)(dir ? ps_ring_write(&r->ring, p, count)
-                                         : ps_ring_read(&r->ring, p, count)));
+    lua_pushinteger(L, (lua_Integer)(dir ? ps_ring_write(r->ring, p, count)
+                                         : ps_ring_read(r->ring, p, count)));
     return 1;
 }
 
@@ -227,14 +227,14 @@ static int stream_read(lua_State *L) { return ring_io(L, 0); }
 static int stream_write_available(lua_State *L)
 {
     ps_lstream *s = ps_checkstream(L, 1);
-    lua_pushinteger(L, s->run.tx.mem ? (lua_Integer)ps_ring_write_available(&s->run.tx.ring) : 0);
+    lua_pushinteger(L, s->run.tx.mem ? (lua_Integer)ps_ring_write_available(s->run.tx.ring) : 0);
     return 1;
 }
 
 static int stream_read_available(lua_State *L)
 {
     ps_lstream *s = ps_checkstream(L, 1);
-    lua_pushinteger(L, s->run.rx.mem ? (lua_Integer)ps_ring_read_available(&s->run.rx.ring) : 0);
+    lua_pushinteger(L, s->run.rx.mem ? (lua_Integer)ps_ring_read_available(s->run.rx.ring) : 0);
     return 1;
 }
 
@@ -248,7 +248,7 @@ static int stream_reset_txring(lua_State *L)
         return luaL_error(L, "cannot reset the transmit ring: the playback file's disk thread "
                           "fills it (set another source first)");
     if (s->run.tx.mem)
-        ps_ring_reset(&s->run.tx.ring);
+        ps_ring_reset(s->run.tx.ring);
     atomic_store(&s->e->tx_eof, false);
     return 0;
 }
@@ -335,12 +335,12 @@ static int stream_attach_reader(lua_State *L)
     opts.notify = ps_stream_wake();
     if (info.samplerate != (int)s->params.samplerate)
         opts.out_rate = s->params.samplerate;   /* libsamplerate, as sox play does */
-    int r = ps_wake_open(&s->run.rd.wake);
+    int r = ps_wake_open(s->run.rd.wake);
     if (r < 0) {
         ps_stream_finish_file(s, &s->run.rd, 0);
         return ps_fail(L, "cannot create a wake-up: %s", strerror(-r));
     }
-    s->run.rd.disk = ps_disk_reader(sf, &s->run.tx.ring, &s->run.rd.wake, &s->e->tx_eof, &opts, err, sizeof err);
+    s->run.rd.disk = ps_disk_reader(sf, s->run.tx.ring, s->run.rd.wake, &s->e->tx_eof, &opts, err, sizeof err);
     if (!s->run.rd.disk) {
         ps_stream_finish_file(s, &s->run.rd, 0);
         return ps_fail(L, "%s: %s", path, err);
@@ -419,14 +419,14 @@ static int stream_attach_writer(lua_State *L)
         opts.dither = lua_toboolean(L, -1);
         lua_pop(L, 1);
     }
-    ps_ring_init(&s->run.wr.gaps, s->run.wr.gapmem, sizeof(ps_gap), 64);
-    opts.gaps = &s->run.wr.gaps;
-    int r = ps_wake_open(&s->run.wr.wake);
+    ps_ring_reset(s->run.wr.gaps);
+    opts.gaps = s->run.wr.gaps;
+    int r = ps_wake_open(s->run.wr.wake);
     if (r < 0) {
         ps_stream_finish_file(s, &s->run.wr, 0);
         return ps_fail(L, "cannot create a wake-up: %s", strerror(-r));
     }
-    s->run.wr.disk = ps_disk_writer(sf, &s->run.rx.ring, &s->run.wr.wake, &opts, err, sizeof err);
+    s->run.wr.disk = ps_disk_writer(sf, s->run.rx.ring, s->run.wr.wake, &opts, err, sizeof err);
     if (!s->run.wr.disk) {
         ps_stream_finish_file(s, &s->run.wr, 0);
         return ps_fail(L, "%s: %s", path, err);

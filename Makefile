@@ -26,8 +26,8 @@ LIBS     = $(PKG_LIBS) -lm -pthread
 HOST_LIBS = $(LUV_LIBS) $(shell pkg-config --libs lua5.4 libuv 2>/dev/null) -lm
 
 B = build
-CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/engine.c src/device.c src/disk.c src/sfformat.c src/sigchain.c \
-           src/lbuffer.c src/lstream.c src/lsndfile.c src/lsoundfile.c src/lcore.c src/ldsp.c \
+CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/copy.c src/engine.c src/device.c src/disk.c src/sfformat.c src/sigchain.c \
+           src/lbuffer.c src/lstream.c src/lstream_io.c src/lstream_props.c src/lwholefile.c src/lsoundfile.c src/lcore.c src/ldsp.c \
            src/image.c src/lpicture.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
 HEADERS  = $(wildcard src/*.h)
@@ -59,8 +59,8 @@ $(B)/pastream/core.so: $(CORE_OBJ) | $(B)
 $(B)/test_ringbuf: tests/test_ringbuf.c src/ringbuf.c src/ringbuf.h tests/check.h | $(B)
 	$(CC) $(ALL_CFLAGS) -Itests tests/test_ringbuf.c src/ringbuf.c -o $@ -pthread
 
-$(B)/test_engine: tests/test_engine.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o tests/check.h | $(B)
-	$(CC) $(ALL_CFLAGS) -Itests tests/test_engine.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
+$(B)/test_engine: tests/test_engine.c $(B)/engine.o $(B)/copy.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o tests/check.h | $(B)
+	$(CC) $(ALL_CFLAGS) -Itests tests/test_engine.c $(B)/engine.o $(B)/copy.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
 
 $(B)/test_disk: tests/test_disk.c $(B)/disk.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o tests/check.h | $(B)
 	$(CC) $(ALL_CFLAGS) -Itests tests/test_disk.c $(B)/disk.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
@@ -156,8 +156,8 @@ $(B)/bench:
 $(B)/bench/bench_ring: tests/bench/bench_ring.c $(B)/ringbuf.o src/ringbuf.h | $(B)/bench
 	$(CC) $(ALL_CFLAGS) $< $(B)/ringbuf.o -o $@ -pthread $(JACK_LIBS)
 
-$(B)/bench/bench_callback: tests/bench/bench_callback.c $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o $(HEADERS) | $(B)/bench
-	$(CC) $(ALL_CFLAGS) $< $(B)/engine.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
+$(B)/bench/bench_callback: tests/bench/bench_callback.c $(B)/engine.o $(B)/copy.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o $(HEADERS) | $(B)/bench
+	$(CC) $(ALL_CFLAGS) $< $(B)/engine.o $(B)/copy.o $(B)/ringbuf.o $(B)/wake.o $(B)/sample.o -o $@ $(LIBS)
 
 $(B)/bench/bench_bufops: tests/bench/bench_bufops.c | $(B)/bench
 	$(CC) $(ALL_CFLAGS) $< -o $@ -lm

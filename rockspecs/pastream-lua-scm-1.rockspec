@@ -50,10 +50,10 @@ build = {
   modules = {
     ["pastream.core"] = {
       sources = {
-        "src/ringbuf.c", "src/wake.c", "src/sample.c", "src/engine.c",
+        "src/ringbuf.c", "src/wake.c", "src/sample.c", "src/copy.c", "src/engine.c",
         "src/device.c", "src/disk.c", "src/sfformat.c", "src/sigchain.c", "src/lbuffer.c",
-        "src/lstream.c", "src/lsndfile.c", "src/lsoundfile.c", "src/lcore.c",
-        "src/ldsp.c", "src/image.c", "src/lpicture.c",
+        "src/lstream.c", "src/lstream_io.c", "src/lstream_props.c", "src/lwholefile.c",
+        "src/lsoundfile.c", "src/lcore.c", "src/ldsp.c", "src/image.c", "src/lpicture.c",
       },
       -- kissfft's headers expect the scalar type its library was built with
       defines = { "_GNU_SOURCE", "kiss_fft_scalar=float" },

@@ -3,7 +3,8 @@
  * Each thread loops: take what the ring offers (a writer) or room in it (a
  * reader), at most block frames as one or two contiguous regions, move them
  * with libsndfile, advance the ring; when there is nothing to do, sleep on
- * the wake the engine signals after every callback.  ps_wake_wait clears
+ * the wake the engine signals once an eighth of the smaller ring has moved
+ * (and at the end of a run), or for at most 100 ms.  ps_wake_wait clears
  * the wake only after poll returns, and the loop re-checks the ring after
  * every wake-up, so a signal that lands between the check and the sleep
  * only makes the sleep return at once: none is lost.
@@ -90,16 +91,21 @@ struct ps_disk {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool ready;
+
+    /* IO_VIA_INT from float32: TPDF dither, and its xorshift state (only
+     * the thread touches it). */
+    bool dither;
+    uint64_t rng;
 };
 
 /* ---- sample conversions ---- */
 
-/* Round x * 2^(bits-1) to the nearest integer of that width, clipping;
- * NaN gives 0.  Returns the integer. */
-static int32_t float_to_bits(float x, int bits)
+/* Round x * 2^(bits-1) + noise (in LSBs) to the nearest integer of that
+ * width, clipping; NaN gives 0.  Returns the integer. */
+static int32_t float_to_bits_noise(float x, int bits, double noise)
 {
     double full = ldexp(1.0, bits - 1);
-    double v = (double)x * full;
+    double v = (double)x * full + noise;
     if (v >= full - 1)
         return (int32_t)(full - 1);
     if (v <= -full)
@@ -109,19 +115,44 @@ static int32_t float_to_bits(float x, int bits)
     return (int32_t)lrint(v);
 }
 
+static int32_t float_to_bits(float x, int bits) { return float_to_bits_noise(x, bits, 0); }
+
+/* One uniform value in [0, 1) from an xorshift64* generator whose state
+ * belongs to one thread.  Returns the value. */
+static double uniform(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+    *state = x;
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
+}
+
+/* TPDF dither noise in LSBs: the difference of two uniform values,
+ * triangular over (-1, 1).  (No local array: under ASan a stack array in
+ * the writer's loop put its frame on the fake stack, and the memory test
+ * saw that grow.)  Returns the noise. */
+static double tpdf(uint64_t *state)
+{
+    double a = uniform(state);
+    return a - uniform(state);
+}
+
 /* Ring samples -> left-justified int32 for sf_writef_int: the top bits
  * carry the sample, so libsndfile's shifts make every width exact.
  * Returns nothing. */
-static void ring_to_int(const struct ps_disk *d, const unsigned char *src,
+static void ring_to_int(struct ps_disk *d, const unsigned char *src,
                         int32_t *dst, size_t n)
 {
     switch (d->format) {
     case PS_FLOAT32: {
         int shift = 32 - d->file_bits;
+        uint64_t *rng = &d->rng;
         for (size_t i = 0; i < n; i++) {
             float x;
             memcpy(&x, src + 4 * i, 4);
-            dst[i] = (int32_t)((uint32_t)float_to_bits(x, d->file_bits) << shift);
+            int32_t v = d->dither ? float_to_bits_noise(x, d->file_bits, tpdf(rng))
+                                  : float_to_bits(x, d->file_bits);
+            dst[i] = (int32_t)((uint32_t)v << shift);
         }
         break;
     }
@@ -200,16 +231,23 @@ static void float_to_ring(ps_format f, const float *src, unsigned char *dst,
     }
 }
 
-/* Width of an integer PCM subtype (also FLAC's and ALAC's), whose
- * sf_writef_int keeps the top `bits` bits; 0 for anything else (float,
- * lossy and companding codecs keep libsndfile's own float conversion).
+/* Width of a lossless integer subtype (PCM, also FLAC's; ALAC; the delta
+ * codecs DPCM and DWVW), whose sf_writef_int keeps the top `bits` bits and
+ * whose float reading divides by 2^(bits-1): writing through here is the
+ * exact inverse of reading (tests/lua/test_c15_formats.lua checks every
+ * one).  0 for anything else: float files, and the lossy and companding
+ * codecs (ulaw, alaw, the ADPCMs, GSM, Vorbis, Opus, MPEG), which keep
+ * libsndfile's own float conversion, with no inverse to keep.
  * Returns the width. */
 static int pcm_bits(int format)
 {
     switch (format & SF_FORMAT_SUBMASK) {
-    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: return 8;
-    case SF_FORMAT_PCM_16: case SF_FORMAT_ALAC_16: return 16;
-    case SF_FORMAT_PCM_24: case SF_FORMAT_ALAC_24: return 24;
+    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: case SF_FORMAT_DPCM_8: return 8;
+    case SF_FORMAT_DWVW_12: return 12;
+    case SF_FORMAT_PCM_16: case SF_FORMAT_ALAC_16: case SF_FORMAT_DPCM_16:
+    case SF_FORMAT_DWVW_16: return 16;
+    case SF_FORMAT_ALAC_20: return 20;
+    case SF_FORMAT_PCM_24: case SF_FORMAT_ALAC_24: case SF_FORMAT_DWVW_24: return 24;
     case SF_FORMAT_PCM_32: case SF_FORMAT_ALAC_32: return 32;
     default: return 0;
     }
@@ -237,14 +275,6 @@ static bool header_updatable(const SF_INFO *info)
 
 /* ---- thread helpers ---- */
 
-/* Returns monotonic seconds. */
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Let ps_disk_prefill return.  Returns nothing. */
 static void set_ready(struct ps_disk *d)
 {
@@ -258,7 +288,7 @@ static void set_ready(struct ps_disk *d)
 
 /* Record the thread's error; the message is complete before failed is set.
  * Returns -1, for the callers' convenience. */
-static int fail(struct ps_disk *d, const char *fmt, ...)
+static int record_error(struct ps_disk *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -295,7 +325,7 @@ static int write_region(struct ps_disk *d, const void *p, size_t n)
     if (got > 0)
         add_frames(d, got);
     if (got != want)
-        return fail(d, "write error after %lld frames: %s",
+        return record_error(d, "write error after %lld frames: %s",
                     (long long)atomic_load(&d->frames), sf_strerror(d->sf));
     return 0;
 }
@@ -337,7 +367,7 @@ static void *writer_main(void *arg)
 {
     struct ps_disk *d = arg;
     bool dirty = false;              /* frames written since the last header */
-    double next_header = now_s() + d->header_interval;
+    double next_header = ps_now() + d->header_interval;
 
     for (;;) {
         /* Load stop before looking at the ring: the producer stopped before
@@ -363,7 +393,7 @@ static void *writer_main(void *arg)
             d->consumed += (int64_t)n;
             dirty = true;
         }
-        double t = now_s();
+        double t = ps_now();
         if (dirty && d->header_interval > 0 && t >= next_header) {
             sf_command(d->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
             dirty = false;
@@ -432,7 +462,7 @@ static sf_count_t fill_region(struct ps_disk *d, unsigned char *p, size_t n,
     while (done < n) {
         sf_count_t got = read_some(d, p + done * fs, n - done);
         if (got < 0)
-            return fail(d, "read error after %lld frames: %s",
+            return record_error(d, "read error after %lld frames: %s",
                         (long long)(atomic_load(&d->frames) + before + (int64_t)done),
                         sf_strerror(d->sf));
         done += (size_t)got;
@@ -445,7 +475,7 @@ static sf_count_t fill_region(struct ps_disk *d, unsigned char *p, size_t n,
             break;
         }
         if (sf_seek(d->sf, 0, SEEK_SET) < 0)
-            return fail(d, "read error after %lld frames: cannot seek to the "
+            return record_error(d, "read error after %lld frames: cannot seek to the "
                         "start to loop: %s",
                         (long long)(atomic_load(&d->frames) + before + (int64_t)done),
                         sf_strerror(d->sf));
@@ -468,7 +498,7 @@ static int src_refill(struct ps_disk *d, int64_t out)
         sf_count_t want = (sf_count_t)(d->block - done);
         sf_count_t got = sf_readf_float(d->sf, d->src_in + done * ch, want);
         if (got < want && sf_error(d->sf) != SF_ERR_NO_ERROR)
-            return fail(d, "read error after %lld frames: %s", (long long)out,
+            return record_error(d, "read error after %lld frames: %s", (long long)out,
                         sf_strerror(d->sf));
         if (got > 0) {
             done += (size_t)got;
@@ -481,7 +511,7 @@ static int src_refill(struct ps_disk *d, int64_t out)
             break;
         }
         if (sf_seek(d->sf, 0, SEEK_SET) < 0)
-            return fail(d, "read error after %lld frames: cannot seek to the "
+            return record_error(d, "read error after %lld frames: cannot seek to the "
                         "start to loop: %s", (long long)out, sf_strerror(d->sf));
         rewound = true;
     }
@@ -521,7 +551,7 @@ static sf_count_t convert_region(struct ps_disk *d, unsigned char *p, size_t n,
         };
         int e = src_process(d->src, &sd);
         if (e != 0)
-            return fail(d, "rate conversion error after %lld frames: %s",
+            return record_error(d, "rate conversion error after %lld frames: %s",
                         (long long)out, src_strerror(e));
         size_t used = (size_t)sd.input_frames_used, gen = (size_t)sd.output_frames_gen;
         d->src_in_pos += used;
@@ -534,7 +564,7 @@ static sf_count_t convert_region(struct ps_disk *d, unsigned char *p, size_t n,
             break;
         }
         if (gen == 0 && used == 0 && d->src_in_len > 0)
-            return fail(d, "rate conversion error after %lld frames: the "
+            return record_error(d, "rate conversion error after %lld frames: the "
                         "converter took no input", (long long)out);
     }
     return (sf_count_t)done;
@@ -694,6 +724,8 @@ static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
         d->path = IO_FLOAT;
         if (writer && (d->file_bits = pcm_bits(info.format)) > 0)
             d->path = IO_VIA_INT;
+        d->dither = writer && d->path == IO_VIA_INT && o->dither;
+        d->rng = 0x9E3779B97F4A7C15ULL;
         break;
     case PS_INT32: d->path = IO_INT; break;
     case PS_INT16: d->path = IO_SHORT; break;
@@ -861,4 +893,52 @@ void ps_disk_free(ps_disk *d)
     pthread_mutex_destroy(&d->lock);
     free_buffers(d);
     free(d);
+}
+
+/* Write the whole of data (frames of `channels` samples of format f,
+ * interleaved, native endian) to sf, converted as a writer converts (see
+ * disk.h), on the calling thread.  Returns 0, or -1 with a message in err. */
+int ps_disk_write_all(SNDFILE *sf, ps_format f, int channels, const void *data,
+                      int64_t frames, int dither, uint64_t *rng, char *err, size_t errlen)
+{
+    struct ps_disk d;
+    SF_INFO info;
+    memset(&d, 0, sizeof d);
+    memset(&info, 0, sizeof info);
+    sf_command(sf, SFC_GET_CURRENT_SF_INFO, &info, sizeof info);
+    d.sf = sf;
+    d.writer = true;
+    d.format = f;
+    d.channels = channels;
+    d.block = DEFAULT_BLOCK;
+    d.rng = rng && *rng ? *rng : 0x9E3779B97F4A7C15ULL;
+    switch (f) {
+    case PS_FLOAT32:
+        d.path = (d.file_bits = pcm_bits(info.format)) > 0 ? IO_VIA_INT : IO_FLOAT;
+        d.dither = d.path == IO_VIA_INT && dither;
+        break;
+    case PS_INT32: d.path = IO_INT; break;
+    case PS_INT16: d.path = IO_SHORT; break;
+    default:       d.path = IO_VIA_INT; break;
+    }
+    sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    sf_command(sf, SFC_SET_SCALE_INT_FLOAT_WRITE, NULL, SF_TRUE);
+    sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    if (d.path == IO_VIA_INT && !(d.scratch = calloc(d.block * (size_t)channels, 4))) {
+        snprintf(err, errlen, "out of memory for a %zu-frame block", d.block);
+        return -1;
+    }
+    size_t fb = (size_t)channels * ps_format_size(f);
+    int r = 0;
+    for (int64_t at = 0; at < frames && r == 0; ) {
+        size_t n = frames - at < (int64_t)d.block ? (size_t)(frames - at) : d.block;
+        r = write_region(&d, (const unsigned char *)data + (size_t)at * fb, n);
+        at += (int64_t)n;
+    }
+    if (r < 0)
+        snprintf(err, errlen, "%s", d.errmsg);
+    if (rng)
+        *rng = d.rng;
+    free(d.scratch);
+    return r;
 }

@@ -1,13 +1,16 @@
 /* Disk threads: one C thread per file moves frames between a ring buffer
  * and libsndfile, so that file playback and recording never depend on Lua
- * or its garbage collector (DESIGN.md, "The three worlds", world 2).
+ * or its garbage collector.  They are the second of the program's three
+ * worlds, between the realtime callback (which never does I/O) and the Lua
+ * thread; only ring buffers and atomics cross between them.
  *
  * A writer (recording) is the ring's consumer: the realtime callback writes
  * received frames into the ring, the writer drains them into the file.  A
  * reader (playback) is the ring's producer: it keeps the ring full from the
  * file, and the callback takes frames out.  Either thread sleeps on a
- * ps_wake that the engine signals after every callback (ps_wake_wait with a
- * 100 ms timeout); nothing spins.  The wake must have no other waiter: a
+ * ps_wake that the engine signals once an eighth of the smaller ring has
+ * moved and when a run ends (ps_wake_wait with a 100 ms timeout); nothing
+ * spins.  The wake must have no other waiter: a
  * waiter clears it, so two would steal each other's wake-ups.
  *
  * The ring carries frames in the stream's sample format.  Sample values are
@@ -119,6 +122,10 @@ typedef struct ps_disk_opts {
     ps_ring *gaps;           /* writer, optional: ps_gap announcements from the
                                 engine (PS_FILL_GAPS); the writer puts that much
                                 silence in the file where frames were dropped */
+    int dither;              /* writer: TPDF dither (+-1 LSB, triangular) on
+                                float32 samples written to a lossless integer
+                                file (0: none, the default; then float32 to
+                                integer is the exact inverse of reading) */
     ps_wake *notify;         /* optional: signalled once when the thread ends
                                 by itself (reader at its end, or an error),
                                 so an event loop can watch its fd */
@@ -184,5 +191,14 @@ int ps_disk_failed(const ps_disk *d);
 /* Finish (dropping, for a writer) if not done yet, then free.  NULL is a
  * no-op.  Returns nothing. */
 void ps_disk_free(ps_disk *d);
+
+/* Write frames of channels samples of format f from data to sf (opened for
+ * writing) on the calling thread, converted as a writer converts (above;
+ * libsndfile then writes the file's byte order), with TPDF dither when
+ * dither is set; *rng (NULL or 0: a fixed seed) is the dither's state,
+ * carried from one call to the next.  For ps.save and SoundFile:write.
+ * Returns 0, or -1 with a message in err (errlen bytes). */
+int ps_disk_write_all(SNDFILE *sf, ps_format f, int channels, const void *data,
+                      int64_t frames, int dither, uint64_t *rng, char *err, size_t errlen);
 
 #endif

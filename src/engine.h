@@ -6,7 +6,7 @@
  * the channel maps while copying, counts, and decides when the stream ends.
  * Everything the other threads may read while it runs is atomic.
  *
- * Stream semantics (DESIGN.md, "Stream semantics"):
+ * Stream semantics (the contract kept with the Python pastream):
  *   frames  how many frames the stream runs; < 0: until the playback source
  *           (and its padding) ends, or forever when there is no playback.
  *   pad     zero frames played after the source ends; pad < 0 with
@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "copy.h"
 #include "ringbuf.h"
 #include "sample.h"
 #include "wake.h"
@@ -61,29 +62,10 @@ enum { PS_PHASE_SOURCE, PS_PHASE_PAD, PS_PHASE_DONE };
  * file keeps its timing. */
 typedef struct ps_gap { int64_t pos, count; } ps_gap;
 
-/* How a channel map copies, chosen once when the map is set (never in the
- * callback): a plain memcpy, a fixed stereo shuffle, or the generic
- * per-channel strided copy. */
-typedef enum {
-    PS_COPY_IDENTITY,       /* same layout: memcpy */
-    PS_COPY_GENERIC,        /* any map: ps_copy_mapped */
-    PS_COPY_SWAP2,          /* stereo 32-bit "2 1" */
-    PS_COPY_LEFT2,          /* stereo 32-bit "1 1" */
-    PS_COPY_RIGHT2,         /* stereo 32-bit "2 2" */
-    PS_COPY_MUTE_LEFT2,     /* stereo 32-bit "0 2", silence 0 */
-    PS_COPY_MUTE_RIGHT2,    /* stereo 32-bit "1 0", silence 0 */
-    PS_NCOPY
-} ps_copy_kind;
-
-/* A copy kernel: n 32-bit words from src to dst (n * 4 bytes), any
- * alignment, no overlap; for the stereo kinds n is even (two per frame). */
-typedef void (*ps_copy_fn)(unsigned char *dst, const unsigned char *src, size_t n);
-
-/* The instruction sets the copy kernels have versions for, in order. */
-enum { PS_ISA_C, PS_ISA_SSE2, PS_ISA_AVX2, PS_ISA_AVX512, PS_NISA };
-
 typedef struct ps_engine {
-    /* --- configuration: set with ps_engine_* before start, then read-only */
+    /* --- configuration: written only while no callback runs (lstream.c's
+     * arm_run, from the run specification checked as a whole), then
+     * read-only for the run */
     int in_channels, out_channels;      /* device channels; 0 = direction unused */
     ps_format in_format, out_format;
     size_t in_ss, out_ss;               /* bytes per sample */
@@ -107,8 +89,10 @@ typedef struct ps_engine {
     int64_t rxbuf_frames;
     ps_ring *gapq;                      /* optional: ps_gap announcements for the rx ring's reader */
 
-    ps_wake *wake[PS_MAXWAKE];          /* [0] after every callback, the disk
-                                           threads' once per batch (ps_engine_callback) */
+    ps_wake *wake[PS_MAXWAKE];          /* [0] Lua: after every callback (unless
+                                           PS_QUIET); [1] [2] the disk threads: once
+                                           an eighth of the smaller ring has moved
+                                           (ps_engine_callback); all at the end */
 
     /* --- callback-owned state */
     int phase;
@@ -181,40 +165,5 @@ void ps_engine_flush_gap(ps_engine *e);
 /* Take the peak of device channel ch (0-based) of the input (dir 0) or
  * output (dir 1) since the last take, and reset it. */
 float ps_engine_take_peak(ps_engine *e, int dir, int ch);
-
-/* Copy nframes interleaved frames, mapping channels: dst channel k gets src
- * channel map[k] (1-based), or silence for 0.  src NULL gives silence. */
-void ps_copy_mapped(unsigned char *dst, int dst_ch, const unsigned char *src,
-                    int src_ch, const int *map, size_t ss, unsigned char silence,
-                    size_t nframes);
-
-/* The fastest way to copy through `map` (dst_ch entries) with these
- * channel counts, sample size and silence byte.  Returns the kind. */
-ps_copy_kind ps_copy_plan(int dst_ch, int src_ch, const int *map, size_t ss,
-                          unsigned char silence);
-
-/* The kernel for `kind` with frames of frame_bytes (destination) bytes, in
- * the instruction set ps_copy_isa() names; it copies nframes * frame_bytes / 4
- * words.  NULL when there is none: always for PS_COPY_GENERIC
- * (ps_copy_mapped) and for frames that are not whole 32-bit words; for
- * PS_COPY_IDENTITY below AVX2 (memcpy).  Setting a map calls this once and
- * the engine keeps the result: the callback never dispatches. */
-ps_copy_fn ps_copy_kernel(ps_copy_kind kind, size_t frame_bytes);
-
-/* PS_ISA_*: the best set this CPU (and OS) runs, detected once; the set
- * kernels come from: the best, capped at PS_ISA_AVX2 by default (AVX-512
- * was no faster here, see engine.c); and for tests and benchmarks, set that
- * cap (an out-of-range one restores the default) for kernels asked for
- * afterwards: a map set before keeps its kernel.  Returns the set now in
- * use. */
-int ps_copy_isa_best(void);
-int ps_copy_isa(void);
-int ps_copy_set_isa(int cap);
-
-/* ps_copy_mapped's result, the way `kind` (from ps_copy_plan with the same
- * arguments) says.  Any alignment.  Returns nothing. */
-void ps_copy_planned(ps_copy_kind kind, unsigned char *dst, int dst_ch,
-                     const unsigned char *src, int src_ch, const int *map,
-                     size_t ss, unsigned char silence, size_t nframes);
 
 #endif

@@ -6,8 +6,11 @@
  * `for i = 1, #buf do ... end` visits every sample.  buf:sample(f, c) reads
  * by frame and channel. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -28,6 +31,34 @@ ps_mem *ps_mem_new(size_t bytes)
     atomic_init(&m->refs, 1);
     m->bytes = bytes;
     return m;
+}
+
+/* glibc serves a large calloc with fresh mmap pages that the kernel maps
+ * only at their first touch: a page fault each, which in the realtime
+ * callback is a stall (426 of them recording 4.5 s into a new Buffer).  So
+ * every page is made present and writable here, on the Lua thread, before
+ * a stream may use the memory: the kernel's MADV_POPULATE_WRITE where it
+ * has it (Linux 5.14), else a write of each page's first byte to itself.
+ * Called at every start: pages already present cost a table walk. */
+void ps_mem_populate(ps_mem *m)
+{
+    if (!m)
+        return;
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t page = pg > 0 ? (size_t)pg : 4096;
+    uintptr_t lo = (uintptr_t)m & ~(uintptr_t)(page - 1);
+    uintptr_t hi = (uintptr_t)(m->data + m->bytes);
+#if defined(MADV_POPULATE_WRITE) && !defined(__SANITIZE_ADDRESS__)
+    /* (Under ASan the loop below runs instead: its instrumented writes
+     * fault in the shadow memory of the pages too.) */
+    if (madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0)
+        return;
+#endif
+    volatile unsigned char *p = m->data;
+    for (size_t i = 0; i < m->bytes; i += page - ((uintptr_t)(p + i) & (page - 1)))
+        p[i] = p[i];
+    if (m->bytes)
+        p[m->bytes - 1] = p[m->bytes - 1];
 }
 
 ps_mem *ps_mem_ref(ps_mem *m)
@@ -52,7 +83,18 @@ ps_format ps_checkformat(lua_State *L, int idx, const char *def)
     return (ps_format)f;
 }
 
+/* The one checked accessor for a Buffer argument (liolib's tofile): a
+ * closed Buffer has no memory, and every user of b->mem comes through
+ * here.  Only close/__gc and __tostring take a closed one (buffer_raw). */
 ps_buffer *ps_checkbuffer(lua_State *L, int idx)
+{
+    ps_buffer *b = luaL_checkudata(L, idx, PS_BUFFER);
+    if (!b->mem)
+        luaL_error(L, "attempt to use a freed buffer (argument #%d was closed)", idx);
+    return b;
+}
+
+static ps_buffer *buffer_raw(lua_State *L, int idx)
 {
     return luaL_checkudata(L, idx, PS_BUFFER);
 }
@@ -140,20 +182,13 @@ static int buffer_new(lua_State *L)
 
 static int buffer_gc(lua_State *L)
 {
-    ps_buffer *b = ps_checkbuffer(L, 1);
+    ps_buffer *b = buffer_raw(L, 1);
     ps_mem_unref(b->mem);
     b->mem = NULL;
     b->frames = 0;
     return 0;
 }
 
-static ps_buffer *tobuffer(lua_State *L, int idx)
-{
-    ps_buffer *b = ps_checkbuffer(L, idx);
-    if (!b->mem)
-        luaL_error(L, "attempt to use a freed buffer");
-    return b;
-}
 
 static size_t checksample(lua_State *L, ps_buffer *b, int idx)
 {
@@ -166,13 +201,13 @@ static size_t checksample(lua_State *L, ps_buffer *b, int idx)
 
 static int buffer_len(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)nsamples(tobuffer(L, 1)));
+    lua_pushinteger(L, (lua_Integer)nsamples(ps_checkbuffer(L, 1)));
     return 1;
 }
 
 static int buffer_newindex(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     size_t i = checksample(L, b, 2);
     ps_sample_set(b->format, sample_ptr(b, i), luaL_checknumber(L, 3));
     return 0;
@@ -181,7 +216,7 @@ static int buffer_newindex(lua_State *L)
 static int buffer_index(lua_State *L)
 {
     if (lua_type(L, 2) == LUA_TNUMBER) {
-        ps_buffer *b = tobuffer(L, 1);
+        ps_buffer *b = ps_checkbuffer(L, 1);
         size_t i = checksample(L, b, 2);
         lua_pushnumber(L, ps_sample_get(b->format, sample_ptr(b, i)));
         return 1;
@@ -196,7 +231,7 @@ static int buffer_index(lua_State *L)
 /* buf:sample(frame, channel [, value]): read, or write when value is given. */
 static int buffer_sample(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     lua_Integer f = luaL_checkinteger(L, 2), c = luaL_optinteger(L, 3, 1);
     if (f < 1 || f > b->frames)
         return luaL_error(L, "frame %I out of range 1..%I", f, (lua_Integer)b->frames);
@@ -211,18 +246,18 @@ static int buffer_sample(lua_State *L)
     return 0;
 }
 
-static int buffer_frames(lua_State *L) { lua_pushinteger(L, tobuffer(L, 1)->frames); return 1; }
-static int buffer_channels(lua_State *L) { lua_pushinteger(L, tobuffer(L, 1)->channels); return 1; }
+static int buffer_frames(lua_State *L) { lua_pushinteger(L, ps_checkbuffer(L, 1)->frames); return 1; }
+static int buffer_channels(lua_State *L) { lua_pushinteger(L, ps_checkbuffer(L, 1)->channels); return 1; }
 static int buffer_format(lua_State *L)
 {
-    lua_pushstring(L, ps_format_name(tobuffer(L, 1)->format));
+    lua_pushstring(L, ps_format_name(ps_checkbuffer(L, 1)->format));
     return 1;
 }
 
 /* buf:sub(i [, j]): a new buffer with frames i..j (negative counts from the end). */
 static int buffer_sub(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     lua_Integer n = b->frames;
     lua_Integer i = luaL_optinteger(L, 2, 1), j = luaL_optinteger(L, 3, -1);
     if (i < 0) i = n + i + 1;
@@ -245,14 +280,14 @@ static int buffer_copy(lua_State *L)
 
 static int buffer_tostring(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     lua_pushlstring(L, (const char *)b->mem->data, nbytes(b));
     return 1;
 }
 
 static int buffer_totable(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     size_t n = nsamples(b);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
@@ -264,7 +299,7 @@ static int buffer_totable(lua_State *L)
 
 static int buffer_repr(lua_State *L)
 {
-    ps_buffer *b = ps_checkbuffer(L, 1);
+    ps_buffer *b = buffer_raw(L, 1);
     if (!b->mem)
         lua_pushliteral(L, "Buffer (freed)");
     else
@@ -273,12 +308,15 @@ static int buffer_repr(lua_State *L)
     return 1;
 }
 
-/* Channel argument: nil = all channels, else 1..channels. */
-static int optchannel(lua_State *L, ps_buffer *b, int idx)
+/* The one channel argument of Buffer and DSP functions: nil or 0 means
+ * every channel (each one, or their mean: the caller says which); else
+ * 1..channels.  Raises naming the argument. */
+int ps_optchannel(lua_State *L, const ps_buffer *b, int idx)
 {
     lua_Integer c = luaL_optinteger(L, idx, 0);
     if (c < 0 || c > b->channels)
-        luaL_error(L, "channel %I out of range 1..%d", c, b->channels);
+        luaL_argerror(L, idx, lua_pushfstring(L, "channel %I out of range 1..%d",
+                                              c, b->channels));
     return (int)c;
 }
 
@@ -298,9 +336,9 @@ static int optchannel(lua_State *L, ps_buffer *b, int idx)
 /* buf:fill(value [, channel]) */
 static int buffer_fill(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     double v = luaL_optnumber(L, 2, 0);
-    int c = optchannel(L, b, 3);
+    int c = ps_optchannel(L, b, 3);
     if (b->format == PS_FLOAT32 && c == 0) {
         float x = (float)v;
         float *d = (float *)(void *)b->mem->data;
@@ -315,9 +353,9 @@ static int buffer_fill(lua_State *L)
 /* buf:gain(factor [, channel]) */
 static int buffer_gain(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     double g = luaL_checknumber(L, 2);
-    int c = optchannel(L, b, 3);
+    int c = ps_optchannel(L, b, 3);
     if (b->format == PS_FLOAT32 && c == 0) {
         float x = (float)g;
         float *d = (float *)(void *)b->mem->data;
@@ -332,7 +370,7 @@ static int buffer_gain(lua_State *L)
 /* buf:add(other [, gain]): buf += other * gain, sample by sample (mix). */
 static int buffer_add(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1), *o = tobuffer(L, 2);
+    ps_buffer *b = ps_checkbuffer(L, 1), *o = ps_checkbuffer(L, 2);
     double g = luaL_optnumber(L, 3, 1.0);
     if (o->frames != b->frames || o->channels != b->channels)
         return luaL_error(L, "cannot add a buffer of %I frames x %d channels to one of %I x %d",
@@ -409,8 +447,8 @@ typedef enum { ST_PEAK, ST_RMS, ST_MIN, ST_MAX } stat_kind;
 
 static int buffer_stat(lua_State *L, stat_kind kind)
 {
-    ps_buffer *b = tobuffer(L, 1);
-    int c = optchannel(L, b, 2);
+    ps_buffer *b = ps_checkbuffer(L, 1);
+    int c = ps_optchannel(L, b, 2);
     int first = c ? c - 1 : 0, last = c ? c : b->channels;
     size_t ss = ps_format_size(b->format);
     luaL_checkstack(L, last - first, "too many channels");
@@ -459,7 +497,7 @@ static double getnum(lua_State *L, int t, int i)
  * total over chunks: rms = sqrt(sumsq[c] / frames)), or into new ones. */
 static int buffer_stats(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     int ch = b->channels;
     for (int a = 2; a <= 3; a++) {
         if (lua_isnoneornil(L, a)) {
@@ -504,7 +542,7 @@ static int buffer_max(lua_State *L) { return buffer_stat(L, ST_MAX); }
 /* buf:convert(format): a new buffer in another sample format. */
 static int buffer_convert(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     ps_format f = ps_checkformat(L, 2, NULL);
     ps_buffer *r = ps_newbuffer(L, b->frames, b->channels, f);
     size_t sb = ps_format_size(b->format), sr = ps_format_size(f);
@@ -516,7 +554,7 @@ static int buffer_convert(lua_State *L)
 /* buf:equals(other): same shape, format and bytes. */
 static int buffer_equals(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1), *o = tobuffer(L, 2);
+    ps_buffer *b = ps_checkbuffer(L, 1), *o = ps_checkbuffer(L, 2);
     lua_pushboolean(L, b->frames == o->frames && b->channels == o->channels &&
                        b->format == o->format &&
                        memcmp(b->mem->data, o->mem->data, nbytes(b)) == 0);
@@ -531,7 +569,7 @@ static int64_t capacity(const ps_buffer *b)
 
 static int buffer_capacity(lua_State *L)
 {
-    lua_pushinteger(L, capacity(tobuffer(L, 1)));
+    lua_pushinteger(L, capacity(ps_checkbuffer(L, 1)));
     return 1;
 }
 
@@ -539,7 +577,7 @@ static int buffer_capacity(lua_State *L)
  * allocating (chunk iterators reuse one buffer for chunks of any size). */
 static int buffer_resize(lua_State *L)
 {
-    ps_buffer *b = tobuffer(L, 1);
+    ps_buffer *b = ps_checkbuffer(L, 1);
     lua_Integer n = luaL_checkinteger(L, 2);
     if (n < 0 || n > capacity(b))
         return luaL_error(L, "cannot resize to %I frames: capacity is %I",
@@ -554,7 +592,7 @@ static int buffer_resize(lua_State *L)
  * channels and format.  Returns buf. */
 static int buffer_copyfrom(lua_State *L)
 {
-    ps_buffer *d = tobuffer(L, 1), *s = tobuffer(L, 2);
+    ps_buffer *d = ps_checkbuffer(L, 1), *s = ps_checkbuffer(L, 2);
     lua_Integer df = luaL_optinteger(L, 3, 1), sf = luaL_optinteger(L, 4, 1);
     /* Indices may be anywhere in the integer range: every sum below is
      * formed only once both starts are known to be >= 1, so none overflows

@@ -169,8 +169,8 @@ LUAMOD_API int luaopen_pastream_core(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "pastream.sentinel");
 
     luaL_newlib(L, funcs);
-    ps_sndfile_functions(L);
-    ps_file_functions(L);
+    ps_wholefile_functions(L);
+    ps_stream_functions(L);
     ps_soundfile_functions(L);
     luaopen_pastream_buffer(L);
     lua_setfield(L, -2, "Buffer");

@@ -39,8 +39,6 @@
 static ps_buffer *tofloatbuf(lua_State *L, int idx)
 {
     ps_buffer *b = ps_checkbuffer(L, idx);
-    if (!b->mem)
-        luaL_error(L, "attempt to use a freed buffer");
     if (b->format != PS_FLOAT32)
         luaL_argerror(L, idx, lua_pushfstring(L,
             "DSP needs a float32 buffer, got %s (use buf:convert('float32'))",
@@ -50,15 +48,6 @@ static ps_buffer *tofloatbuf(lua_State *L, int idx)
 
 static float *fdata(const ps_buffer *b) { return (float *)(void *)b->mem->data; }
 
-/* nil or 0: mean of all channels; else 1..channels. */
-static int optchannel(lua_State *L, const ps_buffer *b, int idx)
-{
-    lua_Integer c = luaL_optinteger(L, idx, 0);
-    if (c < 0 || c > b->channels)
-        luaL_argerror(L, idx, lua_pushfstring(L, "channel %I out of range 1..%d",
-                                              c, b->channels));
-    return (int)c;
-}
 
 /* An optional mono float32 result buffer at idx, resized to `frames`
  * within its capacity; or a new one.  Leaves it on the stack top. */
@@ -194,7 +183,7 @@ static fft_plan *get_plan(lua_State *L, int64_t n)
 static fft_plan *transform(lua_State *L, int chidx)
 {
     ps_buffer *b = tofloatbuf(L, 1);
-    int c = optchannel(L, b, chidx);
+    int c = ps_optchannel(L, b, chidx);
     fft_plan *p = get_plan(L, b->frames);
     if (c == 0 && b->channels == 1) {
         kiss_fftr(p->cfg, fdata(b), p->out);
@@ -247,7 +236,7 @@ static int dsp_gain_db(lua_State *L)
 {
     ps_buffer *b = tofloatbuf(L, 1);
     float g = (float)pow(10, luaL_checknumber(L, 2) / 20);
-    int c = optchannel(L, b, 3);
+    int c = ps_optchannel(L, b, 3);
     float *d = fdata(b);
     int nc = b->channels;
     for (int64_t f = 0; f < b->frames; f++)

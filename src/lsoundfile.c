@@ -5,6 +5,7 @@
  * offline twin of stream:chunks{}. */
 #include <string.h>
 
+#include "disk.h"
 #include "lpastream.h"
 #include "sfformat.h"
 
@@ -15,6 +16,8 @@ typedef struct ps_soundfile {
     SF_INFO info;
     int mode;                 /* SFM_READ or SFM_WRITE */
     int is_pipe;
+    int dither;               /* writing: TPDF dither into integer files */
+    uint64_t rng;             /* the dither's state */
 } ps_soundfile;
 
 static ps_soundfile *tofile(lua_State *L)
@@ -84,10 +87,17 @@ static int sf_open_lua(lua_State *L)
         if (!f->info.samplerate || !f->info.channels)
             return luaL_error(L, "writing %s needs samplerate and channels", path);
         f->info.format = major | (st ? st : ps_sf_subtype_for(major, PS_FLOAT32)) | en;
+        char err[300];
         if (!sf_format_check(&f->info)) {
             lua_pushnil(L);
             lua_pushfstring(L, "%s: a %s file cannot hold %s", path, ps_sf_major_name(major),
                             ps_sf_subtype_name(f->info.format));
+            return 2;
+        }
+        if (ps_sf_probe_write(&f->info, err, sizeof err) < 0) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "%s: libsndfile cannot write a %s file of %s: %s", path,
+                            ps_sf_major_name(major), ps_sf_subtype_name(f->info.format), err);
             return 2;
         }
     } else if (major == SF_FORMAT_RAW) {
@@ -100,6 +110,11 @@ static int sf_open_lua(lua_State *L)
             return 2;
         }
         f->info.format = major | st | en;
+    }
+    if (writing && lua_type(L, 3) == LUA_TTABLE) {
+        lua_getfield(L, 3, "dither");
+        f->dither = lua_toboolean(L, -1);
+        lua_pop(L, 1);
     }
     f->mode = writing ? SFM_WRITE : SFM_READ;
     f->sf = ps_sf_open(path, f->mode, &f->info, &f->is_pipe);
@@ -162,10 +177,14 @@ static int f_write(lua_State *L)
     if (f->mode != SFM_WRITE)
         return luaL_error(L, "the file is open for reading");
     const float *p = (const float *)(const void *)b->mem->data + (size_t)(first - 1) * (size_t)b->channels;
-    sf_count_t n = sf_writef_float(f->sf, p, count);
-    if (n != count)
-        return luaL_error(L, "write error after %I frames: %s", (lua_Integer)n, sf_strerror(f->sf));
-    lua_pushinteger(L, (lua_Integer)n);
+    /* The disk writer's conversion: float32 into an integer file is the
+     * exact inverse of reading it (libsndfile's own would scale by
+     * 2^(bits-1) - 1), or TPDF dithered (dither = true). */
+    char err[300];
+    if (ps_disk_write_all(f->sf, PS_FLOAT32, b->channels, p, count, f->dither, &f->rng,
+                          err, sizeof err) < 0)
+        return luaL_error(L, "%s", err);
+    lua_pushinteger(L, (lua_Integer)count);
     return 1;
 }
 

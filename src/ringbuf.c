@@ -13,10 +13,14 @@
  *   acquire load that refreshed it already ordered everything it covers. */
 #include "ringbuf.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+
+/* The indexes are shared with the realtime thread: a lock-based atomic
+ * would take a lock there. */
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && sizeof(size_t) == sizeof(long),
+               "size_t atomics must be lock-free");
 
 /* Returns the bytes needed, or 0 if elem_size * capacity overflows. */
 size_t ps_ring_bytes(size_t elem_size, size_t capacity)
@@ -134,8 +138,12 @@ void ps_ring_write_advance(ps_ring *r, size_t n)
 {
     size_t wi = atomic_load_explicit(&r->write_idx, memory_order_relaxed);
     /* Against the cached index: the shared one may only be further on, and
-     * re-reading it here would pull the consumer's line over every time. */
-    assert(n <= r->capacity - (wi - r->read_cache));
+     * re-reading it here would pull the consumer's line over every time.
+     * More than the regions gave is a caller's bug: clamped, never an
+     * assert(), which would abort the process from the realtime callback. */
+    size_t room = r->capacity - (wi - r->read_cache);
+    if (n > room)
+        n = room;
     atomic_store_explicit(&r->write_idx, wi + n, memory_order_release);
 }
 
@@ -151,7 +159,9 @@ size_t ps_ring_read_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
 void ps_ring_read_advance(ps_ring *r, size_t n)
 {
     size_t ri = atomic_load_explicit(&r->read_idx, memory_order_relaxed);
-    assert(n <= r->write_cache - ri);
+    size_t data = r->write_cache - ri;
+    if (n > data)                   /* as in ps_ring_write_advance */
+        n = data;
     atomic_store_explicit(&r->read_idx, ri + n, memory_order_release);
 }
 

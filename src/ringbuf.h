@@ -1,8 +1,8 @@
 /* Single-producer/single-consumer lock-free ring buffer (C11 atomics).
  *
  * This is the only thing data crosses between the realtime callback, the
- * disk threads and the Lua thread (DESIGN.md), so it never allocates, locks
- * or blocks.  Modelled on PortAudio's pa_ringbuffer: power-of-two capacity,
+ * disk threads and the Lua thread (with atomic counters and flags beside
+ * it), so it never allocates, locks or blocks.  Modelled on PortAudio's pa_ringbuffer: power-of-two capacity,
  * caller-owned memory, and a two-phase zero-copy API (get regions, advance).
  *
  * Capacity is counted in elements ("frames") of elem_size bytes each, so a
@@ -89,7 +89,8 @@ size_t ps_ring_write_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
                              void **p2, size_t *n2);
 
 /* Producer: publish n elements written into the regions (n must not exceed
- * what ps_ring_write_regions returned).  Returns nothing. */
+ * what ps_ring_write_regions returned; more is clamped to the room there
+ * was, never an abort).  Returns nothing. */
 void ps_ring_write_advance(ps_ring *r, size_t n);
 
 /* Consumer, zero-copy: get up to n readable elements as at most two
@@ -98,7 +99,8 @@ size_t ps_ring_read_regions(ps_ring *r, size_t n, void **p1, size_t *n1,
                             void **p2, size_t *n2);
 
 /* Consumer: release n elements (n must not exceed what
- * ps_ring_read_regions returned) back to the producer.  Returns nothing. */
+ * ps_ring_read_regions returned; more is clamped to the data there was)
+ * back to the producer.  Returns nothing. */
 void ps_ring_read_advance(ps_ring *r, size_t n);
 
 #endif

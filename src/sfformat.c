@@ -2,6 +2,8 @@
  * know: "wav", "flac"; "pcm_16", "float"; "little"), and opening files for
  * the disk threads, "-" being stdin or stdout. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -221,4 +223,59 @@ const char *ps_sf_open_error(const char *path)
             return "the file is empty (0 bytes)";
     }
     return sf_strerror(NULL);
+}
+
+/* ---- a write probe ---- */
+
+/* A virtual file that keeps nothing: every write and seek works. */
+typedef struct probe_io { sf_count_t pos, len; } probe_io;
+
+static sf_count_t probe_len(void *u) { return ((probe_io *)u)->len; }
+static sf_count_t probe_tell(void *u) { return ((probe_io *)u)->pos; }
+static sf_count_t probe_read(void *p, sf_count_t n, void *u) { (void)p; (void)n; (void)u; return 0; }
+
+static sf_count_t probe_seek(sf_count_t off, int whence, void *u)
+{
+    probe_io *io = u;
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? io->pos : io->len;
+    io->pos = base + off < 0 ? 0 : base + off;
+    return io->pos;
+}
+
+static sf_count_t probe_write(const void *p, sf_count_t n, void *u)
+{
+    probe_io *io = u;
+    (void)p;
+    io->pos += n;
+    if (io->pos > io->len)
+        io->len = io->pos;
+    return n;
+}
+
+int ps_sf_probe_write(const SF_INFO *info, char *err, size_t errlen)
+{
+    /* SD2 keeps its header in a resource fork, a second file named after
+     * the path ("._NAME"): with no path it would create "._" here.  It
+     * writes whatever sf_format_check accepts. */
+    if ((info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_SD2)
+        return 0;
+    SF_VIRTUAL_IO vio = { probe_len, probe_seek, probe_read, probe_write, probe_tell };
+    probe_io io = { 0, 0 };
+    SF_INFO copy = *info;
+    SNDFILE *sf = sf_open_virtual(&vio, SFM_WRITE, &copy, &io);
+    if (!sf) {
+        snprintf(err, errlen, "%s", sf_strerror(NULL));
+        return -1;
+    }
+    int *frame = calloc((size_t)(info->channels > 0 ? info->channels : 1), sizeof *frame);
+    int r = 0;
+    /* A codec may keep a lone frame back (VOX packs two samples a byte)
+     * and write nothing yet: only an error counts. */
+    if (!frame || (sf_writef_int(sf, frame, 1) != 1 && sf_error(sf) != SF_ERR_NO_ERROR)) {
+        snprintf(err, errlen, "%s", frame ? sf_strerror(sf) : "out of memory");
+        r = -1;
+    }
+    free(frame);
+    sf_close(sf);
+    return r;
 }

@@ -25,6 +25,13 @@ int ps_sf_major_from_path(const char *path);
  * the same samples where the file type allows (as pastream does). */
 int ps_sf_subtype_for(int major, ps_format f);
 
+/* Whether libsndfile really writes info's format: sf_format_check accepts
+ * a few it cannot write (AIFF with DWVW_12 fails at the first write:
+ * "unimplemented format").  One frame is written into a virtual file that
+ * keeps nothing, so a caller can refuse the format before it creates or
+ * truncates anything.  Returns 0, or -1 with libsndfile's message in err. */
+int ps_sf_probe_write(const SF_INFO *info, char *err, size_t errlen);
+
 /* sf_open, with "-" meaning stdin (SFM_READ) or stdout (SFM_WRITE).
  * *is_pipe is set when the file cannot seek.  NULL on error (sf_strerror(NULL)). */
 SNDFILE *ps_sf_open(const char *path, int mode, SF_INFO *info, int *is_pipe);

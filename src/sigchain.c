@@ -21,11 +21,14 @@ static void on_signal(int sig, siginfo_t *info, void *ctx)
 void ps_chain_signals(void)
 {
     static const int sigs[2] = { SIGINT, SIGTERM };
+    /* The loop has handled every signal so far: the next one is a first
+     * one again, not the second that exits. */
+    signal_count = 0;
     for (int i = 0; i < 2; i++) {
         struct sigaction cur, mine;
         sigaction(sigs[i], NULL, &cur);
         if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal)
-            continue;
+            continue;       /* installed already: only the count is reset */
         chained[i] = cur;
         memset(&mine, 0, sizeof mine);
         mine.sa_sigaction = on_signal;

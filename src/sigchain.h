@@ -9,7 +9,9 @@
 
 /* Put the second-signal exit in front of the SIGINT/SIGTERM handlers
  * installed so far (luv's), which still run for the first signal.  Safe to
- * call again.  Returns nothing. */
+ * call again: a call also resets the count of signals seen, so the loop
+ * calls it after it has handled a signal and stays alive (ps.on_signal),
+ * and the next signal is a first one again.  Returns nothing. */
 void ps_chain_signals(void);
 
 #endif

@@ -12,6 +12,7 @@
 #define PS_WAKE_H
 
 #include <stdatomic.h>
+#include <time.h>
 
 typedef struct ps_wake {
     atomic_int pending;
@@ -25,5 +26,15 @@ void ps_wake_clear(ps_wake *w);  /* reader: reset before draining */
 /* Reader: block up to timeout_ms (-1 forever) for a signal, then clear it.
  * Returns 1 when signalled, 0 on timeout. */
 int  ps_wake_wait(ps_wake *w, int timeout_ms);
+
+/* Monotonic seconds (CLOCK_MONOTONIC), for the timeouts of the threads
+ * that wait on wake-ups and of the watchdog.  Inline: the disk threads
+ * call it in their loop.  Returns the time. */
+static inline double ps_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 #endif

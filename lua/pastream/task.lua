@@ -137,10 +137,15 @@ function task.on_terminate(fn)
   hooks[#hooks + 1] = fn
 end
 
+local chain_signals
+
 local function on_signal(name)
   local n = name == "sigint" and 2 or 15
   for _, fn in ipairs(hooks) do
-    if fn(name) == true then return end
+    if fn(name) == true then
+      chain_signals()             -- handled: the next signal is a first one again
+      return
+    end
   end
   failure = failure or { exit = 128 + n, message = "interrupted (" .. name:upper() .. ")" }
   uv.stop()
@@ -150,7 +155,7 @@ end
 -- lets the loop see the first signal): the host's, else the C core's when
 -- it is loaded (plain lua5.4 with require "pastream").  It goes in front of
 -- luv's handlers, so it is installed after them.
-local function chain_signals()
+function chain_signals()
   local chain = package.pastream_chain_signals
   if not chain then
     local core = package.loaded["pastream.core"]

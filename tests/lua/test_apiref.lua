@@ -88,7 +88,7 @@ for _, k in ipairs(fprops) do
 end
 
 -- Streams: methods from the metatable, properties from the names the C
--- __index knows (src/lstream.c) and the fields the Lua layer keeps on a
+-- __index knows (the property table of src/lstream_props.c) and the fields the Lua layer keeps on a
 -- stream, each checked to read a value on an open duplex stream with both
 -- maps set, after a metered run.
 local s <close> = ps.DuplexStream{ device = "loopback", channels = 2,
@@ -96,11 +96,11 @@ local s <close> = ps.DuplexStream{ device = "loopback", channels = 2,
 s:record{ frames = 256, meter = true }
 add("stream", ":", getmetatable(s).methods, true)
 local sprops = { "closed" }
-for k in slurp("src/lstream.c"):gmatch('IS%("([%w_]+)"%)') do sprops[#sprops + 1] = k end
+for k in slurp("src/lstream_props.c"):gmatch('{ "([%w_]+)", p_') do sprops[#sprops + 1] = k end
 for k in pairs(debug.getuservalue(s, 1) or {}) do
   if type(k) == "string" and k:sub(1, 1) ~= "_" then sprops[#sprops + 1] = k end
 end
-T.ok(#sprops >= 30, "src/lstream.c and the Lua layer yield the stream properties", #sprops)
+T.ok(#sprops >= 30, "src/lstream_props.c and the Lua layer yield the stream properties", #sprops)
 for _, k in ipairs(sprops) do
   real["stream." .. k] = true
   T.ok(s[k] ~= nil, "stream property '" .. k .. "' reads a value")

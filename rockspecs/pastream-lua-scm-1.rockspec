@@ -67,9 +67,13 @@ build = {
       libraries = { "portaudio", "sndfile", "samplerate", "uv", "kissfft-float", "m", "pthread" },
     },
     ["pastream"] = "lua/pastream/init.lua",
+    ["pastream.chunks"] = "lua/pastream/chunks.lua",
     ["pastream.cli"] = "lua/pastream/cli.lua",
+    ["pastream.output"] = "lua/pastream/output.lua",
     ["pastream.recipe"] = "lua/pastream/recipe.lua",
+    ["pastream.run"] = "lua/pastream/run.lua",
     ["pastream.task"] = "lua/pastream/task.lua",
+    ["pastream.wake"] = "lua/pastream/wake.lua",
   },
   -- the API reference goes with the rock (luarocks doc pastream-lua)
   copy_directories = { "doc" },

@@ -135,7 +135,9 @@ for code in doc:gmatch("`([^`]+)`") do
   for w in code:gmatch("[%a_][%w_]*") do words[w] = true end
 end
 local opts = {}
-for k in slurp("lua/pastream/init.lua"):gmatch("%f[%w_]o%.([%a_][%w_]*)") do opts[k] = true end
+for _, m in ipairs { "init", "run", "chunks", "output" } do   -- init.lua and the modules it re-exports
+  for k in slurp("lua/pastream/" .. m .. ".lua"):gmatch("%f[%w_]o%.([%a_][%w_]*)") do opts[k] = true end
+end
 for k in pairs(ps.default) do opts[k] = true end
 local olist = {}
 for k in pairs(opts) do olist[#olist + 1] = k end

@@ -238,7 +238,10 @@ end
 
 local function constructor(kind)
   return setmetatable({}, {
-    __call = function(_, o) return open_stream(kind, o, 3) end,
+    __call = function(_, o)
+      local s = open_stream(kind, o, 3)   -- (not a tail call: level 3 is the caller)
+      return s
+    end,
     __tostring = function() return "pastream." .. kind end,
   })
 end

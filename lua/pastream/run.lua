@@ -122,7 +122,7 @@ function run.install(ps)
     local buf = src.buf
     while not src.ended do
       if phase(s, st) == "closed" then return end
-      local want = src.fill - (src.ring - s:write_available())
+      local want = src.fill - (src.room - s:write_available())
       if want <= 0 then return end
       buf:resize(math.min(want, src.block))
       want = buf:frames()
@@ -238,7 +238,7 @@ function run.install(ps)
     local block = o.blocksize or math.max(256, fill // 2)
     self:set_txbuffer(nil)
     self:open_txring(frames, ch)
-    st.source = { fn = fn, block = block, buf = ps.Buffer(block, ch, fmt), fill = fill, ring = frames }
+    st.source = { fn = fn, block = block, buf = ps.Buffer(block, ch, fmt), fill = fill, room = frames }
   end
 
   --- s:set_sink(fn [, {blocksize}]): fn(buf) is called on the loop thread
@@ -266,6 +266,7 @@ function run.install(ps)
     if st.source then
       st.source.ended = false
       s:reset_txring()
+      st.source.room = s:write_available()   -- the empty ring's room: filled = room - available
       if o.prebuffer ~= false then fill_from_source(s, st) end
     end
     c_start(s)

@@ -128,6 +128,7 @@ function task.in_task()
 end
 
 local suspend
+local install_signals
 
 --- h:join() -> the task's results; raises its error; nil, "cancelled"
 -- for a cancelled task.
@@ -211,6 +212,9 @@ function suspend(arm)
     return coroutine.yield()
   end
   if loop_depth > 0 then refuse_in_callback(3) end
+  -- plain lua5.4: the loop runs here, so SIGINT must reach the loop's
+  -- handler, not lua.c's hook (which would raise inside a luv callback)
+  install_signals()
   local done, res = false, nil
   arm(function(...) if not done then done, res = true, table.pack(...) end end)
   while not done do
@@ -287,7 +291,9 @@ local function on_signal(name)
   for _, fn in ipairs(hooks) do
     if fn(name) == true then return end
   end
-  task.fail({ exit = 128 + n, message = "interrupted (" .. name:upper() .. ")" })
+  -- a table error: the host exits with its status; lua5.4 prints its message
+  task.fail(setmetatable({ exit = 128 + n, message = "interrupted (" .. name:upper() .. ")" },
+    { __tostring = function(e) return e.message end }))
 end
 
 -- The second-signal exit (a script busy in a loop that never yields never
@@ -305,7 +311,7 @@ end
 
 local signals
 
-local function install_signals()
+function install_signals()
   if signals then return end
   signals = {}
   for _, name in ipairs { "sigint", "sigterm" } do

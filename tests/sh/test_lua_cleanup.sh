@@ -113,6 +113,16 @@ check_eq "the hook's error is reported once" "$(grep -c 'the hook broke' "$tmp/e
 check_eq "the <close> handlers ran and the file holds every frame received" \
   "$(frames_of "$tmp/sig.wav")" "$(cat "$tmp/out")"
 
+# Under plain lua5.4 the loop runs inside the script's waits: Ctrl-C must
+# reach the loop's handler, not lua.c's hook inside a luv callback.
+B=${PS_BUILD:-build}
+LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;;" LUA_CPATH="$PWD/$B/?.so;;" \
+  lua5.4 "$tmp/sighook.lua" "$tmp/sig54.wav" >"$tmp/out" 2>"$tmp/err" &
+interrupt $!
+check_eq "lua5.4: ps.on_signal raising during a recording: exit 1 (not luv's 255)" "$rc" 1
+check "lua5.4: the hook's error is reported" contains "$(cat "$tmp/err")" "the hook broke"
+check_eq "lua5.4: the file holds every frame received" "$(frames_of "$tmp/sig54.wav")" "$(cat "$tmp/out")"
+
 runs timer_error '
 local ps = require "pastream"
 local uv = require "luv"

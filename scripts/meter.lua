@@ -35,8 +35,8 @@ recipe.main(arg, function()
 
   local peak, sumsq, n = {}, {}, 0
   for c = 1, ch do peak[c], sumsq[c] = 0, 0 end
-  ps.on_signal = function() s:stop() end
-  local frames = opt.duration and math.floor(opt.duration * rate + 0.5) or -1
+  local _ <close> = ps.stop_on_signal(s)                  -- Ctrl-C: stop, print the last line
+  local frames = ps.frames(opt.duration, rate) or -1
   for chunk, last in s:chunks{ chunksize = chunksize, frames = frames } do
     local p, r = { chunk:peak() }, { chunk:rms() }
     for c = 1, ch do
@@ -54,6 +54,5 @@ recipe.main(arg, function()
       io.stderr:write(tty and "\r" or "", table.concat(bars, "  "), tty and "" or "\n")
     end
   end
-  ps.on_signal = nil
   if tty then io.stderr:write("\n") end
 end)

@@ -20,9 +20,9 @@ recipe.main(arg, function()
     info.subtype, info.channels, info.samplerate, info.frames / info.samplerate,
     ps.devices()[s.device + 1].name, opt.loop and ", looping until Ctrl-C" or ""))
   io.stdout:flush()
-  ps.on_signal = function() s:stop() end
+  local stopper <close> = ps.stop_on_signal(s)            -- Ctrl-C: stop, summarize
   s:play(path, { loop = opt.loop, meter = true })
-  ps.on_signal = nil
+  stopper:release()
   local peaks = {}
   for c, p in ipairs(s.tx_peak) do peaks[c] = string.format("%.1f", recipe.db(p)) end
   print(string.format("played %d frames (%.2f s), peak %s dBFS, xruns %d",

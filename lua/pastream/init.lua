@@ -307,22 +307,33 @@ function ps.frames(seconds, rate)
   return math.floor(seconds * rate + 0.5)
 end
 
---- ps.stop_on_signal() -> a function that returns true once SIGINT or
--- SIGTERM has arrived: the signal ends the script's own loop (which then
--- stops and finishes its files as usual) instead of the program.  Call the
--- returned function with false to give the signal back (ps.on_signal =
--- nil).  The usual shape:
---   local stopped = ps.stop_on_signal()
+--- ps.stop_on_signal([stream]) -> stopped: SIGINT and SIGTERM end the
+-- script's own run or loop (which then stops and finishes its files as
+-- usual) instead of the program.  stopped() returns true (and the signal's
+-- name) once one has arrived; with a stream, the signal also stops it.
+-- stopped is a to-be-closed value: at the end of its scope (or on
+-- stopped:release()) the signals go back to what they did before.
+--   local stopped <close> = ps.stop_on_signal()
 --   for chunk in ps.chunks{...} do ... if stopped() then break end end
---   stopped(false)
-function ps.stop_on_signal()
-  local got = nil
-  local function hook(name) got = name end
-  ps.on_signal = hook
-  return function(keep)
-    if keep == false and ps.on_signal == hook then ps.on_signal = nil end
-    return got ~= nil, got
+local Stopper = {}
+Stopper.__index = Stopper
+Stopper.__call = function(self) return self.signal ~= nil, self.signal end
+function Stopper:release()
+  if ps.on_signal == self.hook then ps.on_signal = self.previous end
+end
+Stopper.__close = Stopper.release
+
+function ps.stop_on_signal(stream)
+  if stream ~= nil and not pcall(run.check, stream, 1) then
+    error("bad argument #1 to 'stop_on_signal' (open stream or nil expected)", 2)
   end
+  local self = setmetatable({ previous = ps.on_signal }, Stopper)
+  self.hook = function(name)
+    self.signal = self.signal or name
+    if stream and not stream.closed then pcall(stream.stop, stream) end
+  end
+  ps.on_signal = self.hook
+  return self
 end
 
 --- DSP helpers on float32 Buffers (src/ldsp.c): ps.dsp.window, apply_window,

@@ -41,35 +41,35 @@ local function type_from_name(path)
 end
 
 --- output.check(path, {overwrite, inputs}) -> st (the existing file's
--- fs_stat, or false for a new file or "-"), or nil and why `path` may not
--- be written: a directory, the same file as one of `inputs`, a directory
+-- fs_stat, or false for a new file or "-"), or nil, why `path` may not be
+-- written and a code ("name", "input", "nodir", "directory", "exists"): a directory, the same file as one of `inputs`, a directory
 -- that does not exist, or an existing regular file without overwrite.
 -- Changes nothing on disk: the CLI and the recipes call it before anything
 -- opens.
 function output.check(path, o)
   o = o or {}
   if type(path) ~= "string" or path == "" then
-    return nil, "output file name expected, got " .. (path == "" and "an empty string" or type(path))
+    return nil, "output file name expected, got " .. (path == "" and "an empty string" or type(path)), "name"
   end
   if path == "-" then return false end
   local st = uv.fs_stat(path)
   for _, input in ipairs(o.inputs or {}) do
     if type(input) == "string" and input ~= "-" and same_file(path, input) then
-      return nil, string.format("%s is the same file as the input %s: choose another output file", path, input)
+      return nil, string.format("%s is the same file as the input %s: choose another output file", path, input), "input"
     end
   end
   if not st then
     local dir = path:match("^(.*)/[^/]*$")
     if dir and dir ~= "" then
       local ds = uv.fs_stat(dir)
-      if not ds then return nil, path .. ": directory " .. dir .. " does not exist" end
-      if ds.type ~= "directory" then return nil, path .. ": " .. dir .. " is not a directory" end
+      if not ds then return nil, path .. ": directory " .. dir .. " does not exist", "nodir" end
+      if ds.type ~= "directory" then return nil, path .. ": " .. dir .. " is not a directory", "nodir" end
     end
     return false
   end
-  if st.type == "directory" then return nil, path .. " is a directory, not a file" end
+  if st.type == "directory" then return nil, path .. " is a directory, not a file", "directory" end
   if st.type == "file" and not o.overwrite then
-    return nil, path .. " exists; pass overwrite = true to replace it"
+    return nil, path .. " exists; pass overwrite = true to replace it", "exists"
   end
   return st
 end

@@ -122,6 +122,7 @@ void ps_engine_arm(ps_engine *e)
     atomic_store(&e->rx_frames, 0);
     atomic_store(&e->tx_lost, 0);
     atomic_store(&e->rx_lost, 0);
+    atomic_store(&e->tap_lost, 0);
     for (int i = 0; i < PS_NXRUN; i++)
         atomic_store(&e->xruns[i], 0);
     atomic_store(&e->status, PS_RUNNING);
@@ -666,6 +667,19 @@ static bool rx_store(ps_engine *e, const unsigned char *in, size_t n)
         return true;       /* nobody records: input is discarded */
     }
     bump64(&e->rx_frames, (int64_t)put);
+    if (e->rxtap && put) {
+        /* the same frames for Lua's reader; its falling behind never
+         * stops the sink (a recording's disk thread) */
+        void *p1, *p2;
+        size_t n1, n2;
+        size_t t = ps_ring_write_regions(e->rxtap, put, &p1, &n1, &p2, &n2);
+        rx_copy(e, p1, in, n1);
+        if (n2)
+            rx_copy(e, p2, in ? in + n1 * fb_in : NULL, n2);
+        ps_ring_write_advance(e->rxtap, t);
+        if (t < put)
+            bump64(&e->tap_lost, (int64_t)(put - t));
+    }
     if (put < n) {
         if (e->flags & PS_FILL_GAPS) {
             int64_t lost = (int64_t)(n - put);

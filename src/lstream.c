@@ -42,6 +42,7 @@ typedef struct ps_lstream {
     ps_open_params params;
     ps_mem *txbuf, *rxbuf;        /* flat sources/sinks, referenced while set */
     ring_side tx, rx;
+    ring_side tap;                /* a copy of the received frames for Lua (open_rxtap) */
     int txmap[PS_MAXCH], rxmap[PS_MAXCH];
     int has_txmap, rx_channels;   /* rx_channels: 0 = all device inputs */
     file_side rd, wr;             /* playback file (reader), recording file (writer) */
@@ -202,7 +203,8 @@ static void stream_release(ps_lstream *s)
     ps_mem_unref(s->rxbuf);
     ps_mem_unref(s->tx.mem);
     ps_mem_unref(s->rx.mem);
-    s->txbuf = s->rxbuf = s->tx.mem = s->rx.mem = NULL;
+    ps_mem_unref(s->tap.mem);
+    s->txbuf = s->rxbuf = s->tx.mem = s->rx.mem = s->tap.mem = NULL;
 }
 
 void ps_close_all_streams(void)
@@ -519,6 +521,27 @@ static int stream_open_rxring(lua_State *L)
     return 0;
 }
 
+/* s:open_rxtap(frames | nil): Lua reads (s:read) a copy of what the
+ * receive side gets, from a ring of its own, while a disk thread drains the
+ * receive ring into a file: a chunk loop that keeps a recording.  The
+ * recording never waits for Lua; frames the tap has no room for are
+ * counted in tap_lost.  nil removes the tap. */
+static int stream_open_rxtap(lua_State *L)
+{
+    ps_lstream *s = checkstream(L, 1);
+    check_idle(L, s, "change the receive tap");
+    if (!has_in(s))
+        return luaL_error(L, "an %s has no input to record from", kind_name(s));
+    if (lua_isnoneornil(L, 2)) {
+        ps_mem_unref(s->tap.mem);
+        s->tap.mem = NULL;
+        return 0;
+    }
+    int ch = s->rx_channels ? s->rx_channels : s->params.channels[0];
+    open_ring(L, &s->tap, luaL_checkinteger(L, 2), ch, s->params.format[0]);
+    return 0;
+}
+
 /* s:close_rings([which]): remove the transmit ("tx"), receive ("rx") or
  * both rings, so that a later run does not use what an earlier one left. */
 static int stream_close_rings(lua_State *L)
@@ -534,7 +557,8 @@ static int stream_close_rings(lua_State *L)
     if (strcmp(which, "tx") != 0) {
         finish_file(s, &s->wr, 1, 2);
         ps_mem_unref(s->rx.mem);
-        s->rx.mem = NULL;
+        ps_mem_unref(s->tap.mem);
+        s->rx.mem = s->tap.mem = NULL;
     }
     return 0;
 }
@@ -556,7 +580,7 @@ static int ring_io(lua_State *L, int dir)
 {
     ps_lstream *s = checkstream(L, 1);
     ps_buffer *b = ps_checkbuffer(L, 2);
-    ring_side *r = dir ? &s->tx : &s->rx;
+    ring_side *r = dir ? &s->tx : s->tap.mem ? &s->tap : &s->rx;
     const char *name = dir ? "transmit" : "receive";
     size_t first, count;
     if (!r->mem)
@@ -587,7 +611,8 @@ static int stream_write_available(lua_State *L)
 static int stream_read_available(lua_State *L)
 {
     ps_lstream *s = checkstream(L, 1);
-    lua_pushinteger(L, s->rx.mem ? (lua_Integer)ps_ring_read_available(&s->rx.ring) : 0);
+    ring_side *r = s->tap.mem ? &s->tap : &s->rx;
+    lua_pushinteger(L, r->mem ? (lua_Integer)ps_ring_read_available(&r->ring) : 0);
     return 1;
 }
 
@@ -648,6 +673,9 @@ static void wire(lua_State *L, ps_lstream *s)
     e->rxbuf = s->rxbuf ? s->rxbuf->data : NULL;
     e->rxring = !s->rxbuf && s->rx.mem ? &s->rx.ring : NULL;
     e->gapq = e->rxring && s->wr.disk ? &s->wr.gaps : NULL;
+    e->rxtap = e->rxring && s->tap.mem ? &s->tap.ring : NULL;
+    if (e->rxtap)
+        ps_ring_reset(e->rxtap);        /* a new run's copy starts empty */
     if (e->rxring && !s->wr.disk)
         ps_ring_reset(e->rxring);       /* nothing left over from an earlier run */
 }
@@ -1223,6 +1251,7 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
     else if (IS("rx_frames"))    lua_pushinteger(L, atomic_load(&e->rx_frames));
     else if (IS("tx_lost"))      lua_pushinteger(L, atomic_load(&e->tx_lost));
     else if (IS("rx_lost"))      lua_pushinteger(L, atomic_load(&e->rx_lost));
+    else if (IS("tap_lost"))     lua_pushinteger(L, atomic_load(&e->tap_lost));
     else if (IS("input_underflows"))  lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_INPUT_UNDERFLOW]));
     else if (IS("input_overflows"))   lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_INPUT_OVERFLOW]));
     else if (IS("output_underflows")) lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_OUTPUT_UNDERFLOW]));
@@ -1361,7 +1390,7 @@ static const luaL_Reg methods[] = {
     { "set_txbuffer", stream_set_txbuffer },   { "set_rxbuffer", stream_set_rxbuffer },
     { "set_txmap", stream_set_txmap },         { "set_rxmap", stream_set_rxmap },
     { "open_txring", stream_open_txring },     { "open_rxring", stream_open_rxring },
-    { "close_rings", stream_close_rings },
+    { "close_rings", stream_close_rings },     { "open_rxtap", stream_open_rxtap },
     { "write", stream_write },                 { "read", stream_read },
     { "write_available", stream_write_available },
     { "read_available", stream_read_available },

@@ -62,9 +62,15 @@ function chunks.install(ps)
     if math.type(overlap) ~= "integer" or overlap < 0 or (overlap > 0 and overlap >= chunksize) then
       error(string.format("overlap must be 0..chunksize-1 (chunksize %d), got %s", chunksize, tostring(overlap)), 2)
     end
+    local out = o.out
+    if out ~= nil and type(out) ~= "string" and not run.is_buffer(out) then
+      error("out must be a file name (the recording) or a Buffer (the chunk), got " .. type(out), 2)
+    end
+    -- a file name in out (or stream:to_file) records the input beside the loop
+    local file = type(out) == "string" and out or (out == nil and st.to_file and st.to_file.path) or nil
     local fmt = self.kind == "DuplexStream" and self.format[1] or self.format
     local ring = run.ring_frames(self, 2 * chunksize)
-    local chunk = o.out or ps.Buffer(chunksize > 0 and chunksize or ring, self.rx_channels, fmt)
+    local chunk = run.is_buffer(out) and out or ps.Buffer(chunksize > 0 and chunksize or ring, self.rx_channels, fmt)
     if o.playback ~= nil then
       if self.kind ~= "DuplexStream" then error("playback needs a DuplexStream", 2) end
       run.set_playback(self, st, o.playback, "chunks", o, 2)
@@ -73,13 +79,29 @@ function chunks.install(ps)
     end
     st.sink = nil
     self:set_rxbuffer(nil)
-    self:open_rxring(ring)
-    self:configure(run.run_opts(o, o.playback))
-    self:start(o)
+    if file then
+      -- the recording's disk thread drains the receive ring into the file;
+      -- the loop reads a copy (the tap), so the loop body never slows it
+      run.set_recording(self, st, { out = file, overwrite = o.overwrite, output_file = o.output_file },
+        nil, type(o.playback) == "string" and o.playback or nil)
+      self:open_rxtap(ring)
+    else
+      self:open_rxtap(nil)
+      self:open_rxring(ring)
+    end
+    run.before_start(self, st, self.configure, self, run.run_opts(o, o.playback))
+    run.before_start(self, st, run.start, self, st, o, 4)
+    run.commit_plan(self, st, 2)
 
     local step = chunksize - overlap
     local first = true
     local done = false
+    -- The received frames a chunk's overlap repeats, kept apart from the
+    -- chunk: the loop body may process the chunk in place.
+    local tail = overlap > 0 and ps.Buffer(overlap, chunk:channels(), chunk:format()) or nil
+    local function keep_tail()
+      if tail and chunk:frames() >= overlap then tail:copyfrom(chunk, 1, chunk:frames() - overlap + 1, overlap) end
+    end
     local function next_chunk()
       if done then return nil end
       -- closed inside its own loop: the loop ends
@@ -88,6 +110,14 @@ function chunks.install(ps)
       while true do
         local err = run.take_failure(st)   -- the playback source failed
         if err then done = true run.raise(err, 2) end
+        if file and not self.closed then
+          local lost = self.tap_lost
+          if lost > 0 then
+            done = true
+            error(string.format("the chunk loop fell behind: %d frames had no room in its buffer "
+              .. "(buffersize %d; the recording %s has every frame)", lost, ring, file), 2)
+          end
+        end
         local avail = self:read_available()
         if chunksize == 0 then
           if avail > 0 then
@@ -96,12 +126,11 @@ function chunks.install(ps)
             return chunk
           end
         elseif avail >= want then
-          if not first and overlap > 0 then
-            chunk:copyfrom(chunk, 1, step + 1, overlap)
-          end
           chunk:resize(chunksize)
+          if not first and overlap > 0 then chunk:copyfrom(tail, 1, 1, overlap) end
           self:read(chunk, chunksize - want + 1, want)
           first = false
+          keep_tail()
           return chunk
         end
         if self.ended then
@@ -113,8 +142,8 @@ function chunks.install(ps)
           if err then run.raise(err, 2) end
           if avail == 0 then return nil end
           local keep = first and 0 or overlap
-          if keep > 0 then chunk:copyfrom(chunk, 1, step + 1, keep) end
           chunk:resize(keep + avail)
+          if keep > 0 then chunk:copyfrom(tail, 1, 1, keep) end
           self:read(chunk, keep + 1, avail)
           return chunk, true
         end
@@ -177,8 +206,10 @@ function chunks.install(ps)
       end
     end
     local chunk = o.buffer or ps.Buffer(chunksize, self.channels)
-    local step = chunksize - overlap
     local first, done, pending = true, false, nil
+    -- the file's frames a chunk's overlap repeats, apart from the chunk,
+    -- which the loop body may process in place
+    local tail = overlap > 0 and ps.Buffer(overlap, chunk:channels(), chunk:format()) or nil
     local function flush()
       if out and pending then out:write(chunk, pending[1], pending[2]) end
       pending = nil
@@ -187,12 +218,13 @@ function chunks.install(ps)
       flush()
       if done then return nil end
       local keep = first and 0 or overlap
-      if keep > 0 then chunk:copyfrom(chunk, 1, chunk:frames() - keep + 1, keep) end
-      local want = math.min(chunksize - keep, left)
       chunk:resize(chunksize)
+      if keep > 0 then chunk:copyfrom(tail, 1, 1, keep) end
+      local want = math.min(chunksize - keep, left)
       local got = want > 0 and self:read(chunk, keep + 1, want) or 0
       left = left - got
       first = false
+      if tail and keep + got >= overlap then tail:copyfrom(chunk, 1, keep + got - overlap + 1, overlap) end
       if got < chunksize - keep then
         done = true
         if got == 0 then return nil end

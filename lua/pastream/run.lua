@@ -253,6 +253,7 @@ function run.install(ps)
     o = o or {}
     local frames = ring_frames(self, 2 * (o.blocksize or 0))
     self:set_rxbuffer(nil)
+    self:open_rxtap(nil)
     self:open_rxring(frames)
     local fmt = self.kind == "DuplexStream" and self.format[1] or self.format
     st.sink = { fn = fn, buf = ps.Buffer(o.blocksize or frames, self.rx_channels, fmt) }
@@ -508,6 +509,7 @@ function run.install(ps)
   -- bounded run), a sink function or a file.  Returns the Buffer, if any.
   local function set_recording(s, st, o, n, source)
     st.plan = nil
+    if s.kind ~= "OutputStream" then s:open_rxtap(nil) end   -- no copy for a chunk loop
     local tf = st.to_file
     local out = o.out
     if out == nil and tf then out = tf.path end
@@ -545,6 +547,26 @@ function run.install(ps)
     s:set_rxbuffer(out)
     return out
   end
+
+  run.set_recording = set_recording
+  run.start = start
+
+  -- After the start of a run that records to a file: the file takes its
+  -- name (an overwritten one only now).  Raises at level on failure.
+  local function commit_plan(s, st, level)
+    local plan = st.plan
+    st.plan = nil
+    if not plan then return end
+    local ok, err = output.commit(plan)
+    if not ok then
+      pcall(c_abort, s)
+      pcall(s.finish_files, s)
+      output.discard(plan)
+      error(plan.final .. ": cannot replace it: " .. tostring(err), level + 1)
+    end
+    if st.to_file and st.to_file.path == plan.final then st.to_file.overwrite = true end
+  end
+  run.commit_plan = commit_plan
 
   --- Record: stream:record{frames, offset, out, overwrite, blocking, fatal_xruns}.
   -- out may be a Buffer to record into, a sink function or a file name; by

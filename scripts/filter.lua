@@ -30,7 +30,7 @@ if not live and #opt ~= 2 then recipe.usage_error(arg, "give IN and OUT files, o
 if not live and (opt.duration or opt.rate) then recipe.usage_error(arg, "--duration and --rate are for --device") end
 local chunksize = opt.chunksize or (live and 512 or 4096)
 if chunksize < 1 then recipe.usage_error(arg, "chunksize must be >= 1") end
-if not live then recipe.check_output(arg, opt[2], opt.overwrite, { opt[1] }) end
+if not live then recipe.check_output(arg, opt[2], opt.overwrite) end
 
 local function make_filter(rate, channels)
   if opt.freq >= rate / 2 then

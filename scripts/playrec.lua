@@ -16,7 +16,7 @@ local opt = recipe.parse(arg, {
   more = "example: pastream-lua playrec.lua sweep.wav response.wav -D loopback --align",
 })
 
-recipe.check_output(arg, opt[2], opt.overwrite, { opt[1] })
+recipe.check_output(arg, opt[2], opt.overwrite)
 recipe.main(arg, function()
   local inpath, outpath = opt[1], opt[2]
   local o = { device = opt.device }

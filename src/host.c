@@ -437,13 +437,19 @@ int main(int argc, char **argv)
     int status = lua_pcall(L, 1, 0, 1);
     int code = 0;
     if (status != LUA_OK) {
-        /* ps.main raises {exit = N} for a signal; anything else is an error */
+        /* a table with an integer `exit` (a signal's Interrupted error,
+         * recipe.exit) sets the status and prints its message; any other
+         * error value prints (its __tostring) and exits 1 */
         if (lua_istable(L, -1)) {
             lua_getfield(L, -1, "exit");
-            code = (int)lua_tointeger(L, -1);
-            lua_getfield(L, -2, "message");
-            if (lua_isstring(L, -1))
+            int has_exit = lua_isinteger(L, -1);
+            code = has_exit ? (int)lua_tointeger(L, -1) : 1;
+            lua_pop(L, 1);
+            lua_getfield(L, -1, "message");
+            if (has_exit && lua_isstring(L, -1))
                 fprintf(stderr, "%s\n", lua_tostring(L, -1));
+            else if (!has_exit)
+                fprintf(stderr, "%s: %s\n", progname, luaL_tolstring(L, -2, NULL));
         } else {
             fprintf(stderr, "%s: %s\n", progname, lua_tostring(L, -1));
             code = 1;

@@ -138,7 +138,7 @@ function chunks.install(ps)
           done = true
           if self.closed then return nil end
           avail = self:read_available()
-          err = run.take_failure(st) or self:error()
+          err = run.take_failure(st) or run.engine_error(self)
           if err then run.raise(err, 2) end
           if avail == 0 then return nil end
           local keep = first and 0 or overlap

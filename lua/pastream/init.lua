@@ -18,6 +18,7 @@ local task = require "pastream.task"
 local output = require "pastream.output"
 local wake = require "pastream.wake"
 local run = require "pastream.run"
+local errors = require "pastream.errors"
 
 local ps = {
   version = core.version,
@@ -46,12 +47,20 @@ ps.run = task.run
 ps.main = task.main
 
 -- SIGINT/SIGTERM: ps.on_signal, when a script sets it, handles the signal
--- instead; otherwise every stream is stopped and closed (files finalized)
--- before the loop ends with 128 + signo.
+-- instead; otherwise every running stream is stopped and its files are
+-- finished, and then the signal is an Interrupted error raised in the
+-- script where it waits (task.lua), which ends it with 128 + signo unless
+-- it is caught.
 task.on_terminate(function(name)
   if ps.on_signal then ps.on_signal(name) return true end
-  core.terminate()
+  run.stop_all()
 end)
+
+--- Errors as values (lua/pastream/errors.lua): the kinds an engine error
+-- or a signal has, ps.BufferFull, ps.BufferEmpty, ps.XRun, ps.DeviceError,
+-- ps.Interrupted; ps.is(err, kind) or err == kind tells them.
+for _, k in ipairs(errors.kinds) do ps[k] = errors[k] end
+ps.is = errors.is
 
 ps._wait_engine = wake.wait
 

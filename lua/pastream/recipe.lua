@@ -137,11 +137,12 @@ end
 function recipe.device(v) return v ~= "" and v or nil end
 
 --- Run fn() and turn an error into "NAME: message" and exit 1 (a table
--- error, such as recipe.exit's or a signal's, passes through).
+-- error with an exit status, such as recipe.exit's or a signal's
+-- Interrupted, passes through).
 function recipe.main(arg, fn)
   local ok, err = pcall(fn)
   if ok then return end
-  if type(err) == "table" then error(err, 0) end
+  if type(err) == "table" and math.type(rawget(err, "exit")) == "integer" then error(err, 0) end
   err = tostring(err):gsub("^[^\n]-%.lua:%d+: ", "")
   recipe.die(arg, err)
 end

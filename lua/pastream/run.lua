@@ -22,6 +22,7 @@ local core = require "pastream.core"
 local task = require "pastream.task"
 local wake = require "pastream.wake"
 local output = require "pastream.output"
+local errors = require "pastream.errors"
 
 local run = {}
 
@@ -196,7 +197,7 @@ function run.install(ps)
     end
     local err = take_failure(st)
     if phase(s, st) == "closed" then return err end
-    err = err or s:error()
+    err = err or errors.from_engine(s:error(), s)
     if not s.stopped then
       local ok, serr = pcall(c_stop, s)
       if not ok then err = err or serr end
@@ -206,6 +207,23 @@ function run.install(ps)
     elseif not fok then err = err or ferr end
     if st.phase == "running" then st.phase = "ended" end
     return err
+  end
+
+  --- run.stop_all(): stop every running stream and finish its files (the
+  -- first SIGINT/SIGTERM, before the script hears of it).
+  function run.stop_all()
+    for s, st in pairs(states) do
+      if phase(s, st) == "running" then
+        pcall(c_stop, s)
+        pcall(s.finish_files, s)
+      end
+    end
+    wake.kick()
+  end
+
+  --- run.engine_error(s) -> the engine's error of the run as an Error, or nil.
+  function run.engine_error(s)
+    return errors.from_engine(s:error(), s)
   end
 
   --- s:set_source(fn [, {blocksize, fill}]): fn(buf) is called on the loop

@@ -22,6 +22,7 @@
 -- * A wait from a luv callback is refused: it would have to run the loop
 --   inside the loop, which libuv does not allow.
 local uv = require "luv"
+local errors = require "pastream.errors"
 
 local task = {}
 
@@ -130,6 +131,24 @@ end
 local suspend
 local install_signals
 
+-- Resumed by task.interrupt: the wait raises the error instead.
+local INTERRUPT = {}
+local function resumed(first, ...)
+  if first == INTERRUPT then error((...), 0) end
+  return first, ...
+end
+
+--- task.interrupt(h, err): raise err in task h where it waits (as a
+-- signal does in the main task).  Returns false when h is not waiting.
+function task.interrupt(h, err)
+  if h.state ~= "running" or not h.wait or coroutine.status(h.co) ~= "suspended" then return false end
+  h.wait = nil                  -- its wait's wake-up is stale from now on
+  step(h, INTERRUPT, err)
+  return true
+end
+
+local main_task               -- the first task of task.main: the script
+
 --- h:join() -> the task's results; raises its error; nil, "cancelled"
 -- for a cancelled task.
 function Task:join()
@@ -209,7 +228,7 @@ function suspend(arm)
     arming = false
     if not ok then h.wait = nil error(err, 0) end
     if early then return table.unpack(early, 1, early.n) end
-    return coroutine.yield()
+    return resumed(coroutine.yield())
   end
   if loop_depth > 0 then refuse_in_callback(3) end
   -- plain lua5.4: the loop runs here, so SIGINT must reach the loop's
@@ -286,14 +305,20 @@ function task.on_terminate(fn)
   hooks[#hooks + 1] = fn
 end
 
+-- The first signal, when no hook handled it, is an error in the script: an
+-- Interrupted error raised in the main task where it waits (the hooks have
+-- stopped the streams and finished the files by then), so its <close>
+-- variables, pcall and cleanup run, as Python's KeyboardInterrupt.  Not
+-- caught, it ends the script with exit status 128 + signo.  (A second
+-- signal exits at once: src/sigchain.c.)
 local function on_signal(name)
   local n = name == "sigint" and 2 or 15
   for _, fn in ipairs(hooks) do
     if fn(name) == true then return end
   end
-  -- a table error: the host exits with its status; lua5.4 prints its message
-  task.fail(setmetatable({ exit = 128 + n, message = "interrupted (" .. name:upper() .. ")" },
-    { __tostring = function(e) return e.message end }))
+  local err = errors.new("Interrupted", "interrupted (" .. name:upper() .. ")",
+    { signal = name:upper(), exit = 128 + n })
+  if not (main_task and task.interrupt(main_task, err)) then task.fail(err) end
 end
 
 -- The second-signal exit (a script busy in a loop that never yields never
@@ -362,7 +387,8 @@ end
 -- a task and waits for every other task, as the loop already runs.
 function task.main(fn, ...)
   install_signals()
-  task.spawn(fn, ...)
+  local h = task.spawn(fn, ...)
+  main_task = main_task or h
   task.run()
 end
 

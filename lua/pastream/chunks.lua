@@ -49,6 +49,7 @@ function chunks.install(ps)
     local st = run.check(self, 2)
     o = o or {}
     if type(o) ~= "table" then error("bad argument #1 to 'chunks' (options table expected)", 2) end
+    o = run.with_defaults(o, st)
     if self.kind == "OutputStream" then error("chunks needs an input: this is an OutputStream", 2) end
     if run.phase(self) == "running" then
       error("cannot start a chunk loop while the stream is running (stop it or wait for it first)", 2)

@@ -384,12 +384,83 @@ function run.install(ps)
   end
   Stream.close = close
   stream_mt.__close = close           -- __gc stays the C close: no Lua from the collector
-  -- `ended` on a closed stream is true (the C side answers only `closed`)
-  local c_index = stream_mt.__index
+  -- `ended` on a closed stream is true (the C side answers only `closed`);
+  -- frames, pad and offset set on the stream are the next runs' defaults
+  local c_index, c_newindex = stream_mt.__index, stream_mt.__newindex
+  local run_keys = { frames = true, pad = true, offset = true }
   stream_mt.__index = function(s, k)
+    if run_keys[k] then
+      local st = states[s]
+      local d = st and st.defaults
+      if d and d[k] ~= nil then return d[k] end
+    end
     local v = c_index(s, k)
     if v == nil and k == "ended" then return c_index(s, "closed") end
     return v
+  end
+
+  -- Properties that cannot lie: a read-only property, a method or a
+  -- misspelled key is an error that names it (assigning used to store a
+  -- plain field that shadowed the real value).  Settable: txmapping,
+  -- rxmapping, buffersize, and frames, pad, offset (the next runs' defaults).
+  local readonly = {}
+  for k in ([[active stopped finished ended aborted status frame_count tx_frames rx_frames
+      tx_lost rx_lost tap_lost input_underflows input_overflows output_underflows output_overflows
+      xruns cpu_load time samplerate blocksize channels device latency format rx_peak tx_peak
+      rx_channels kind loop closed]]):gmatch("%S+") do readonly[k] = true end
+  local settable = { txmapping = true, rxmapping = true, buffersize = true,
+                     frames = true, pad = true, offset = true }
+
+  local function distance(a, b)
+    local prev = {}
+    for j = 0, #b do prev[j] = j end
+    for i = 1, #a do
+      local cur = { [0] = i }
+      for j = 1, #b do
+        local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      end
+      prev = cur
+    end
+    return prev[#b]
+  end
+
+  local function suggest(k)
+    local best, bd = nil, math.huge
+    local function try(name)
+      local d = distance(k, name)
+      if d < bd then best, bd = name, d end
+    end
+    for name in pairs(readonly) do try(name) end
+    for name in pairs(settable) do try(name) end
+    for name in pairs(Stream) do if type(name) == "string" and name:sub(1, 1) ~= "_" then try(name) end end
+    if bd <= (#k < 5 and 1 or 2) then return best end
+  end
+
+  stream_mt.__newindex = function(s, k, v)
+    if run_keys[k] then
+      local st = check(s, 2)
+      if v ~= nil and (math.type(v) ~= "integer" or (k == "offset" and v < 0)) then
+        error(string.format("%s must be an integer%s, got %s", k, k == "offset" and " >= 0" or "",
+          tostring(v)), 2)
+      end
+      st.defaults = st.defaults or {}
+      st.defaults[k] = v
+      return
+    end
+    if k == "buffersize" then
+      if math.type(v) ~= "integer" or v < 256 or v & (v - 1) ~= 0 then
+        error("buffersize must be a power of two, got " .. tostring(v) .. " (at least 256 frames)", 2)
+      end
+      return c_newindex(s, k, v)
+    end
+    if settable[k] then return c_newindex(s, k, v) end
+    if type(k) ~= "string" then error("a stream's fields are named by strings, got " .. type(k), 2) end
+    if readonly[k] then error("'" .. k .. "' is a read-only property of a stream", 2) end
+    if Stream[k] ~= nil then error("'" .. k .. "' is a method of a stream; it cannot be assigned", 2) end
+    local s2 = suggest(k)
+    error("a stream has no field '" .. k .. "'" .. (s2 and (" (did you mean '" .. s2 .. "'?)") or
+      " (settable: txmapping, rxmapping, buffersize, frames, pad, offset)"), 2)
   end
   run.close = close
 
@@ -418,6 +489,18 @@ function run.install(ps)
     int("offset", o.offset, 0, "an integer >= 0")
   end
   run.check_counts = check_counts
+
+  -- The run's options with the stream's own frames, pad and offset (set
+  -- on the stream: s.frames = N) where the call gives none.
+  local function with_defaults(o, st)
+    local d = st.defaults
+    if not d then return o end
+    local r = {}
+    for k, v in pairs(o) do r[k] = v end
+    for k, v in pairs(d) do if r[k] == nil then r[k] = v end end
+    return r
+  end
+  run.with_defaults = with_defaults
 
   local function run_opts(o, source)
     return {
@@ -509,7 +592,7 @@ function run.install(ps)
   -- stream:play(source, {frames, pad, loop, blocking, fatal_xruns, prebuffer}).
   function Stream:play(source, o)
     local st = check(self, 2)
-    o = o or {}
+    o = with_defaults(o or {}, st)
     if self.kind == "InputStream" then error("play needs an output: this is an InputStream", 2) end
     not_running(self, st, "play", 2)
     check_counts(o, 2)
@@ -592,7 +675,7 @@ function run.install(ps)
   -- that exists is refused unless overwrite = true (ps.prepare_output).
   function Stream:record(o)
     local st = check(self, 2)
-    o = o or {}
+    o = with_defaults(o or {}, st)
     if self.kind == "OutputStream" then error("record needs an input: this is an OutputStream", 2) end
     not_running(self, st, "record", 2)
     check_counts(o, 2)
@@ -610,7 +693,7 @@ function run.install(ps)
   -- or a file).
   function Stream:playrec(source, o)
     local st = check(self, 2)
-    o = o or {}
+    o = with_defaults(o or {}, st)
     if self.kind ~= "DuplexStream" then error("playrec needs a DuplexStream, this is an " .. self.kind, 2) end
     not_running(self, st, "playrec", 2)
     check_counts(o, 2)

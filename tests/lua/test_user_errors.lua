@@ -41,4 +41,30 @@ T.group("misuse names the caller's line", function()
     "playrec on a closed stream says so, at the caller's line", err)
 end)
 
+-- 6. Properties that cannot lie.
+T.group("read-only properties and misspelled keys", function()
+  local s <close> = ps.DuplexStream{ device = "loopback" }
+  local rate = s.samplerate
+  T.raises(function() s.samplerate = 44100 end, "'samplerate' is a read-only property", "s.samplerate = 44100 is refused")
+  T.eq(s.samplerate, rate, "and samplerate still reads the device's rate")
+  T.raises(function() s.rxmaping = { 1 } end, "did you mean 'rxmapping'?", "a misspelled key suggests the right one")
+  T.eq(rawequal(s.rxmaping, nil), true, "and nothing was stored")
+  T.raises(function() s.record = 1 end, "'record' is a method", "a method cannot be assigned")
+  T.raises(function() s.frames = 1.5 end, "frames must be an integer", "frames must be an integer")
+end)
+
+T.group("frames, pad and offset settable between runs", function()
+  local s <close> = ps.DuplexStream{ device = "loopback" }
+  s.frames = 4800
+  T.eq(s.frames, 4800, "s.frames reads what was set")
+  T.eq(s:record():frames(), 4800, "record() records s.frames")
+  s.offset = 100
+  T.eq(s:record():frames(), 4700, "with s.offset, frames - offset")
+  T.eq(s:record{ frames = 2400 }:frames(), 2300, "a call's own frames win")
+  s.frames, s.offset = nil, nil
+  s.pad = -1
+  local rec = s:playrec(ps.Buffer(1000, 2), { frames = 3000 })
+  T.eq(rec:frames(), 3000, "s.pad = -1 pads out to frames")
+end)
+
 T.done()

@@ -584,7 +584,9 @@ static size_t tx_fill(ps_engine *e, unsigned char *out, size_t n, bool *underrun
                             e->phase = PS_PHASE_PAD;
                         continue;
                     }
-                    if (e->flags & PS_FILL_GAPS) {
+                    /* keep-alive, as in pastream: with frames < 0 and
+                     * pad < 0 a dry ring plays silence until data comes */
+                    if ((e->flags & PS_FILL_GAPS) || (e->frames < 0 && e->pad < 0)) {
                         tx_silence(e, out, got, n - got);
                         bump64(&e->tx_lost, (int64_t)(n - got));
                         got = n;

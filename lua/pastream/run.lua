@@ -118,18 +118,21 @@ function run.install(ps)
   -- Fill the transmit ring from the Lua source up to its fill level, or
   -- until the source ends.  The source's own errors propagate (the caller
   -- keeps them); a source that closes its own stream ends the filling.
-  local function fill_from_source(s, st)
+  -- A source may yield (ps.sleep in it: the pump is a task); when it comes
+  -- back, the run it was called for may be over: `run` is its number.
+  local function fill_from_source(s, st, run)
     local src = st.source
     local buf = src.buf
     while not src.ended do
-      if phase(s, st) == "closed" then return end
+      if phase(s, st) == "closed" or st.run ~= run then return end
       local want = src.fill - (src.room - s:write_available())
       if want <= 0 then return end
       buf:resize(math.min(want, src.block))
       want = buf:frames()
       local ok, n = xpcall(src.fn, task.traceback, buf)
       if not ok then error(n, 0) end
-      if phase(s, st) == "closed" then return end   -- the source closed its stream
+      -- the source closed its stream, or yielded past the end of its run
+      if phase(s, st) == "closed" or st.run ~= run then return end
       if n == nil then n = want end
       if math.type(n) ~= "integer" or n < 0 or n > want then
         error(string.format("the source returned %s; it must return the frames it wrote (0..%d)",
@@ -161,17 +164,17 @@ function run.install(ps)
   -- stream runs; it wakes on the engine's signal, never on a timer.  An
   -- error in the source or sink aborts the stream and is kept in
   -- st.failure for whoever waits for the stream (once).
-  local function pump(s, st)
+  local function pump(s, st, run)
     local ok, err = xpcall(function()
-      while phase(s, st) ~= "closed" do
+      while phase(s, st) ~= "closed" and st.run == run do
         local ended = s.ended
-        if st.source and not st.source.ended then fill_from_source(s, st) end
+        if st.source and not st.source.ended then fill_from_source(s, st, run) end
         if st.sink and phase(s, st) ~= "closed" then drain_to_sink(s, st) end
         if ended then break end
         wake.wait()
       end
     end, task.traceback)
-    if not ok then
+    if not ok and st.run == run then
       st.failure = err
       if not s.closed then pcall(c_abort, s) end
       wake.kick()                     -- whoever waits looks at st.failure
@@ -281,17 +284,21 @@ function run.install(ps)
   local function start(s, st, o, level)
     o = o or {}
     not_running(s, st, "start", level + 1)
+    -- the pump of an earlier run, still in a source that yielded: closed
+    local p = st.pump
+    if p and p.state == "running" and coroutine.status(p.co) == "suspended" then p:cancel() end
+    st.run = (st.run or 0) + 1
     st.failure = nil
     if st.source then
       st.source.ended = false
       s:reset_txring()
       st.source.room = s:write_available()   -- the empty ring's room: filled = room - available
-      if o.prebuffer ~= false then fill_from_source(s, st) end
+      if o.prebuffer ~= false then fill_from_source(s, st, st.run) end
     end
     c_start(s)
     st.phase = "running"
     watch(s)
-    st.pump = (st.source or st.sink) and task.spawn(pump, s, st) or nil
+    st.pump = (st.source or st.sink) and task.spawn(pump, s, st, st.run) or nil
   end
 
   --- Start the stream.  With a Lua source, the transmit ring is filled to

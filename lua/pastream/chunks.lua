@@ -124,7 +124,7 @@ function chunks.install(ps)
           if avail > 0 then
             chunk:resize(math.min(avail, chunk:capacity()))
             self:read(chunk)
-            return chunk
+            return chunk, nil, self
           end
         elseif avail >= want then
           chunk:resize(chunksize)
@@ -132,7 +132,7 @@ function chunks.install(ps)
           self:read(chunk, chunksize - want + 1, want)
           first = false
           keep_tail()
-          return chunk
+          return chunk, nil, self
         end
         if self.ended then
           -- the stream has ended: what is left is the last chunk
@@ -146,7 +146,7 @@ function chunks.install(ps)
           chunk:resize(keep + avail)
           if keep > 0 then chunk:copyfrom(tail, 1, 1, keep) end
           self:read(chunk, keep + 1, avail)
-          return chunk, true
+          return chunk, true, self
         end
         wake.wait()
       end

@@ -289,6 +289,27 @@ function ps.DuplexStream.from_file(path, o)
   return s
 end
 
+--- ps.OutputStream.from_file(path, o), ps.InputStream.from_file(path, o):
+-- a stream whose samplerate and channels come from a sound file (to play
+-- it, or to record in its shape); options as the constructors'.
+for _, kind in ipairs { "InputStream", "OutputStream" } do
+  ps[kind].from_file = function(path, o)
+    local info, err = core.file_info(path, o and o.input_file)
+    if not info then error(err, 2) end
+    local opts = {}
+    for k, v in pairs(o or {}) do opts[k] = v end
+    opts.samplerate = opts.samplerate or info.samplerate
+    if opts.channels == nil then
+      local d, derr = find_device(opts.device, kind == "InputStream" and "input" or "output")
+      if not d then error(derr, 2) end
+      local max = kind == "InputStream" and d.max_input_channels or d.max_output_channels
+      opts.channels = math.min(info.channels, max)
+    end
+    local s = open_stream(kind, opts, 3)
+    return s
+  end
+end
+
 --- The round-trip latency of a duplex stream in frames, as PortAudio
 -- reports it (input + output latency).
 function Stream:roundtrip_frames()

@@ -289,11 +289,24 @@ function run.install(ps)
     if p and p.state == "running" and coroutine.status(p.co) == "suspended" then p:cancel() end
     st.run = (st.run or 0) + 1
     st.failure = nil
+    st.aborted = nil
     if st.source then
       st.source.ended = false
       s:reset_txring()
       st.source.room = s:write_available()   -- the empty ring's room: filled = room - available
-      if o.prebuffer ~= false then fill_from_source(s, st, st.run) end
+      local pre = o.prebuffer
+      if math.type(pre) == "integer" and pre >= 0 then
+        -- prebuffer = N: that many frames before the device starts
+        local fill = st.source.fill
+        st.source.fill = math.min(pre, st.source.room)
+        local ok, err = pcall(fill_from_source, s, st, st.run)
+        st.source.fill = fill
+        if not ok then error(err, 0) end
+      elseif pre ~= false and pre ~= nil and pre ~= true then
+        error("prebuffer must be true, false or frames >= 0, got " .. tostring(pre), level + 1)
+      elseif pre ~= false then
+        fill_from_source(s, st, st.run)
+      end
     end
     c_start(s)
     st.phase = "running"
@@ -364,8 +377,9 @@ function run.install(ps)
     wake.kick()
   end
   function Stream:abort()
-    check(self, 2)
+    local st = check(self, 2)
     c_abort(self)
+    if phase(self, st) ~= "idle" then st.aborted = true end
     wake.kick()
   end
 
@@ -395,11 +409,36 @@ function run.install(ps)
   -- frames, pad and offset set on the stream are the next runs' defaults
   local c_index, c_newindex = stream_mt.__index, stream_mt.__newindex
   local run_keys = { frames = true, pad = true, offset = true }
+  local sizes = { float32 = 4, int32 = 4, int24 = 3, int16 = 2, int8 = 1, uint8 = 1 }
+  -- Properties the Lua side knows better, or adds (as pastream has them).
+  local derived = {
+    -- true after abort(), as in pastream (the engine says "stopped")
+    aborted = function(s, st)
+      if st and st.aborted and not c_index(s, "closed") then return true end
+    end,
+    -- a stream never started is "idle", not "running"
+    status = function(s, st)
+      if st and st.phase == "idle" and not c_index(s, "closed") then return "idle" end
+    end,
+    isduplex = function(s) if not c_index(s, "closed") then return c_index(s, "kind") == "DuplexStream" end end,
+    -- bytes per sample ({input, output} on a duplex stream)
+    samplesize = function(s)
+      if c_index(s, "closed") then return nil end
+      local f = c_index(s, "format")
+      if type(f) == "table" then return { sizes[f[1]], sizes[f[2]] } end
+      return sizes[f]
+    end,
+  }
   stream_mt.__index = function(s, k)
     if run_keys[k] then
       local st = states[s]
       local d = st and st.defaults
       if d and d[k] ~= nil then return d[k] end
+    end
+    local extra = derived[k]
+    if extra then
+      local r = extra(s, states[s])
+      if r ~= nil then return r end
     end
     local v = c_index(s, k)
     if v == nil and k == "ended" then return c_index(s, "closed") end
@@ -414,7 +453,7 @@ function run.install(ps)
   for k in ([[active stopped finished ended aborted status frame_count tx_frames rx_frames
       tx_lost rx_lost tap_lost input_underflows input_overflows output_underflows output_overflows
       xruns cpu_load time samplerate blocksize channels device latency format rx_peak tx_peak
-      rx_channels kind loop closed]]):gmatch("%S+") do readonly[k] = true end
+      rx_channels kind loop closed isduplex samplesize]]):gmatch("%S+") do readonly[k] = true end
   local settable = { txmapping = true, rxmapping = true, buffersize = true,
                      frames = true, pad = true, offset = true }
 
@@ -720,6 +759,7 @@ function run.install(ps)
       error("bad argument #1 to 'to_file' (file name expected, got " .. type(path) .. ")", 2)
     end
     st.to_file = path and { path = path, opts = o, overwrite = o and o.overwrite } or nil
+    return self
   end
 end
 

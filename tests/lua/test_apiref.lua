@@ -97,6 +97,10 @@ s:record{ frames = 256, meter = true }
 add("stream", ":", getmetatable(s).methods, true)
 local sprops = { "closed" }
 for k in slurp("src/lstream.c"):gmatch('IS%("([%w_]+)"%)') do sprops[#sprops + 1] = k end
+-- the properties lua/pastream/run.lua derives (its `derived` table)
+for k in slurp("lua/pastream/run.lua"):match("local derived = (%b{})"):gmatch("\n    ([%a_][%w_]*) = function") do
+  sprops[#sprops + 1] = k
+end
 for k in pairs(debug.getuservalue(s, 1) or {}) do
   if type(k) == "string" and k:sub(1, 1) ~= "_" then sprops[#sprops + 1] = k end
 end

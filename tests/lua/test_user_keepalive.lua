@@ -20,12 +20,16 @@ T.group("a ring that runs dry, then gets data again", function()
   d:configure{ frames = -1, pad = -1 }
   d:write(ramp(4800, 0))
   d:start()
-  ps.sleep(0.3)                              -- the ring ran dry long ago
+  local waited = 0
+  while d.tx_lost == 0 and waited < 5 do ps.sleep(0.05) waited = waited + 0.05 end
+  ps.sleep(0.1)                              -- the ring has been dry a while
   T.ok(d.active, "the stream still runs after the ring ran dry")
   T.eq(d:error(), nil, "no BufferEmpty")
   local before = d.tx_frames
+  T.eq(before, 4800, "it played the first data")
   d:write(ramp(4800, 1e5))
-  ps.sleep(0.3)
+  waited = 0
+  while d.tx_frames < 9600 and waited < 5 do ps.sleep(0.05) waited = waited + 0.05 end
   T.eq(d.tx_frames - before, 4800, "it played the new data when it came")
   T.ok(d.tx_lost > 0, "the silence in between is counted in tx_lost (" .. d.tx_lost .. ")")
   d:stop()

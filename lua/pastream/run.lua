@@ -235,7 +235,7 @@ function run.install(ps)
   -- many frames it wrote (nil: all of them).  Fewer than buf:frames() ends
   -- the source.  nil removes the source.  The source is kept `fill` frames
   -- ahead of the output: by default four times the output latency the
-  -- stream has (the `latency` asked for) plus its blocksize, at least 1024.
+  -- stream has (the `latency` asked for) plus its blocksize, at least 0.1 s.
   function Stream:set_source(fn, o)
     local st = check(self, 2)
     not_running(self, st, "change the source", 2)
@@ -254,7 +254,10 @@ function run.install(ps)
     local frames = ring_frames(self, 2 * math.max(o.blocksize or 0, o.fill or 0))
     local lat = self.latency
     if type(lat) == "table" then lat = lat[2] end
-    local fill = o.fill or math.max(1024, 4 * (math.ceil(lat * self.samplerate) + self.blocksize))
+    -- (never less than 0.1 s: PortAudio's "high" latency on JACK is one
+    -- period, and a source in Lua must ride out the loop's own stalls)
+    local fill = o.fill or math.max(math.ceil(0.1 * self.samplerate),
+                                    4 * (math.ceil(lat * self.samplerate) + self.blocksize))
     fill = math.min(fill, frames)
     local block = o.blocksize or math.max(256, fill // 2)
     self:set_txbuffer(nil)

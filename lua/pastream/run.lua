@@ -195,8 +195,12 @@ function run.install(ps)
   local function finish_run(s, st)
     local p = st.pump
     if p and p.state == "running" and task.current() ~= p then
-      wake.kick()
-      p:join()                        -- never raises: the pump keeps its error
+      if not st.sink and coroutine.status(p.co) == "suspended" then
+        p:cancel()                    -- a source's run is over: nothing to wait for
+      else
+        wake.kick()
+        p:join()                      -- the sink's last frames; never raises
+      end
     end
     local err = take_failure(st)
     if phase(s, st) == "closed" then return err end

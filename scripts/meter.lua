@@ -31,7 +31,7 @@ recipe.main(arg, function()
   local chunksize = math.floor(rate / 20)                  -- 50 ms
   local per_line = tty and 1 or 20                         -- chunks per line
   io.stderr:write(string.format("'%s', %d channels at %d Hz: peak [rms bar, | peak] rms, dBFS%s\n",
-    ps.devices()[s.device + 1].name, ch, math.floor(rate), tty and "" or " (one line per second)"))
+    s.device_name, ch, math.floor(rate), tty and "" or " (one line per second)"))
 
   local peak, sumsq, n = {}, {}, 0
   for c = 1, ch do peak[c], sumsq[c] = 0, 0 end

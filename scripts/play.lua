@@ -18,7 +18,7 @@ recipe.main(arg, function()
   local s <close> = ps.OutputStream{ device = opt.device, channels = info.channels, samplerate = info.samplerate }
   print(string.format("playing %s (%s %s, %d channels, %d Hz, %.2f s) on '%s'%s", path, info.type,
     info.subtype, info.channels, info.samplerate, info.frames / info.samplerate,
-    ps.devices()[s.device + 1].name, opt.loop and ", looping until Ctrl-C" or ""))
+    s.device_name, opt.loop and ", looping until Ctrl-C" or ""))
   io.stdout:flush()
   local stopper <close> = ps.stop_on_signal(s)            -- Ctrl-C: stop, summarize
   s:play(path, { loop = opt.loop, meter = true })

@@ -31,7 +31,7 @@ recipe.main(arg, function()
   -- said once the stream runs, and flushed: whoever waits for this line
   -- (a script, a test) knows the recording has begun
   log:write(string.format("recording %s from '%s', %d channels at %d Hz%s\n", out,
-    ps.devices()[s.device + 1].name, s.channels, math.floor(rate),
+    s.device_name, s.channels, math.floor(rate),
     frames >= 0 and string.format(" for %d frames", frames) or " until Ctrl-C"))
   log:flush()
   s:wait()

@@ -69,7 +69,7 @@ recipe.main(arg, function()
 
   local what = opt.wave == "noise" and "white noise"
     or string.format("%s, %g Hz%s", opt.wave, opt.freq, opt.wave == "sweep" and (" to " .. opt.to .. " Hz") or "")
-  print(string.format("playing %s at %g dBFS on '%s' (%d channels, %d Hz)%s", what, opt.level, ps.devices()[s.device + 1].name,
+  print(string.format("playing %s at %g dBFS on '%s' (%d channels, %d Hz)%s", what, opt.level, s.device_name,
     ch, math.floor(rate), total and string.format(" for %.2f s", total / rate) or " until Ctrl-C"))
   io.stdout:flush()
   local stopper <close> = ps.stop_on_signal(s)

@@ -428,6 +428,15 @@ function run.install(ps)
       if st and st.phase == "idle" and not c_index(s, "closed") then return "idle" end
     end,
     isduplex = function(s) if not c_index(s, "closed") then return c_index(s, "kind") == "DuplexStream" end end,
+    -- the device's name ({input, output} on a duplex stream): the one
+    -- lookup the recipes used to repeat
+    device_name = function(s)
+      if c_index(s, "closed") then return nil end
+      local devs, d = core.devices(), c_index(s, "device")
+      local function name(i) return devs[i + 1] and devs[i + 1].name or tostring(i) end
+      if type(d) == "table" then return { name(d[1]), name(d[2]) } end
+      return name(d)
+    end,
     -- bytes per sample ({input, output} on a duplex stream)
     samplesize = function(s)
       if c_index(s, "closed") then return nil end
@@ -460,7 +469,7 @@ function run.install(ps)
   for k in ([[active stopped finished ended aborted status frame_count tx_frames rx_frames
       tx_lost rx_lost tap_lost input_underflows input_overflows output_underflows output_overflows
       xruns cpu_load time samplerate blocksize channels device latency format rx_peak tx_peak
-      rx_channels kind loop closed isduplex samplesize]]):gmatch("%S+") do readonly[k] = true end
+      rx_channels kind loop closed isduplex samplesize device_name]]):gmatch("%S+") do readonly[k] = true end
   local settable = { txmapping = true, rxmapping = true, buffersize = true,
                      frames = true, pad = true, offset = true }
 

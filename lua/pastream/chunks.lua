@@ -231,10 +231,10 @@ function chunks.install(ps)
         if got == 0 then return nil end
         chunk:resize(keep + got)
         pending = { keep + 1, got }
-        return chunk, true
+        return chunk, true, self
       end
       pending = { keep + 1, got }
-      return chunk
+      return chunk, nil, self
     end
     local closer = setmetatable({}, { __close = function(_, err)
       pending = nil                   -- a chunk the loop body did not finish

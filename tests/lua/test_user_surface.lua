@@ -65,6 +65,9 @@ T.group("the chunk loop's stream", function()
   end
   T.eq(rate, 48000.0, "ps.chunks gives its stream as the third loop value")
   T.eq(kind, "InputStream", "an InputStream")
+  local frate
+  for chunk, last, file in ps.chunks{ input = wav, chunksize = 1024 } do frate = file.samplerate end
+  T.eq(frate, 48000, "offline, the third loop value is the SoundFile")
 end)
 
 os.remove(wav)

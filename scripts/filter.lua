@@ -58,10 +58,9 @@ recipe.main(arg, function()
 
   local device = opt.device ~= "" and opt.device or nil
   local rate = opt.rate or ps.device(device, "input").default_samplerate
-  local frames = opt.duration and math.floor(opt.duration * rate + 0.5) or nil
+  local frames = ps.frames(opt.duration, rate)
   local bq = make_filter(rate, 1)
-  local stop = false
-  ps.on_signal = function() stop = true end
+  local stopped <close> = ps.stop_on_signal()
   -- Each filtered chunk goes into a FIFO that the output side plays from
   -- (silence until it has something; a chunk that does not fit is dropped).
   local fifo, have, dropped = ps.Buffer(8 * chunksize), 0, 0
@@ -87,9 +86,9 @@ recipe.main(arg, function()
       dropped = dropped + k
     end
     n = n + k
-    if stop then break end
+    if stopped() then break end
   end
-  ps.on_signal = nil
+  stopped:release()
   print(string.format("filtered %d frames live (%s %g Hz) at %d Hz, %d dropped", n, opt.type, opt.freq,
     math.floor(rate), dropped))
 end)

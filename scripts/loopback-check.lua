@@ -17,7 +17,7 @@ local opt = recipe.parse(arg, {
 recipe.main(arg, function()
   local s <close> = ps.DuplexStream{ device = opt.device, channels = opt.channels }
   local rate, ch = math.floor(s.samplerate), opt.channels
-  local n = math.floor(opt.duration * rate + 0.5)
+  local n = ps.frames(opt.duration, rate)
   math.randomseed(opt.seed)
   local samples = {}
   for i = 1, n * ch do samples[i] = math.random() - 0.5 end

@@ -31,12 +31,12 @@ recipe.main(arg, function()
   local chunksize = math.floor(rate / 20)                  -- 50 ms
   local per_line = tty and 1 or 20                         -- chunks per line
   io.stderr:write(string.format("'%s', %d channels at %d Hz: peak [rms bar, | peak] rms, dBFS%s\n",
-    ps.devices()[s.device + 1].name, ch, math.floor(rate), tty and "" or " (one line per second)"))
+    s.device_name, ch, math.floor(rate), tty and "" or " (one line per second)"))
 
   local peak, sumsq, n = {}, {}, 0
   for c = 1, ch do peak[c], sumsq[c] = 0, 0 end
-  ps.on_signal = function() s:stop() end
-  local frames = opt.duration and math.floor(opt.duration * rate + 0.5) or -1
+  local _ <close> = ps.stop_on_signal(s)                  -- Ctrl-C: stop, print the last line
+  local frames = ps.frames(opt.duration, rate) or -1
   for chunk, last in s:chunks{ chunksize = chunksize, frames = frames } do
     local p, r = { chunk:peak() }, { chunk:rms() }
     for c = 1, ch do
@@ -54,6 +54,5 @@ recipe.main(arg, function()
       io.stderr:write(tty and "\r" or "", table.concat(bars, "  "), tty and "" or "\n")
     end
   end
-  ps.on_signal = nil
   if tty then io.stderr:write("\n") end
 end)

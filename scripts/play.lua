@@ -18,11 +18,11 @@ recipe.main(arg, function()
   local s <close> = ps.OutputStream{ device = opt.device, channels = info.channels, samplerate = info.samplerate }
   print(string.format("playing %s (%s %s, %d channels, %d Hz, %.2f s) on '%s'%s", path, info.type,
     info.subtype, info.channels, info.samplerate, info.frames / info.samplerate,
-    ps.devices()[s.device + 1].name, opt.loop and ", looping until Ctrl-C" or ""))
+    s.device_name, opt.loop and ", looping until Ctrl-C" or ""))
   io.stdout:flush()
-  ps.on_signal = function() s:stop() end
+  local stopper <close> = ps.stop_on_signal(s)            -- Ctrl-C: stop, summarize
   s:play(path, { loop = opt.loop, meter = true })
-  ps.on_signal = nil
+  stopper:release()
   local peaks = {}
   for c, p in ipairs(s.tx_peak) do peaks[c] = string.format("%.1f", recipe.db(p)) end
   print(string.format("played %d frames (%.2f s), peak %s dBFS, xruns %d",

@@ -22,20 +22,20 @@ recipe.main(arg, function()
   local out = opt[1]
   local s <close> = ps.InputStream{ device = opt.device, channels = opt.channels, samplerate = opt.rate }
   local rate = s.samplerate
-  local frames = opt.duration and math.floor(opt.duration * rate + 0.5) or -1
+  local frames = ps.frames(opt.duration, rate) or -1
   local log = out == "-" and io.stderr or io.stdout
 
-  ps.on_signal = function() s:stop() end        -- Ctrl-C: stop, finish the file, summarize
+  local stopper <close> = ps.stop_on_signal(s)  -- Ctrl-C: stop, finish the file, summarize
   s:record{ out = out, frames = frames, meter = true, overwrite = opt.overwrite,
             output_file = { type = opt.type, subtype = opt.encoding }, blocking = false }
   -- said once the stream runs, and flushed: whoever waits for this line
   -- (a script, a test) knows the recording has begun
   log:write(string.format("recording %s from '%s', %d channels at %d Hz%s\n", out,
-    ps.devices()[s.device + 1].name, s.channels, math.floor(rate),
+    s.device_name, s.channels, math.floor(rate),
     frames >= 0 and string.format(" for %d frames", frames) or " until Ctrl-C"))
   log:flush()
   s:wait()
-  ps.on_signal = nil
+  stopper:release()
 
   local peaks = {}
   for c, p in ipairs(s.rx_peak) do peaks[c] = string.format("%.1f", recipe.db(p)) end

@@ -167,10 +167,9 @@ recipe.main(arg, function()
 
   local device = opt.device ~= "" and opt.device or nil
   local rate = opt.rate or ps.device(device, "input").default_samplerate
-  local frames = opt.duration and math.floor(opt.duration * rate + 0.5) or nil
+  local frames = ps.frames(opt.duration, rate)
   local tty = os.getenv("TERM") and os.execute("test -t 1")
-  local stop = false
-  ps.on_signal = function() stop = true end
+  local stopped <close> = ps.stop_on_signal()
   local every, since = math.max(1, math.ceil(0.2 * rate / (n // 2))), 0   -- redraw ~5 times a second
   for chunk in ps.chunks{ device = device, samplerate = rate, channels = 1, chunksize = n,
                           overlap = n // 2, frames = frames } do
@@ -182,8 +181,8 @@ recipe.main(arg, function()
       for k = 1, nbins do power[k] = 0 end
       count, since = 0, 0
     end
-    if stop then break end
+    if stopped() then break end
   end
-  ps.on_signal = nil
+  stopped:release()
   if count > 0 then bars(rate, io.stdout) end
 end)

@@ -28,7 +28,7 @@ recipe.main(arg, function()
   if opt.freq >= rate / 2 or (opt.wave == "sweep" and opt.to >= rate / 2) then
     error(string.format("frequencies must be below half the sample rate (%d Hz)", math.floor(rate / 2)), 0)
   end
-  local total = opt.duration and math.floor(opt.duration * rate + 0.5)
+  local total = ps.frames(opt.duration, rate)
   local amp = 10 ^ (opt.level / 20)
   local file, plan
   if opt.out then
@@ -69,10 +69,10 @@ recipe.main(arg, function()
 
   local what = opt.wave == "noise" and "white noise"
     or string.format("%s, %g Hz%s", opt.wave, opt.freq, opt.wave == "sweep" and (" to " .. opt.to .. " Hz") or "")
-  print(string.format("playing %s at %g dBFS on '%s' (%d channels, %d Hz)%s", what, opt.level, ps.devices()[s.device + 1].name,
+  print(string.format("playing %s at %g dBFS on '%s' (%d channels, %d Hz)%s", what, opt.level, s.device_name,
     ch, math.floor(rate), total and string.format(" for %.2f s", total / rate) or " until Ctrl-C"))
   io.stdout:flush()
-  ps.on_signal = function() s:stop() end
+  local stopper <close> = ps.stop_on_signal(s)
   local ok, err = pcall(s.play, s, source, { frames = total or -1, blocking = false })
   if not ok then
     if file then file:close() ps.discard_output(plan) end
@@ -80,7 +80,7 @@ recipe.main(arg, function()
   end
   assert(ps.commit_output(plan))               -- started: FILE takes its name
   s:wait()
-  ps.on_signal = nil
+  stopper:release()
   if file then file:close() end
   print(string.format("played %d frames (%.2f s), xruns %d%s", s.tx_frames, s.tx_frames / rate, s.xruns,
     file and (", wrote " .. n .. " frames to " .. opt.out) or ""))

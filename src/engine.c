@@ -120,6 +120,7 @@ void ps_engine_arm(ps_engine *e)
     atomic_store(&e->rx_frames, 0);
     atomic_store(&e->tx_lost, 0);
     atomic_store(&e->rx_lost, 0);
+    atomic_store(&e->tap_lost, 0);
     for (int i = 0; i < PS_NXRUN; i++)
         atomic_store(&e->xruns[i], 0);
     atomic_store(&e->status, PS_RUNNING);
@@ -217,7 +218,9 @@ static size_t tx_fill(ps_engine *e, unsigned char *out, size_t n, bool *underrun
                             e->phase = PS_PHASE_PAD;
                         continue;
                     }
-                    if (e->flags & PS_FILL_GAPS) {
+                    /* keep-alive, as in pastream: with frames < 0 and
+                     * pad < 0 a dry ring plays silence until data comes */
+                    if ((e->flags & PS_FILL_GAPS) || (e->frames < 0 && e->pad < 0)) {
                         tx_silence(e, out, got, n - got);
                         bump64(&e->tx_lost, (int64_t)(n - got));
                         got = n;
@@ -300,6 +303,19 @@ static bool rx_store(ps_engine *e, const unsigned char *in, size_t n)
         return true;       /* nobody records: input is discarded */
     }
     bump64(&e->rx_frames, (int64_t)put);
+    if (e->rxtap && put) {
+        /* the same frames for Lua's reader; its falling behind never
+         * stops the sink (a recording's disk thread) */
+        void *p1, *p2;
+        size_t n1, n2;
+        size_t t = ps_ring_write_regions(e->rxtap, put, &p1, &n1, &p2, &n2);
+        rx_copy(e, p1, in, n1);
+        if (n2)
+            rx_copy(e, p2, in ? in + n1 * fb_in : NULL, n2);
+        ps_ring_write_advance(e->rxtap, t);
+        if (t < put)
+            bump64(&e->tap_lost, (int64_t)(put - t));
+    }
     if (put < n) {
         if (e->flags & PS_FILL_GAPS) {
             int64_t lost = (int64_t)(n - put);

@@ -88,6 +88,9 @@ typedef struct ps_engine {
     unsigned char *rxbuf;               /* ... or a flat buffer of rxbuf_frames */
     int64_t rxbuf_frames;
     ps_ring *gapq;                      /* optional: ps_gap announcements for the rx ring's reader */
+    ps_ring *rxtap;                     /* optional: a copy of what the sink gets, for Lua
+                                           (a chunk loop beside a recording's disk thread);
+                                           a full tap only counts tap_lost */
 
     ps_wake *wake[PS_MAXWAKE];          /* [0] Lua: after every callback (unless
                                            PS_QUIET); [1] [2] the disk threads: once
@@ -105,6 +108,7 @@ typedef struct ps_engine {
     _Atomic int64_t tx_frames;          /* frames taken from the source */
     _Atomic int64_t rx_frames;          /* frames delivered to the sink */
     _Atomic int64_t tx_lost, rx_lost;   /* gaps filled / frames dropped (PS_FILL_GAPS) */
+    _Atomic int64_t tap_lost;           /* frames the rx tap had no room for */
     _Atomic uint32_t xruns[PS_NXRUN];
     _Atomic int status;                 /* ps_status */
     _Atomic int64_t status_frame;       /* frame_count when the status was set */

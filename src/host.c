@@ -217,12 +217,53 @@ static void set_paths(lua_State *L)
     lua_pop(L, 1);
 }
 
+static int traceback(lua_State *L);
+
+/* luv's callback caller (luv_set_callback).  luv's own prints "Uncaught
+ * Error" and calls exit(), so no stream is stopped, no file finished and no
+ * <close> variable runs.  This one calls the callback with a traceback and
+ * hands an error to the scheduler, task.fail of lua/pastream/task.lua: the
+ * loop stops, the other tasks are closed and task.run raises the error,
+ * which ends the script as any uncaught error does.  The contract
+ * (luv.h): the function and nargs arguments are removed; on success the
+ * results are left and their number returned, on error nothing is left
+ * and -status is returned. */
+static int callback_pcall(lua_State *L, int nargs, int nresults, int flags)
+{
+    (void)flags;                    /* never exit(): the scheduler ends the program */
+    int base = lua_gettop(L) - nargs;          /* the function */
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    int status = lua_pcall(L, nargs, nresults, base);
+    if (status == LUA_OK) {
+        lua_remove(L, base);
+        return lua_gettop(L) - base + 1;
+    }
+    /* the error object is at the top (index err): task.fail(err), protected */
+    int err = lua_gettop(L), handed = 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "pastream.task") == LUA_TTABLE
+        && lua_getfield(L, -1, "fail") == LUA_TFUNCTION) {
+        lua_pushvalue(L, err);
+        handed = lua_pcall(L, 1, 0, 0) == LUA_OK;
+    }
+    lua_settop(L, err);
+    if (!handed) {                  /* no scheduler: report it, stop the loop */
+        fprintf(stderr, "%s: error in a luv callback: %s\n", progname,
+                lua_isstring(L, -1) ? lua_tostring(L, -1) : "(not a string)");
+        uv_stop(luv_loop(L));
+    }
+    lua_settop(L, base - 1);
+    return -status;
+}
+
 /* package.loaded.luv = luv on our loop. */
 static void open_libs(lua_State *L, uv_loop_t *loop)
 {
     luaL_openlibs(L);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     luv_set_loop(L, loop);
+    luv_set_callback(L, callback_pcall);
     luaopen_luv(L);
     lua_setfield(L, -2, "luv");
     lua_pop(L, 1);
@@ -396,13 +437,19 @@ int main(int argc, char **argv)
     int status = lua_pcall(L, 1, 0, 1);
     int code = 0;
     if (status != LUA_OK) {
-        /* ps.main raises {exit = N} for a signal; anything else is an error */
+        /* a table with an integer `exit` (a signal's Interrupted error,
+         * recipe.exit) sets the status and prints its message; any other
+         * error value prints (its __tostring) and exits 1 */
         if (lua_istable(L, -1)) {
             lua_getfield(L, -1, "exit");
-            code = (int)lua_tointeger(L, -1);
-            lua_getfield(L, -2, "message");
-            if (lua_isstring(L, -1))
+            int has_exit = lua_isinteger(L, -1);
+            code = has_exit ? (int)lua_tointeger(L, -1) : 1;
+            lua_pop(L, 1);
+            lua_getfield(L, -1, "message");
+            if (has_exit && lua_isstring(L, -1))
                 fprintf(stderr, "%s\n", lua_tostring(L, -1));
+            else if (!has_exit)
+                fprintf(stderr, "%s: %s\n", progname, luaL_tolstring(L, -2, NULL));
         } else {
             fprintf(stderr, "%s: %s\n", progname, lua_tostring(L, -1));
             code = 1;

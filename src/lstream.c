@@ -28,7 +28,7 @@ static ps_lstream *open_streams;
  * rings or Buffers of its run.  So none of it is ever freed: it is kept
  * for the life of the process (a few kilobytes plus the run's buffers, once
  * per dead device), in a list so that leak checkers see it as reachable. */
-typedef struct grave { ps_engine *e; ps_mem *mem[4]; struct grave *next; } grave;
+typedef struct grave { ps_engine *e; ps_mem *mem[5]; struct grave *next; } grave;
 static grave *graveyard;
 
 /* One wake-up for every stream of the process: Lua watches a single fd with
@@ -167,15 +167,15 @@ static void stream_release(lua_State *L, ps_lstream *s)
         if (g) {
             g->e = s->e;
             g->mem[0] = s->run.txbuf, g->mem[1] = s->run.rxbuf;
-            g->mem[2] = s->run.tx.mem, g->mem[3] = s->run.rx.mem;
+            g->mem[2] = s->run.tx.mem, g->mem[3] = s->run.rx.mem, g->mem[4] = s->run.tap.mem;
             g->next = graveyard;
             graveyard = g;
         } else if (!s->dead)
             free(s->e);
         if (s->dead)            /* kept (with g, or lost on purpose without) */
-            s->run.txbuf = s->run.rxbuf = s->run.tx.mem = s->run.rx.mem = NULL;
+            s->run.txbuf = s->run.rxbuf = s->run.tx.mem = s->run.rx.mem = s->run.tap.mem = NULL;
         s->e = NULL;           /* the stream_core went with it */
-        s->run.tx.ring = s->run.rx.ring = NULL;
+        s->run.tx.ring = s->run.rx.ring = s->run.tap.ring = NULL;
         s->run.rd.wake = s->run.wr.wake = NULL;
         s->run.wr.gaps = NULL;
         list_remove(s);
@@ -184,7 +184,8 @@ static void stream_release(lua_State *L, ps_lstream *s)
     ps_mem_unref(s->run.rxbuf);
     ps_mem_unref(s->run.tx.mem);
     ps_mem_unref(s->run.rx.mem);
-    s->run.txbuf = s->run.rxbuf = s->run.tx.mem = s->run.rx.mem = NULL;
+    ps_mem_unref(s->run.tap.mem);
+    s->run.txbuf = s->run.rxbuf = s->run.tx.mem = s->run.rx.mem = s->run.tap.mem = NULL;
 }
 
 void ps_close_all_streams(void)
@@ -286,6 +287,7 @@ static int stream_new(lua_State *L)
     s->e = &core->e;
     s->run.tx.ring = &core->tx_ring;
     s->run.rx.ring = &core->rx_ring;
+    s->run.tap.ring = &core->tap_ring;
     s->run.rd.wake = &core->rd_wake;
     s->run.wr.wake = &core->wr_wake;
     s->run.wr.gaps = &core->gaps;
@@ -431,6 +433,7 @@ static void arm_run(ps_lstream *s)
     e->rxbuf_frames = r->rxbuf ? r->rxbuf_frames : 0;
     e->rxring = !r->rxbuf && r->rx.mem ? r->rx.ring : NULL;
     e->gapq = e->rxring && r->wr.disk ? r->wr.gaps : NULL;
+    e->rxtap = e->rxring && r->tap.mem ? r->tap.ring : NULL;
     e->wake[1] = e->txring && r->rd.disk ? r->rd.wake : NULL;
     e->wake[2] = e->rxring && r->wr.disk ? r->wr.wake : NULL;
     e->frames = r->frames;
@@ -442,10 +445,13 @@ static void arm_run(ps_lstream *s)
     r->flags &= ~PS_QUIET;
     if (e->rxring && !r->wr.disk)
         ps_ring_reset(e->rxring);       /* nothing left over from an earlier run */
+    if (e->rxtap)
+        ps_ring_reset(e->rxtap);        /* a new run's copy starts empty */
     ps_mem_populate(e->txbuf ? r->txbuf : NULL);
     ps_mem_populate(e->rxbuf ? r->rxbuf : NULL);
     ps_mem_populate(e->txring ? r->tx.mem : NULL);
     ps_mem_populate(e->rxring ? r->rx.mem : NULL);
+    ps_mem_populate(e->rxtap ? r->tap.mem : NULL);
     ps_engine_arm(e);
 }
 

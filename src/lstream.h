@@ -32,6 +32,7 @@
 typedef struct stream_core {
     ps_engine e;
     ps_ring tx_ring, rx_ring;
+    ps_ring tap_ring;             /* a copy of the received frames for Lua (open_rxtap) */
     ps_wake rd_wake, wr_wake;
     ps_ring gaps;
     ps_gap gapmem[64];
@@ -65,6 +66,8 @@ typedef struct run_spec {
     int64_t txbuf_frames, rxbuf_frames;
     int txbuf_channels, rxbuf_channels;
     ring_side tx, rx;             /* rings (Lua or a disk thread at the other end) */
+    ring_side tap;                /* Lua's copy of what the receive side gets, while a
+                                     disk thread drains rx (a chunk loop that records) */
     file_side rd, wr;             /* playback file (reader), recording file (writer) */
     int txmap[PS_MAXCH], rxmap[PS_MAXCH];
     int has_txmap, rx_channels;   /* has_txmap 2: the mono-file map; rx_channels 0: all inputs */

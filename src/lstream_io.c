@@ -160,6 +160,27 @@ static int stream_open_rxring(lua_State *L)
     return 0;
 }
 
+/* s:open_rxtap(frames | nil): Lua reads (s:read) a copy of what the
+ * receive side gets, from a ring of its own, while a disk thread drains the
+ * receive ring into a file: a chunk loop that keeps a recording.  The
+ * recording never waits for Lua; frames the tap has no room for are
+ * counted in tap_lost.  nil removes the tap. */
+static int stream_open_rxtap(lua_State *L)
+{
+    ps_lstream *s = ps_checkstream(L, 1);
+    ps_stream_check_idle(L, s, "change the receive tap");
+    if (!has_in(s))
+        return luaL_error(L, "an %s has no input to record from", kind_name(s));
+    if (lua_isnoneornil(L, 2)) {
+        ps_mem_unref(s->run.tap.mem);
+        s->run.tap.mem = NULL;
+        return 0;
+    }
+    int ch = s->run.rx_channels ? s->run.rx_channels : s->params.channels[0];
+    open_ring(L, &s->run.tap, luaL_checkinteger(L, 2), ch, s->params.format[0]);
+    return 0;
+}
+
 /* s:close_rings([which]): remove the transmit ("tx"), receive ("rx") or
  * both rings, so that a later run does not use what an earlier one left. */
 static int stream_close_rings(lua_State *L)
@@ -175,7 +196,8 @@ static int stream_close_rings(lua_State *L)
     if (strcmp(which, "tx") != 0) {
         ps_stream_finish_file(s, &s->run.wr, 1);
         ps_mem_unref(s->run.rx.mem);
-        s->run.rx.mem = NULL;
+        ps_mem_unref(s->run.tap.mem);
+        s->run.rx.mem = s->run.tap.mem = NULL;
     }
     return 0;
 }
@@ -197,14 +219,17 @@ static int ring_io(lua_State *L, int dir)
 {
     ps_lstream *s = ps_checkstream(L, 1);
     ps_buffer *b = ps_checkbuffer(L, 2);
-    ring_side *r = dir ? &s->run.tx : &s->run.rx;
+    /* Lua reads the tap, when there is one: the receive ring is then the
+     * recording disk thread's */
+    int tap = !dir && s->run.tap.mem;
+    ring_side *r = dir ? &s->run.tx : tap ? &s->run.tap : &s->run.rx;
     const char *name = dir ? "transmit" : "receive";
     size_t first, count;
     if (!r->mem)
         return luaL_error(L, "the stream has no %s ring (open_%sring)", name, dir ? "tx" : "rx");
     /* A ring has one producer and one consumer: a disk thread's ring is
      * not Lua's to read or write as well. */
-    if (dir ? s->run.rd.disk != NULL : s->run.wr.disk != NULL)
+    if (!tap && (dir ? s->run.rd.disk != NULL : s->run.wr.disk != NULL))
         return luaL_error(L, "cannot %s the %s ring: the %s file's disk thread %s it",
                           dir ? "write" : "read", name, dir ? "playback" : "recording",
                           dir ? "fills" : "drains");
@@ -234,7 +259,8 @@ static int stream_write_available(lua_State *L)
 static int stream_read_available(lua_State *L)
 {
     ps_lstream *s = ps_checkstream(L, 1);
-    lua_pushinteger(L, s->run.rx.mem ? (lua_Integer)ps_ring_read_available(s->run.rx.ring) : 0);
+    ring_side *r = s->run.tap.mem ? &s->run.tap : &s->run.rx;
+    lua_pushinteger(L, r->mem ? (lua_Integer)ps_ring_read_available(r->ring) : 0);
     return 1;
 }
 
@@ -488,7 +514,7 @@ static const luaL_Reg io_methods[] = {
     { "set_txbuffer", stream_set_txbuffer },   { "set_rxbuffer", stream_set_rxbuffer },
     { "set_txmap", ps_stream_set_txmap },      { "set_rxmap", ps_stream_set_rxmap },
     { "open_txring", stream_open_txring },     { "open_rxring", stream_open_rxring },
-    { "close_rings", stream_close_rings },
+    { "close_rings", stream_close_rings },     { "open_rxtap", stream_open_rxtap },
     { "write", stream_write },                 { "read", stream_read },
     { "write_available", stream_write_available },
     { "read_available", stream_read_available },

@@ -67,6 +67,7 @@ static int p_tx_frames(lua_State *L, ps_lstream *s) { return push_int(L, atomic_
 static int p_rx_frames(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->rx_frames)); }
 static int p_tx_lost(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->tx_lost)); }
 static int p_rx_lost(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->rx_lost)); }
+static int p_tap_lost(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->tap_lost)); }
 static int xrun(lua_State *L, ps_lstream *s, int kind) { return push_int(L, atomic_load(&s->e->xruns[kind])); }
 static int p_input_underflows(lua_State *L, ps_lstream *s) { return xrun(L, s, PS_XRUN_INPUT_UNDERFLOW); }
 static int p_input_overflows(lua_State *L, ps_lstream *s) { return xrun(L, s, PS_XRUN_INPUT_OVERFLOW); }
@@ -175,7 +176,7 @@ static const struct prop { const char *name; getter get; } props[] = {
     { "rx_lost", p_rx_lost },             { "rx_peak", p_rx_peak },
     { "rxmapping", p_rxmapping },         { "samplerate", p_samplerate },
     { "status", p_status },               { "stopped", p_stopped },
-    { "time", p_time },                   { "tx_frames", p_tx_frames },
+    { "tap_lost", p_tap_lost },           { "time", p_time },                   { "tx_frames", p_tx_frames },
     { "tx_lost", p_tx_lost },             { "tx_peak", p_tx_peak },
     { "txmapping", p_txmapping },         { "xruns", p_xruns },
 };

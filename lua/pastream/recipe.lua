@@ -111,13 +111,13 @@ end
 
 --- The file a recipe writes: refused when it exists, unless overwrite
 -- (the -y/--overwrite option) is set; then it is replaced only once the
--- stream has started (ps.prepare_output).  Exits 2 with the reason.
-function recipe.check_output(arg, path, overwrite)
-  if path == "-" then return end
-  local st = require("luv").fs_stat(path)
-  if st and st.type == "directory" then recipe.usage_error(arg, path .. " is a directory, not a file") end
-  if st and st.type == "file" and not overwrite then
-    recipe.usage_error(arg, path .. " exists (use -y/--overwrite to replace it)")
+-- stream has started.  The checks are pastream's one output-file policy
+-- (pastream.output.check, ps.prepare_output).  Exits 2 with the reason.
+function recipe.check_output(arg, path, overwrite, inputs)
+  local ok, why, code = require("pastream.output").check(path, { overwrite = overwrite, inputs = inputs })
+  if ok == nil then
+    if code == "exists" then why = path .. " exists (use -y/--overwrite to replace it)" end
+    recipe.usage_error(arg, why)
   end
 end
 
@@ -137,11 +137,12 @@ end
 function recipe.device(v) return v ~= "" and v or nil end
 
 --- Run fn() and turn an error into "NAME: message" and exit 1 (a table
--- error, such as recipe.exit's or a signal's, passes through).
+-- error with an exit status, such as recipe.exit's or a signal's
+-- Interrupted, passes through).
 function recipe.main(arg, fn)
   local ok, err = pcall(fn)
   if ok then return end
-  if type(err) == "table" then error(err, 0) end
+  if type(err) == "table" and math.type(rawget(err, "exit")) == "integer" then error(err, 0) end
   err = tostring(err):gsub("^[^\n]-%.lua:%d+: ", "")
   recipe.die(arg, err)
 end

@@ -97,6 +97,10 @@ s:record{ frames = 256, meter = true }
 add("stream", ":", getmetatable(s).methods, true)
 local sprops = { "closed" }
 for k in slurp("src/lstream_props.c"):gmatch('{ "([%w_]+)", p_') do sprops[#sprops + 1] = k end
+-- the properties lua/pastream/run.lua derives (its `derived` table)
+for k in slurp("lua/pastream/run.lua"):match("local derived = (%b{})"):gmatch("\n    ([%a_][%w_]*) = function") do
+  sprops[#sprops + 1] = k
+end
 for k in pairs(debug.getuservalue(s, 1) or {}) do
   if type(k) == "string" and k:sub(1, 1) ~= "_" then sprops[#sprops + 1] = k end
 end
@@ -135,7 +139,9 @@ for code in doc:gmatch("`([^`]+)`") do
   for w in code:gmatch("[%a_][%w_]*") do words[w] = true end
 end
 local opts = {}
-for k in slurp("lua/pastream/init.lua"):gmatch("%f[%w_]o%.([%a_][%w_]*)") do opts[k] = true end
+for _, m in ipairs { "init", "run", "chunks", "output" } do   -- init.lua and the modules it re-exports
+  for k in slurp("lua/pastream/" .. m .. ".lua"):gmatch("%f[%w_]o%.([%a_][%w_]*)") do opts[k] = true end
+end
 for k in pairs(ps.default) do opts[k] = true end
 local olist = {}
 for k in pairs(opts) do olist[#olist + 1] = k end

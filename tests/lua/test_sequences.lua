@@ -13,7 +13,8 @@
 --   PS_SEQ_COUNT (24)      sequences to run      PS_SEQ_SEED (1)  the first seed
 --   PS_SEQ_SECONDS         stop starting new sequences after this many seconds
 --   PS_SEQ_STEPS=1,4,5     run only these steps of PS_SEQ_SEED's sequence
---   PS_SEQ_SHRINK_SECONDS  time to cut each new kind of failure down (30)
+--   PS_SEQ_SHRINK_SECONDS  time to cut each new kind of failure down (20),
+--   PS_SEQ_SHRINK_TOTAL    and all of them (120)
 --   PS_SEQ_FAULT_EVERY (8) every Nth seed kills a private JACK server
 --                          mid-sequence (0: never)
 --   PS_SEQ_TIMEOUT (20)    seconds without a step's output: a hang
@@ -39,7 +40,8 @@ end
 local COUNT = env_num("PS_SEQ_COUNT", 24)
 local SEED = env_num("PS_SEQ_SEED", 1)
 local SECONDS = env_num("PS_SEQ_SECONDS", nil)
-local SHRINK_SECONDS = env_num("PS_SEQ_SHRINK_SECONDS", 30)
+local SHRINK_SECONDS = env_num("PS_SEQ_SHRINK_SECONDS", 20)
+local SHRINK_TOTAL = env_num("PS_SEQ_SHRINK_TOTAL", 120)
 local FAULT_EVERY = env_num("PS_SEQ_FAULT_EVERY", 8)
 local TIMEOUT = env_num("PS_SEQ_TIMEOUT", 20)
 local ONLY = os.getenv("PS_SEQ_STEPS")
@@ -284,9 +286,10 @@ local seen = {}       -- kind of failure -> {seed, seconds}
 local found = {}      -- in order
 local ran = 0
 
-local function report(seed, steps, fails, last, fault, skipped)
+local function report(seed, steps, fails, last, fault, skipped, seconds)
   ran = ran + 1
-  local name = string.format("seed %d%s: %d steps", seed, fault and " (server killed mid-sequence)" or "", #steps)
+  local name = string.format("seed %d%s: %d steps (%.1f s)", seed, fault and " (server killed mid-sequence)" or "",
+                             #steps, seconds or 0)
   if #fails == 0 then
     T.ok(true, name .. ", every invariant held")
     return
@@ -327,12 +330,17 @@ local function worker(faults)
     end
     if not job then return end
     if faults and not start_fault_rig() then
+      -- (JACK allows 8 servers on a machine: say so once, and run no more
+      -- sequences that need one of their own)
       T.ok(false, string.format("seed %d: the private rig %s started", job.seed, FAULT_RIG),
            T.read(tmp .. "/rig.log"))
+      for i = #queue, 1, -1 do if is_fault(queue[i].seed) then table.remove(queue, i) end end
     else
+      local t0 = elapsed()
       local res = run_child(job.steps, faults)
+      res.seconds = elapsed() - t0
       local fails, last, skipped = verdict(res, job.steps)
-      report(job.seed, job.steps, fails, last, faults, skipped)
+      report(job.seed, job.steps, fails, last, faults, skipped, res.seconds)
     end
   end
 end
@@ -348,7 +356,7 @@ if SECONDS and #queue > 0 then
 end
 
 -- Each new kind of failure, cut down to fewer steps that fail the same way.
-local shrink_left = SHRINK_SECONDS * math.max(1, #found)
+local shrink_left = SHRINK_TOTAL
 for _, class in ipairs(found) do
   local f = seen[class]
   local budget = math.min(SHRINK_SECONDS, shrink_left)

@@ -250,7 +250,8 @@ function gen.sequence(seed, o)
         play(s, "play")
       else
         local b, t = buffer_name(), counts{}
-        if R.chance(0.5) then t.frames = nil end
+        if R.chance(0.7) then new_buffer(b, chans[s]) end
+        if R.chance(0.8) then t.frames = nil end
         t.loop = nil
         if t.pad == -1 then t.pad = nil end
         add{ op = "play", s = s, src = "buffer", blocking = true, bounded = true, frames = t.frames,
@@ -260,7 +261,8 @@ function gen.sequence(seed, o)
       if k == "buffer" or k == "file" or R.chance(0.5) then src, k = 'H.source("infinite")', "infinite" end
       add{ op = "set_source", s = s, src = k, code = string.format("%s:set_source(%s)", s, src) }
       add{ op = "start", s = s, code = s .. ":start()" }
-      wait(s)
+      -- long enough for a ring of 65536 frames to run dry if nobody fills it
+      if R.chance(0.7) then add{ op = "wait", s = s, timeout = 2, code = s .. ":wait(2)" } else wait(s) end
     end,
     function(s) -- files changed while the stream runs
       record(s)

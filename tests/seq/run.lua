@@ -134,6 +134,7 @@ function R.run(steps, o)
         if why then violation("%s", why) end
       end
       local deliberate = not ok and tostring(err):find(H.DELIBERATE, 1, true)
+      if m and first and first:find("cannot start the stream", 1, true) then m.start_failed = true end
 
       -- a closed Buffer is refused
       if ok and closed_buf then

@@ -10,11 +10,11 @@
 -- A crash or a hang only ends a child: this process reports it with its
 -- seed, cuts the sequence down to fewer steps that fail the same way, and
 -- prints them as Lua calls.
---   PS_SEQ_COUNT (24)      sequences to run      PS_SEQ_SEED (1)  the first seed
+--   PS_SEQ_COUNT (40)      sequences to run      PS_SEQ_SEED (1)  the first seed
 --   PS_SEQ_SECONDS         stop starting new sequences after this many seconds
 --   PS_SEQ_STEPS=1,4,5     run only these steps of PS_SEQ_SEED's sequence
 --   PS_SEQ_SHRINK_SECONDS  time to cut each new kind of failure down (20),
---   PS_SEQ_SHRINK_TOTAL    and all of them (120)
+--   PS_SEQ_SHRINK_TOTAL    and all of them (60)
 --   PS_SEQ_FAULT_EVERY (8) every Nth seed kills a private JACK server
 --                          mid-sequence (0: never)
 --   PS_SEQ_TIMEOUT (20)    seconds without a step's output: a hang
@@ -37,11 +37,11 @@ local function env_num(name, def)
   local v = tonumber(os.getenv(name) or "")
   return v or def
 end
-local COUNT = env_num("PS_SEQ_COUNT", 24)
+local COUNT = env_num("PS_SEQ_COUNT", 40)
 local SEED = env_num("PS_SEQ_SEED", 1)
 local SECONDS = env_num("PS_SEQ_SECONDS", nil)
 local SHRINK_SECONDS = env_num("PS_SEQ_SHRINK_SECONDS", 20)
-local SHRINK_TOTAL = env_num("PS_SEQ_SHRINK_TOTAL", 120)
+local SHRINK_TOTAL = env_num("PS_SEQ_SHRINK_TOTAL", 60)
 local FAULT_EVERY = env_num("PS_SEQ_FAULT_EVERY", 8)
 local TIMEOUT = env_num("PS_SEQ_TIMEOUT", 20)
 local ONLY = os.getenv("PS_SEQ_STEPS")
@@ -231,6 +231,9 @@ local function verdict(res, steps)
                              tf[1]:match("[^/]*$"), got, tf[2]))
         end
       end
+    elseif res.code == 1 and errtail:find("seqfuzz: deliberate error", 1, true) then
+      -- a source's or sink's own error ended the program, with nobody
+      -- waiting for the stream: the script's error, not the library's
     else
       local asan = res.err:match("ERROR: AddressSanitizer: [^\n]*") or res.err:match("runtime error: [^\n]*")
       fail(string.format("the program died (%s)%s", how,

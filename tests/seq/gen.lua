@@ -211,6 +211,12 @@ function gen.sequence(seed, o)
     function(s) add{ op = "drop", s = s, code = s .. " = nil" } end,
     function() add{ op = "sleep", code = "ps.sleep(0.1)" } end,
     ps_chunks,
+    function() -- an overwrite that fails keeps the original
+      local f = file_name()
+      add{ op = "save", code = string.format("ps.save(%s, H.noise(48000, 2), 48000)", file_expr(f)) }
+      add{ op = "overwrite_fails", file = f,
+           code = string.format("H.overwrite_fails(%s, %d)", file_expr(f), R.pick{ 1, 3 }) }
+    end,
     function(s) -- (rarely: after the first, a SIGINT ends the program today, issue 15 point 7)
       if R.chance(0.2) then
         add{ op = "signals", code = "ps.on_signal = H.signal_hook(\"count\") H.sigint() H.sigint()" }

@@ -97,6 +97,19 @@ function H.sigint()
   ps.sleep(0.1)
 end
 
+--- An offline chunk loop that overwrites path (file:chunks{out = path,
+-- overwrite = true}) and fails in its body at chunk k: path must keep
+-- what it held before.
+function H.overwrite_fails(path, k)
+  local input = path:gsub("[^/]*$", "") .. "in.wav"
+  assert(ps.save(input, H.noise(20000, 2), 48000))
+  local n = 0
+  for _ in ps.chunks{ input = input, out = path, overwrite = true, chunksize = 1024 } do
+    n = n + 1
+    if n == k then error(H.DELIBERATE .. " in the body of a file chunk loop") end
+  end
+end
+
 --- Kill the private JACK server this sequence runs on (fault sequences
 -- only: the runner starts a rig of their own and names it in
 -- PS_SEQ_FAULT_RIG), as a crash or an unplugged device would.

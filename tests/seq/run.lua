@@ -121,6 +121,13 @@ function R.run(steps, o)
         if v then M.closed_buffers[v] = true end
       end
 
+      -- a file an overwrite may replace: what it holds now
+      local original
+      if step.file and (step.op == "overwrite_fails" or step.op == "record" or step.op == "playrec") then
+        local f = io.open(o.tmp .. "/" .. step.file .. ".wav", "rb")
+        if f then original = f:read("a") f:close() end
+      end
+
       out("step %d: %s", k, step.code)
       local fn, perr = load(step.code, "=step " .. k, "t", env)
       assert(fn, perr)
@@ -132,9 +139,24 @@ function R.run(steps, o)
       if not ok then
         local why = R.unclear(err)
         if why then violation("%s", why) end
+        if first:find("tests/seq/helpers.lua", 1, true) and not first:find(H.DELIBERATE, 1, true) then
+          violation("the test's own helper failed (a bug of the test): %s", first)
+        end
       end
       local deliberate = not ok and tostring(err):find(H.DELIBERATE, 1, true)
       if m and first and first:find("cannot start the stream", 1, true) then m.start_failed = true end
+
+      -- an overwrite that failed before its stream started (an offline
+      -- loop's body, or a stream that was closed) leaves the original as it was
+      if not ok and original and (step.op == "overwrite_fails" or (s and not before)) then
+        local f = io.open(o.tmp .. "/" .. step.file .. ".wav", "rb")
+        local now = f and f:read("a")
+        if f then f:close() end
+        if now ~= original then
+          violation("an overwrite of %s that failed (%s) changed the original: %d bytes, now %s",
+                    step.file .. ".wav", first, #original, now and (#now .. " bytes") or "gone")
+        end
+      end
 
       -- a closed Buffer is refused
       if ok and closed_buf then
@@ -143,6 +165,8 @@ function R.run(steps, o)
 
       -- the model follows the step
       local op = step.op
+      if m and (op == "play" or op == "playrec") then m.run_src = step.src
+      elseif m and (op == "record" or op == "chunks") then m.run_src = step.src or "none" end
       if op == "new" then
         local nv = rawget(env, step.s)
         if ok and nv then

@@ -45,7 +45,14 @@ local SHRINK_TOTAL = env_num("PS_SEQ_SHRINK_TOTAL", 60)
 local FAULT_EVERY = env_num("PS_SEQ_FAULT_EVERY", 8)
 local TIMEOUT = env_num("PS_SEQ_TIMEOUT", 20)
 local ONLY = os.getenv("PS_SEQ_STEPS")
-local HOST = os.getenv("PASTREAM_LUA") or uv.exepath()
+-- The children run the host this test runs on (PASTREAM_LUA, as tests/run.sh
+-- sets it for the sanitizer builds), else this very program, unless that is
+-- not pastream-lua (valgrind's tool, say: then ./pastream-lua).
+local HOST = os.getenv("PASTREAM_LUA")
+if not HOST then
+  HOST = uv.exepath()
+  if not HOST or not HOST:match("pastream%-lua$") then HOST = "./pastream-lua" end
+end
 local BUILD = os.getenv("PS_BUILD") or "build"
 local SELF = arg[0]
 
@@ -82,23 +89,38 @@ end
 ---------------------------------------------------------------------------
 -- A private JACK server for the fault sequences (they kill it)
 ---------------------------------------------------------------------------
-local FAULT_RIG = "seqfault-" .. uv.os_getpid()
-local fault_rig_used = false
+local FAULT_BASE = string.format("seqfault-%d", math.tointeger(uv.os_getpid()))
+local FAULT_RIG = FAULT_BASE
+local fault_rigs = {}       -- every name used, to be cleaned up at the end
 local function sh(cmd)
   local ok = os.execute(cmd)
   return ok
 end
 local function start_fault_rig()
-  fault_rig_used = true
-  return sh(string.format("scripts/jackrig.sh start --name %s --period 1024 --probe %s/pa_probe >%s/rig.log 2>&1",
-                          FAULT_RIG, BUILD, tmp))
+  -- (a sequence that ended before its crash step left it running: stop it.
+  -- A killed server whose zombie nobody has reaped yet still holds its
+  -- name: then a new name.)
+  for try = 1, 2 do
+    if try == 2 then FAULT_RIG = string.format("%s-%d", FAULT_BASE, #fault_rigs) end
+    fault_rigs[FAULT_RIG] = true
+    sh(string.format("scripts/jackrig.sh stop --name %s >/dev/null 2>&1", FAULT_RIG))
+    if sh(string.format("scripts/jackrig.sh start --name %s --period 1024 --probe %s/pa_probe >%s/rig.log 2>&1",
+                        FAULT_RIG, BUILD, tmp)) then
+      return true
+    end
+    fault_rigs[#fault_rigs + 1] = FAULT_RIG
+  end
+  return false
 end
 local function end_fault_rig()
-  if not fault_rig_used then return end
   -- a start under the same name also frees the slot a killed server left
-  sh(string.format("scripts/jackrig.sh start --name %s --period 1024 --probe %s/pa_probe >/dev/null 2>&1",
-                   FAULT_RIG, BUILD))
-  sh(string.format("scripts/jackrig.sh stop --name %s >/dev/null 2>&1", FAULT_RIG))
+  for name in pairs(fault_rigs) do
+    if type(name) == "string" then
+      sh(string.format("scripts/jackrig.sh start --name %s --period 1024 --probe %s/pa_probe >/dev/null 2>&1",
+                       name, BUILD))
+      sh(string.format("scripts/jackrig.sh stop --name %s >/dev/null 2>&1", name))
+    end
+  end
 end
 
 ---------------------------------------------------------------------------
@@ -243,8 +265,10 @@ local function verdict(res, steps)
     fail(string.format("the program exited with status %s, signal %s after the sequence", res.code, res.signal))
   end
   for _, f in ipairs(fails) do
-    -- a kind of failure: its text without numbers and names
-    f.class = f.text:gsub("%d+", "N"):gsub("%(call N%)", ""):gsub("s%d", "sN"):gsub("b%d", "bN")
+    -- a kind of failure: its text without numbers and names, and the
+    -- kind of call it happened in
+    f.class = f.text:gsub("%d+", "N"):gsub("s%d", "sN"):gsub("b%d", "bN")
+                    .. " @ " .. (steps[f.step] and steps[f.step].op or "the end")
   end
   return fails, last, skipped
 end

@@ -14,6 +14,9 @@ local H = require "seq.helpers"
 
 local R = {}
 
+-- The calls that start a run.
+local op_runs = { start = true, play = true, playrec = true, record = true, chunks = true }
+
 local function out(fmt, ...)
   io.stdout:write(string.format(fmt, ...), "\n")
   io.stdout:flush()
@@ -145,6 +148,11 @@ function R.run(steps, o)
       end
       local deliberate = not ok and tostring(err):find(H.DELIBERATE, 1, true)
       if m and first and first:find("cannot start the stream", 1, true) then m.start_failed = true end
+      if m and first and first:find("already running", 1, true) and op_runs[step.op] and step.op ~= "start"
+         and m.state ~= "running" then
+        violation("%s says 'already running', but the stream's last run %s", step.op,
+                  m.start_failed and "failed to start" or "ended")
+      end
 
       -- an overwrite that failed before its stream started (an offline
       -- loop's body, or a stream that was closed) leaves the original as it was

@@ -92,9 +92,17 @@ end
 local FAULT_BASE = string.format("seqfault-%d", math.tointeger(uv.os_getpid()))
 local FAULT_RIG = FAULT_BASE
 local fault_rigs = {}       -- every name used, to be cleaned up at the end
+-- Run a shell command without blocking the loop (the children's output
+-- and their timeouts go on meanwhile); true when it exits with status 0.
 local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok
+  return task.suspend(function(done)
+    local h
+    h = uv.spawn("sh", { args = { "-c", cmd } }, function(code)
+      h:close()
+      done(code == 0)
+    end)
+    if not h then done(false) end
+  end)
 end
 local function start_fault_rig()
   -- (a sequence that ended before its crash step left it running: stop it.

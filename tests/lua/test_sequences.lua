@@ -344,14 +344,40 @@ local function report(seed, steps, fails, last, fault, skipped, seconds)
   end
 end
 
-local queue = {}
+-- The seeds still to run, made into sequences one at a time (make fuzz
+-- asks for a million).
+local LAST = SEED + COUNT - 1
+local next_seed = { [false] = SEED, [true] = SEED }
+local only_job
 if ONLY then
   local all = sequence(SEED)
   local pick = {}
   for n in ONLY:gmatch("%d+") do pick[#pick + 1] = all[tonumber(n)] end
-  queue[1] = { seed = SEED, steps = pick }
-else
-  for seed = SEED, SEED + COUNT - 1 do queue[#queue + 1] = { seed = seed, steps = sequence(seed) } end
+  only_job = { seed = SEED, steps = pick }
+end
+local function take(faults)
+  if ONLY then
+    if only_job and is_fault(only_job.seed) == faults then
+      local j = only_job
+      only_job = nil
+      return j
+    end
+    return nil
+  end
+  local seed = next_seed[faults]
+  while seed <= LAST and is_fault(seed) ~= faults do seed = seed + 1 end
+  if seed > LAST then return nil end
+  next_seed[faults] = seed + 1
+  return { seed = seed, steps = sequence(seed) }
+end
+local function left()
+  local n = 0
+  for _, f in ipairs{ false, true } do
+    for seed = next_seed[f], math.min(LAST, next_seed[f] + 1000) do
+      if is_fault(seed) == f then n = n + 1 end
+    end
+  end
+  return n
 end
 
 -- Two workers for the sequences on the shared rig, one for those that kill
@@ -359,17 +385,14 @@ end
 local function worker(faults)
   while true do
     if SECONDS and elapsed() > SECONDS then return end
-    local job
-    for i, j in ipairs(queue) do
-      if is_fault(j.seed) == faults then job = table.remove(queue, i) break end
-    end
+    local job = take(faults)
     if not job then return end
     if faults and not start_fault_rig() then
       -- (JACK allows 8 servers on a machine: say so once, and run no more
       -- sequences that need one of their own)
       T.ok(false, string.format("seed %d: the private rig %s started", job.seed, FAULT_RIG),
            T.read(tmp .. "/rig.log"))
-      for i = #queue, 1, -1 do if is_fault(queue[i].seed) then table.remove(queue, i) end end
+      next_seed[true] = LAST + 1
     else
       local t0 = elapsed()
       local res = run_child(job.steps, faults)
@@ -386,8 +409,9 @@ while true do
   if not busy then break end
   task.sleep(0.2)
 end
-if SECONDS and #queue > 0 then
-  print(string.format("# %d sequences not run: PS_SEQ_SECONDS=%d reached", #queue, SECONDS))
+if SECONDS and left() > 0 then
+  print(string.format("# PS_SEQ_SECONDS=%d reached: the seeds from %d on were not run", SECONDS,
+                      math.min(next_seed[false], next_seed[true])))
 end
 
 -- Each new kind of failure, cut down to fewer steps that fail the same way.

@@ -204,7 +204,7 @@ function gen.sequence(seed, o)
     function(s) local snk = sink(s)
                 add{ op = "set_sink", s = s, code = string.format("%s:set_sink(%s)", s, snk) } end,
     function(s) local f = R.chance(0.8) and file_name()
-                add{ op = "to_file", s = s, file = f or nil,
+                add{ op = "to_file", s = s, target = f or nil,
                      code = string.format("%s:to_file(%s)", s, f and file_expr(f) .. ", {overwrite = true}" or "nil") } end,
     function(s) add{ op = "finish_files", s = s, code = s .. ":finish_files()" } end,
     function() add{ op = "gc", code = "collectgarbage() collectgarbage()" } end,
@@ -213,7 +213,7 @@ function gen.sequence(seed, o)
     ps_chunks,
     function() -- an overwrite that fails keeps the original
       local f = file_name()
-      add{ op = "save", code = string.format("ps.save(%s, H.noise(48000, 2), 48000)", file_expr(f)) }
+      add{ op = "save", file = f, code = string.format("ps.save(%s, H.noise(48000, 2), 48000)", file_expr(f)) }
       add{ op = "overwrite_fails", file = f,
            code = string.format("H.overwrite_fails(%s, %d)", file_expr(f), R.pick{ 1, 3 }) }
     end,
@@ -282,10 +282,11 @@ function gen.sequence(seed, o)
       add{ op = f, s = s, code = s .. ":" .. f .. "()" }
       wait(s)
     end,
-    function(s) -- waits after a close
+    function(s) -- waits after a close, the last with no timeout
       add{ op = "close", s = s, code = s .. ":close()" }
       wait(s)
-      wait(s)
+      R.pick{ 0 }     -- (the draw wait() makes: the seeds keep their sequences)
+      add{ op = "wait", s = s, code = s .. ":wait()" }
     end,
   }
 

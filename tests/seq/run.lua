@@ -124,6 +124,17 @@ function R.run(steps, o)
         if v then M.closed_buffers[v] = true end
       end
 
+      -- A file another call writes: a stream recording into it can no
+      -- longer be held to what it wrote (two writers of one path are the
+      -- script's mistake, not the library's).
+      local path = step.file and (o.tmp .. "/" .. step.file .. ".wav")
+      if not path and m and m.to_file and step.op == "record" and step.out == "new" then path = m.to_file end
+      if path then
+        for _, sm in pairs(M.streams) do
+          if sm.recfile == path then sm.recfile, sm.recmin = nil, 0 end
+        end
+      end
+
       -- a file an overwrite may replace: what it holds now
       local original
       if step.file and (step.op == "overwrite_fails" or step.op == "record" or step.op == "playrec") then
@@ -264,7 +275,7 @@ function R.run(steps, o)
                       loop = step.code:match("loop = true") ~= nil }
           end
         elseif op == "to_file" then
-          if ok then m.to_file = step.file and (o.tmp .. "/" .. step.file .. ".wav") or nil end
+          if ok then m.to_file = step.target and (o.tmp .. "/" .. step.target .. ".wav") or nil end
         elseif op == "finish_files" then
           if ok and m.recfile and not (before and before.active) then check_file(m, "finish_files") end
         elseif op == "drop" then

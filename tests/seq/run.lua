@@ -102,10 +102,12 @@ function R.run(steps, o)
         before = { active = s.active, ended = s.ended, rx_channels = s.rx_channels }
         if m.recfile then m.recmin = select(2, s:file_frames()) or 0 end
       end
-      local closed_buf
+      local closed_buf      -- a closed Buffer this step hands to the library
       for b in step.code:gmatch("%f[%w](b%d)%f[^%w]") do
         local v = rawget(env, b)
-        if v ~= nil and M.closed_buffers[v] and not step.code:match("^" .. b .. " = ") then closed_buf = b end
+        if v ~= nil and M.closed_buffers[v] and step.op ~= "close_buffer" and step.op ~= "buffer" then
+          closed_buf = b
+        end
       end
       local rxbuf_ch
       if step.op == "set_rxbuffer" and step.b then

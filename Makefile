@@ -230,7 +230,9 @@ $(B)/pastream-lua: $(B)/host.o $(B)/sigchain.o | $(B)/pastream/core.so
 # project's objects with fuzzer-no-link) into build-fuzz/, each run for
 # FUZZ_SECONDS from its seed corpus and regression inputs (copied to a
 # scratch directory, so that new inputs stay out of the tree); a crash fails
-# (tests/fuzz/run.sh; findings go to tests/out/fuzz/).
+# (tests/fuzz/run.sh; findings go to tests/out/fuzz/).  Then the stateful fuzzer of
+# the Lua API (tests/lua/test_sequences.lua) runs new seeds for FUZZ_SECONDS
+# on a rig of its own (tests/seq/fuzz.sh; PS_SEQ_SEED to repeat a run).
 FUZZ_B       = build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
@@ -243,7 +245,9 @@ fuzz-deps: test-deps
 
 fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory fuzz-build
-	@FUZZ_SECONDS='$(FUZZ_SECONDS)' tests/fuzz/run.sh $(FUZZ_TARGETS)
+	@$(MAKE) --no-print-directory all
+	@FUZZ_SECONDS='$(FUZZ_SECONDS)' tests/fuzz/run.sh $(FUZZ_TARGETS); a=$$?; \
+	  FUZZ_SECONDS='$(FUZZ_SECONDS)' tests/seq/fuzz.sh; b=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]
 
 fuzz-build:
 	@CFLAGS='$(FUZZ_FLAGS)' $(MAKE) --no-print-directory B=$(FUZZ_B) CC=clang \

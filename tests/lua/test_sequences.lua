@@ -403,12 +403,7 @@ local function worker(faults)
   end
 end
 local workers = { task.spawn(worker, false), task.spawn(worker, false), task.spawn(worker, true) }
-while true do
-  local busy = false
-  for _, co in ipairs(workers) do if coroutine.status(co) ~= "dead" then busy = true end end
-  if not busy then break end
-  task.sleep(0.2)
-end
+for _, w in ipairs(workers) do w:join() end   -- a worker's error is raised here
 if SECONDS and left() > 0 then
   print(string.format("# PS_SEQ_SECONDS=%d reached: the seeds from %d on were not run", SECONDS,
                       math.min(next_seed[false], next_seed[true])))

@@ -297,7 +297,7 @@ function gen.sequence(seed, o)
     local s = stream_name()
     if not kinds[s] and R.chance(0.7) then new_stream(s) end
     if crash_at and #steps >= crash_at then
-      add{ op = "crash_rig", code = "H.crash_rig()" }
+      add{ op = "crash_rig", code = "H.crash_rig(s1, s2, s3)" }
       crash_at = nil
       -- after the server is gone: what a script would still call
       for _ = 1, R.int(2, 4) do

@@ -31,6 +31,9 @@ local UNCLEAR = {
   "cannot resume", "attempt to yield", "invalid key to 'next'",
 }
 function R.unclear(err)
+  -- the engine's errors are values (err.kind, tostring(err) the message)
+  local mt = type(err) == "table" and getmetatable(err)
+  if mt and mt.__tostring and err.kind then err = tostring(err) end
   if type(err) ~= "string" then return "an error that is not a string (" .. type(err) .. ")" end
   if err:find(H.DELIBERATE, 1, true) then return nil end     -- the script's own error
   local first = err:match("^[^\n]*")

@@ -164,6 +164,20 @@ function cli.parse_size(str, pow2)
   return n
 end
 
+--- cli.blocksize(str) -> frames per callback.  sox's -b is bits per
+-- sample; pastream's is frames per callback, so a value under 32 (other
+-- than 0, the host's choice) is refused with a hint rather than run.
+function cli.blocksize(str)
+  local n = cli.parse_size(str)
+  if n > 0 and n < 32 then
+    local bits = (n == 8 or n == 16 or n == 24)
+      and string.format(": for %d-bit samples use -e pcm_%d (file) or -f int%d (device)", n, n, n) or ""
+    error(string.format("%d frames per callback is too small (at least 32, or 0 for the host's "
+      .. "choice); -b is the blocksize here, not sox's bits per sample%s", n, bits), 0)
+  end
+  return n
+end
+
 --- cli.parse_rate(str) -> a sample rate in Hz: 48000, 48k, 44.1k (k or K
 -- both mean kHz here).
 function cli.parse_rate(str)
@@ -207,6 +221,32 @@ function cli.parse_map(str)
     map[#map + 1] = { chin, chout }
   end
   return map
+end
+
+--- cli.device_sides(text, matches) -> {input = q1, output = q2}: the
+-- device queries of -D for the playback and the recording side.  A whole
+-- value that names a device comes first, commas and all, so that ALSA
+-- names such as "HDA Intel PCH: ALC (hw:0,0)" can be given; only then is a
+-- comma the separator of a pair, and then every part must name a device
+-- (the unused side too: "hw:0,0" must not quietly become device 0).
+-- matches(query) -> true, or false and the reason.
+function cli.device_sides(text, matches)
+  if not text:find(",", 1, true) then
+    local q = not cli.is_null(text) and text or nil
+    return { input = q, output = q }
+  end
+  if matches(text) then return { input = text, output = text } end
+  local pair = cli.parse_pair(text)
+  for _, q in ipairs { pair.input or false, pair.output or false } do
+    if q then
+      local good, why = matches(q)
+      if not good then
+        error(string.format("%s (in '%s', a comma separates the playback and the recording "
+          .. "device)", clean(why), text), 0)
+      end
+    end
+  end
+  return pair
 end
 
 --- cli.is_null(s): true for the "use the default / nothing" placeholders
@@ -280,7 +320,8 @@ function cli.read_argfile(path)
         quote = nil
       elseif c == "\\" and text:sub(i + 1, i + 1):match('["\\$`\n]') then
         i = i + 1
-        if text:sub(i, i) ~= "\n" then word = word .. text:sub(i, i) end
+        if text:sub(i, i) == "\n" then line = line + 1   -- a continuation
+        else word = word .. text:sub(i, i) end
       else
         word = word .. c
       end
@@ -288,9 +329,12 @@ function cli.read_argfile(path)
       quote, quote_line = c, line
       word = word or ""
     elseif c == "\\" then
+      -- backslash-newline joins the lines (counted); a backslash at the
+      -- very end of the file escapes nothing and adds no argument
       i = i + 1
       local nx = text:sub(i, i)
-      if nx ~= "\n" then word = (word or "") .. nx end
+      if nx == "\n" then line = line + 1
+      elseif nx ~= "" then word = (word or "") .. nx end
     elseif c:match("%s") then
       if word then args[#args + 1] = word; word = nil end
     elseif c == "#" and not word then
@@ -338,9 +382,9 @@ local OPTIONS = {
   { nil, "loop", flag = true },
   { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
   { "y", "overwrite", flag = true },
-  { "b", "blocksize", parse = function(v) return cli.parse_size(v) end, single = true },
+  { "b", "blocksize", parse = function(v) return cli.blocksize(v) end, single = true },
   { "c", "channels", parse = function(v) return cli.parse_pair(v, channels_value) end },
-  { "D", "device", parse = function(v) return cli.parse_pair(v) end },
+  { "D", "device", parse = function(v) return cli.parse_pair(v) end, keep_text = true },
   { "f", "format", parse = function(v) return cli.parse_pair(v, one_of(FORMATS, "sample format")) end },
   { "r", "rate", parse = cli.parse_rate, single = true },
   { "m", "map", parse = function(v) return { cli.parse_map(v) } end, multi = true },
@@ -366,6 +410,7 @@ local function set_option(res, o, value)
   end
   local ok, v = pcall(o.parse, value)
   if not ok then usage_error("%s: %s", o.name, clean(v)) end
+  if o.keep_text then res[o.key .. "_text"] = value end   -- -D: see cli.device_sides
   if o.multi then
     local list = res[o.key] or {}
     if #list == 2 then
@@ -973,8 +1018,12 @@ local function plan(ps, o, env)
 
   -- Devices, resolved here so that a bad -D is named as such.
   local dev_in, dev_out
+  local devq = o.device_text and try(2, "-D/--device", cli.device_sides, o.device_text, function(q)
+    local good, why = pcall(ps.device, q)
+    return good, why
+  end) or {}
   if playing then
-    dev_out = try(2, "-D/--device", ps.device, side_value(o.device, "input"), "output")
+    dev_out = try(2, "-D/--device", ps.device, devq.input, "output")
     if play_ch and play_ch > dev_out.max_output_channels then
       if play_from == "input" then
         usage_error("the input has %d channels but device '%s' plays %d: choose with -m/--map",
@@ -985,7 +1034,7 @@ local function plan(ps, o, env)
     end
   end
   if recording then
-    dev_in = try(2, "-D/--device", ps.device, side_value(o.device, "output"), "input")
+    dev_in = try(2, "-D/--device", ps.device, devq.output, "input")
     local need = rmap and max_of(rmap, 1) or rec_ch
     if need and need > dev_in.max_input_channels then
       usage_error("%s: device '%s' has %d input channels, %d asked for",
@@ -1024,9 +1073,14 @@ local function run(ps, o, env, state)
   state.stream = stream
 
   local rate = stream.samplerate
-  local frames = o.frames or (o.duration and cli.parse_time(o.duration, rate)) or -1
-  local offset = o.offset and cli.parse_time(o.offset, rate) or 0
-  local pad = o.pad == true and -1 or (o.pad and cli.parse_time(o.pad, rate)) or 0
+  -- a time becomes frames once the rate is known; one too long for that
+  -- is still the option's fault, before anything plays
+  local function frames_of(text, name)
+    return try(2, name, cli.parse_time, text, rate)
+  end
+  local frames = o.frames or (o.duration and frames_of(o.duration, "-d/--duration")) or -1
+  local offset = o.offset and frames_of(o.offset, "-o/--offset") or 0
+  local pad = o.pad == true and -1 or (o.pad and frames_of(o.pad, "-p/--pad")) or 0
   if p.recording and frames >= 0 and offset > frames then
     usage_error("-o/--offset (%d frames) is longer than the duration (%d frames)", offset, frames)
   end

@@ -20,7 +20,9 @@ static int core_save(lua_State *L)
     if (!major)
         major = SF_FORMAT_WAV;
     SF_INFO info = { .samplerate = (int)rate, .channels = b->channels,
-                     .format = major | ps_sf_subtype_for(major, b->format) };
+                     .format = major | ((major == SF_FORMAT_OGG && ps_sf_subtype_from_path(path))
+                                        ? ps_sf_subtype_from_path(path)
+                                        : ps_sf_subtype_for(major, b->format)) };
     if (!sf_format_check(&info))
         return luaL_error(L, "%s: this file type cannot hold %s samples", path,
                           ps_format_name(b->format));

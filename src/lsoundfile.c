@@ -83,6 +83,8 @@ static int sf_open_lua(lua_State *L)
             major = strcmp(path, "-") == 0 ? SF_FORMAT_AU : SF_FORMAT_WAV;
         if (!f->info.samplerate || !f->info.channels)
             return luaL_error(L, "writing %s needs samplerate and channels", path);
+        if (!st && major == SF_FORMAT_OGG)
+            st = ps_sf_subtype_from_path(path);
         f->info.format = major | (st ? st : ps_sf_subtype_for(major, PS_FLOAT32)) | en;
         if (!sf_format_check(&f->info)) {
             lua_pushnil(L);

@@ -995,8 +995,10 @@ static int stream_attach_writer(lua_State *L)
         def = strcmp(path, "-") == 0 ? SF_FORMAT_AU : SF_FORMAT_WAV;
     int w = format_word(L, o, def, &given);
     int channels = s->rx_channels ? s->rx_channels : s->params.channels[0];
-    if (!given)
-        w |= ps_sf_subtype_for(w & SF_FORMAT_TYPEMASK, s->params.format[0]);
+    if (!given) {
+        int st = (w & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG ? ps_sf_subtype_from_path(path) : 0;
+        w |= st ? st : ps_sf_subtype_for(w & SF_FORMAT_TYPEMASK, s->params.format[0]);
+    }
     SF_INFO info = { .samplerate = (int)s->params.samplerate, .channels = channels, .format = w };
     if (!sf_format_check(&info))
         return fail(L, "%s: a %s file cannot hold %s%s at %d Hz, %d channels%s", path,

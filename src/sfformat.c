@@ -22,9 +22,11 @@ static const named majors[] = {
     { "sd2", SF_FORMAT_SD2 },     { "flac", SF_FORMAT_FLAC },   { "caf", SF_FORMAT_CAF },
     { "wve", SF_FORMAT_WVE },     { "ogg", SF_FORMAT_OGG },     { "mpc2k", SF_FORMAT_MPC2K },
     { "rf64", SF_FORMAT_RF64 },
-#ifdef SF_FORMAT_MPEG
+    /* SF_FORMAT_MPEG and SF_FORMAT_OPUS are enum constants (libsndfile
+     * 1.1.0 and 1.0.29 on), not macros: an #ifdef never saw them, and
+     * .mp3 and .opus were silently written as something else.  Whether
+     * this libsndfile can write them is sf_format_check's to say. */
     { "mpeg", SF_FORMAT_MPEG },
-#endif
     { NULL, 0 }
 };
 
@@ -41,15 +43,11 @@ static const named subtypes[] = {
     { "dwvw_24", SF_FORMAT_DWVW_24 }, { "dwvw_n", SF_FORMAT_DWVW_N },
     { "dpcm_8", SF_FORMAT_DPCM_8 },   { "dpcm_16", SF_FORMAT_DPCM_16 },
     { "vorbis", SF_FORMAT_VORBIS },
-#ifdef SF_FORMAT_OPUS
     { "opus", SF_FORMAT_OPUS },
-#endif
     { "alac_16", SF_FORMAT_ALAC_16 }, { "alac_20", SF_FORMAT_ALAC_20 },
     { "alac_24", SF_FORMAT_ALAC_24 }, { "alac_32", SF_FORMAT_ALAC_32 },
-#ifdef SF_FORMAT_MPEG_LAYER_III
     { "mpeg_layer_i", SF_FORMAT_MPEG_LAYER_I }, { "mpeg_layer_ii", SF_FORMAT_MPEG_LAYER_II },
     { "mpeg_layer_iii", SF_FORMAT_MPEG_LAYER_III },
-#endif
     { NULL, 0 }
 };
 
@@ -107,13 +105,19 @@ int ps_sf_major_from_path(const char *path)
     return m > 0 ? m : 0;
 }
 
+int ps_sf_subtype_from_path(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot && !strchr(dot, '/') && strcasecmp(dot + 1, "opus") == 0)
+        return SF_FORMAT_OPUS;        /* .opus is Ogg Opus, not Ogg Vorbis */
+    return 0;
+}
+
 int ps_sf_subtype_for(int major, ps_format f)
 {
     switch (major) {
     case SF_FORMAT_OGG:  return SF_FORMAT_VORBIS;
-#ifdef SF_FORMAT_MPEG
     case SF_FORMAT_MPEG: return SF_FORMAT_MPEG_LAYER_III;
-#endif
     case SF_FORMAT_FLAC:
         return f == PS_INT16 ? SF_FORMAT_PCM_16 : f == PS_INT8 ? SF_FORMAT_PCM_S8 : SF_FORMAT_PCM_24;
     default: break;

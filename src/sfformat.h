@@ -21,6 +21,8 @@ void ps_sf_list_subtypes(char *buf, size_t len);
 
 /* The major format of a path's extension, or 0. */
 int ps_sf_major_from_path(const char *path);
+/* The subtype a path's extension implies (.opus: SF_FORMAT_OPUS), or 0. */
+int ps_sf_subtype_from_path(const char *path);
 /* The subtype a recording in `major` gets for device samples of format f:
  * the same samples where the file type allows (as pastream does). */
 int ps_sf_subtype_for(int major, ps_format f);

@@ -610,9 +610,11 @@ audio device options
   file). null, ^ or '' on a side keeps its default.
 
 audio file options
-  -t, --file-type=T[,T]   file type: wav, aiff, au, raw, flac, ogg, caf, w64,
-                          rf64, ... (default: from the file name's extension;
-                          a recording to - is au)
+  -t, --file-type=T[,T]   file type: wav, aiff, au, raw, flac, ogg, opus, mp3,
+                          caf, w64, rf64, ... (default: from the file name's
+                          extension, and a name without one is wav; a
+                          recording to - is au). An extension that names no
+                          type this libsndfile writes is refused
   -e, --encoding=E[,E]    sample encoding: pcm_16, pcm_24, pcm_32, float, ...
                           (default: the device's sample format where the file
                           type allows it)
@@ -836,6 +838,85 @@ function cli.file_message(msg, path)
   return msg
 end
 
+-- File name extensions and -t names that are another name for a type
+-- (and, for .opus, an encoding too).
+local TYPE_ALIAS = {
+  aif = { "aiff" }, aifc = { "aiff" }, snd = { "au" }, oga = { "ogg" },
+  opus = { "ogg", "opus" }, mp3 = { "mpeg", "mpeg_layer_iii" },
+}
+-- The encoding a device format records as, where the type can hold it.
+local NATURAL = { float32 = "float", int32 = "pcm_32", int24 = "pcm_24",
+  int16 = "pcm_16", int8 = "pcm_s8", uint8 = "pcm_u8" }
+-- Else the nearest that the type can hold, best first.
+local PREFER = { "float", "pcm_24", "pcm_32", "pcm_16", "pcm_s8", "pcm_u8", "double" }
+
+--- cli.writable_types(formats) -> "aiff, au, caf, flac, ..., wav": the
+-- types (and extensions) this libsndfile can write, for messages.
+function cli.writable_types(formats)
+  local names = {}
+  for t in pairs(formats) do names[#names + 1] = t end
+  for alias, to in pairs(TYPE_ALIAS) do
+    local subs = formats[to[1]]
+    local ok = subs ~= nil
+    if ok and to[2] then
+      ok = false
+      for _, st in ipairs(subs) do if st == to[2] then ok = true end end
+    end
+    if ok then names[#names + 1] = alias end
+  end
+  table.sort(names)
+  return table.concat(names, ", ")
+end
+
+--- cli.output_format(path, ftype, encoding, formats, devformat) -> type,
+-- encoding (either nil: the library's default): what a recording to path
+-- is written as.  The type is -t's, else the extension's; a name with no
+-- extension is WAV (standard output, "-", is AU).  A type this libsndfile
+-- cannot write, or an extension that names no type, raises a message that
+-- lists the types it can write: a file is what its name says, or nothing
+-- is written.  Without -e, a type that cannot hold the device's samples
+-- gets the nearest encoding it can.  formats: ps.formats().
+function cli.output_format(path, ftype, enc, formats, devformat)
+  local what, name
+  if ftype then
+    what, name = "-t/--file-type", ftype:lower()
+  elseif path == "-" then
+    return nil, enc
+  else
+    local base = path:match("([^/]*)$")
+    local ext = base:match("^.+%.([^.]*)$")
+    if not ext then return "wav", enc end          -- the help says so
+    what, name = "output file '" .. path .. "'", ext:lower()
+  end
+  local alias = TYPE_ALIAS[name]
+  local t = alias and alias[1] or name
+  local subs = formats[t]
+  if alias and alias[2] and not enc then
+    local has = false
+    for _, st in ipairs(subs or {}) do if st == alias[2] then has = true end end
+    if not has then subs = nil end
+    enc = alias[2]
+  end
+  if not subs and ftype then return t, enc end   -- the library names what -t it knows
+  if not subs then
+    local shown = ftype and ("'" .. name .. "'") or ("'." .. name .. "'")
+    error(string.format("%s: this libsndfile cannot write %s files; it writes %s",
+      what, shown, cli.writable_types(formats)), 0)
+  end
+  if not enc and t ~= "flac" and t ~= "ogg" and t ~= "mpeg" then
+    local natural = NATURAL[devformat or "float32"]
+    local can = {}
+    for _, st in ipairs(subs) do can[st] = true end
+    if not can[natural] then
+      for _, st in ipairs(PREFER) do
+        if can[st] then enc = st break end
+      end
+      enc = enc or subs[1]
+    end
+  end
+  return t, enc
+end
+
 -- Errors of the Lua API that mean "this build cannot play or record files".
 local function no_file_support(msg)
   return msg:find("expected, got string", 1, true)
@@ -940,6 +1021,14 @@ local function plan(ps, o, env)
         usage_error("output file '%s': '%s' is not a directory", o.output, dir)
       end
     end
+  end
+
+  -- What the recording is written as: decided here, so that a name that
+  -- says MP3 never gets WAV inside, and nothing plays when it cannot be.
+  if recording and not env.record then
+    local fmt_rec = side_value(o.format, "output")
+    p.out_type, p.out_subtype = try(2, nil, cli.output_format, o.output,
+      side_value(o.file_type, "output"), side_value(o.encoding, "output"), ps.formats(), fmt_rec)
   end
 
   -- What is played: its channels, rate and length.
@@ -1098,7 +1187,8 @@ local function run(ps, o, env, state)
     ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
   end
   if p.recording then
-    ro.output_file = file_opts(o, "output")
+    ro.output_file = file_opts(o, "output") or {}
+    ro.output_file.type, ro.output_file.subtype = p.out_type, p.out_subtype
     ro.out = env.record or o.output
     ro.overwrite = o.overwrite
   end

@@ -193,7 +193,7 @@ static int f_close(lua_State *L)
 {
     ps_soundfile *f = luaL_checkudata(L, 1, PS_SOUNDFILE);
     if (f->sf) {
-        int r = sf_close(f->sf);
+        int r = ps_sf_close(f->sf);
         f->sf = NULL;
         if (r != 0) {
             lua_pushnil(L);

@@ -115,7 +115,7 @@ static int finish_file(ps_lstream *s, file_side *f, int drain, int slot)
         f->disk = NULL;
     }
     if (f->sf) {
-        if (sf_close(f->sf) != 0)
+        if (ps_sf_close(f->sf) != 0)
             r = -1;
         f->sf = NULL;
     }

@@ -30,6 +30,9 @@ int ps_sf_subtype_for(int major, ps_format f);
 /* sf_open, with "-" meaning stdin (SFM_READ) or stdout (SFM_WRITE).
  * *is_pipe is set when the file cannot seek.  NULL on error (sf_strerror(NULL)). */
 SNDFILE *ps_sf_open(const char *path, int mode, SF_INFO *info, int *is_pipe);
+/* sf_close for a file from ps_sf_open: a pipe's header that waited for
+ * samples that never came is written out. */
+int ps_sf_close(SNDFILE *sf);
 /* Why ps_sf_open(path) failed (call right after it). */
 const char *ps_sf_open_error(const char *path);
 

@@ -1244,7 +1244,15 @@ local function run(ps, o, env, state)
   end
   if not waited then
     if is_failure(werr) then error(werr, 0) end
-    runtime_error("%s", (clean(werr):gsub("%(fatal_xruns is set%)", "(--fatal-xruns)")))
+    local msg = clean(werr)
+    -- A recording to a pipe fails to write when its reader has gone (sox
+    -- took what it wanted, head closed): say that, not libsndfile's
+    -- "System error : Broken pipe" or, through the pipe writer, "No Error".
+    local n = msg:match("write error after (%d+) frames")
+    if n and o.output == "-" and not env.record and uv.guess_handle(1) == "pipe" then
+      runtime_error("the reader of standard output went away after %s frames", n)
+    end
+    runtime_error("%s", (msg:gsub("%(fatal_xruns is set%)", "(--fatal-xruns)")))
   end
 end
 

@@ -568,8 +568,9 @@ general options
 playback/record options
       --buffersize=N      ring buffer frames between the device and the files,
                           a power of two (default 65536, also written 64K)
-  -d, --duration=TIME     stop after TIME; -1 (default): at the end of the
-                          input, or never when only recording
+  -d, --duration=TIME     stop after TIME, an input shorter than that ending
+                          in silence (as sox does); -1 (default): at the end
+                          of the input, or at Ctrl-C when only recording
   -n, --frames=N          the same as a frame count: 480k is 480000 frames
   -o, --offset=TIME       drop TIME from the start of the recording (e.g. the
                           round-trip latency), counted in the duration
@@ -650,6 +651,19 @@ end
 --- cli.help() -> the --help text.
 function cli.help() return HELP end
 
+-- What to check when PortAudio finds no device at all.
+local function no_devices_help()
+  local server = os.getenv("JACK_DEFAULT_SERVER")
+  return table.concat({
+    "PortAudio found no audio device. Things to check:",
+    "  - is an audio server running? With JACK, JACK_DEFAULT_SERVER must name a",
+    "    running server (" .. (server and ("it is '" .. server .. "' here") or "it is not set: 'default'") .. ");",
+    "    the test rig starts one: scripts/jackrig.sh start --name NAME",
+    "  - may this user open the sound devices? (the audio group, /dev/snd)",
+    "  - was PortAudio built with ALSA or JACK support?",
+  }, "\n")
+end
+
 --- cli.format_devices(devices) -> a table of the devices, one a line, with
 -- the default input (>) and output (<) marked (* both).
 function cli.format_devices(devices)
@@ -675,7 +689,10 @@ function cli.format_devices(devices)
     end
     lines[#lines + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
   end
-  if #devices == 0 then lines[#lines + 1] = "(no audio devices)" end
+  if #devices == 0 then
+    lines[#lines + 1] = "(no audio devices)"
+    lines[#lines + 1] = no_devices_help()
+  end
   lines[#lines + 1] = "> default input, < default output, * both"
   return table.concat(lines, "\n") .. "\n"
 end
@@ -711,6 +728,28 @@ local function peak_of(p)
 end
 cli.peak_of = peak_of
 
+--- cli.cli_words(msg) -> a library message in the command line's words:
+-- its options (-p, -d, -n, --buffersize, --fatal-xruns), not the Lua
+-- API's (pad = -1, frames, producers and readers).
+function cli.cli_words(msg)
+  local a, b = msg:match("^BufferEmpty: playback ended after (%d+) of (%d+) frames")
+  if a then
+    return string.format("the input ended after %s of the %s frames asked for with -d/-n "
+      .. "(-p pads it with silence)", a, b)
+  end
+  a = msg:match("^BufferEmpty: the playback source ran dry after (%d+) frames")
+  if a then
+    return string.format("the input could not keep up: playback ran dry after %s frames "
+      .. "(a pipe too slow for the device? a larger --buffersize gives it more time)", a)
+  end
+  a, b = msg:match("^BufferFull: the receive buffer overflowed after (%d+) frames %((%d+) recorded")
+  if a then
+    return string.format("the recording could not keep up: its buffer overflowed after %s frames "
+      .. "(%s recorded; a disk or pipe too slow? a larger --buffersize gives it more time)", a, b)
+  end
+  return (msg:gsub("%(fatal_xruns is set%)", "(--fatal-xruns)"))
+end
+
 --- cli.status_line(state) -> the live status line (no \r, no newline):
 --   00:15.0/01:00.0 [##--------]  25% play  -6.0dB rec -12.0dB CLIP xruns 0 cpu   3%
 -- state: elapsed (seconds), total (seconds, or nil when unknown: then no
@@ -728,6 +767,8 @@ function cli.status_line(st)
     local n = math.floor(frac * 10)
     bar = "[" .. string.rep("#", n) .. string.rep("-", 10 - n) .. "]"
     pct = string.format("%3d%%", math.floor(frac * 100))
+  elseif st.endless then
+    time = time .. " until Ctrl-C"
   end
   local meters = {}
   for _, side in ipairs { "play", "rec" } do
@@ -974,6 +1015,20 @@ local function describe(ps, s, o)
   return string.format("%s at %s Hz", table.concat(parts, " -> "), hz(s.samplerate))
 end
 
+-- ps.device(query, kind), and when there is no device at all, a hint
+-- (the default device is missing not because of -D, which was not given).
+local function find_device(ps, query, kind)
+  local good, d = pcall(ps.device, query, kind)
+  if good then return d end
+  local msg = clean(d)
+  if #ps.devices() == 0 then
+    msg = msg:gsub(" %(there are none: %)$", "") .. " (PortAudio found no audio device: pastream -l says what to check)"
+  elseif not query then
+    msg = msg .. " (choose one with -D; pastream -l lists them)"
+  end
+  error(msg, 0)
+end
+
 -- What to open, from the options: the stream's kind and settings, the
 -- playback source and what is known about it.  Raises usage errors.
 local function plan(ps, o, env)
@@ -1112,7 +1167,7 @@ local function plan(ps, o, env)
     return good, why
   end) or {}
   if playing then
-    dev_out = try(2, "-D/--device", ps.device, devq.input, "output")
+    dev_out = try(2, devq.input and "-D/--device" or nil, find_device, ps, devq.input, "output")
     if play_ch and play_ch > dev_out.max_output_channels then
       if play_from == "input" then
         usage_error("the input has %d channels but device '%s' plays %d: choose with -m/--map",
@@ -1123,7 +1178,7 @@ local function plan(ps, o, env)
     end
   end
   if recording then
-    dev_in = try(2, "-D/--device", ps.device, devq.output, "input")
+    dev_in = try(2, devq.output and "-D/--device" or nil, find_device, ps, devq.output, "input")
     local need = rmap and max_of(rmap, 1) or rec_ch
     if need and need > dev_in.max_input_channels then
       usage_error("%s: device '%s' has %d input channels, %d asked for",
@@ -1170,6 +1225,9 @@ local function run(ps, o, env, state)
   local frames = o.frames or (o.duration and frames_of(o.duration, "-d/--duration")) or -1
   local offset = o.offset and frames_of(o.offset, "-o/--offset") or 0
   local pad = o.pad == true and -1 or (o.pad and frames_of(o.pad, "-p/--pad")) or 0
+  -- -d/-n longer than the input: silence to the end, as sox does (a
+  -- user who asks for 2 s gets 2 s), unless -p says otherwise
+  if p.playing and frames >= 0 and not o.pad and not o.loop then pad = -1 end
   if p.recording and frames >= 0 and offset > frames then
     usage_error("-o/--offset (%d frames) is longer than the duration (%d frames)", offset, frames)
   end
@@ -1210,13 +1268,19 @@ local function run(ps, o, env, state)
   state.started = true
   if state.interrupted then pcall(stream.stop, stream) end
 
-  if env.header then env.stderr:write("pastream: ", describe(ps, stream, o), "\n") end
+  -- A run with no end says so at once.
+  local endless = frames < 0 and (not p.playing or pad < 0 or o.loop)
+  state.endless = endless
+  if env.header then
+    env.stderr:write("pastream: ", describe(ps, stream, o),
+      endless and (p.recording and "; recording until Ctrl-C" or "; playing until Ctrl-C") or "", "\n")
+  end
 
   -- The live status line, on a luv timer.
   local clip = { play = false, rec = false }
   local function snapshot()
     local st = {
-      elapsed = stream.frame_count / rate, total = state.total,
+      elapsed = stream.frame_count / rate, total = state.total, endless = state.endless,
       xruns = stream.xruns, cpu = stream.cpu_load, width = env.width,
     }
     for _, side in ipairs { "play", "rec" } do
@@ -1252,7 +1316,7 @@ local function run(ps, o, env, state)
     if n and o.output == "-" and not env.record and uv.guess_handle(1) == "pipe" then
       runtime_error("the reader of standard output went away after %s frames", n)
     end
-    runtime_error("%s", (msg:gsub("%(fatal_xruns is set%)", "(--fatal-xruns)")))
+    runtime_error("%s", cli.cli_words(msg))
   end
 end
 

@@ -199,8 +199,11 @@ check "play, pad out to -d: 9600 frames" grep -q '^pastream: 9600 frames' "$tmp/
 FRAMES=4800 $D play in -D loopback --loop -n 12000 2>"$tmp/e"; rc=$?
 check "--loop -n 12000: 12000 frames" grep -q '^pastream: 12000 frames' "$tmp/e"
 FRAMES=4800 $D play in -D loopback -d 0.2 2>"$tmp/e"; rc=$?
-check_eq "play past the end without -p: a runtime error, exit 1" "$rc" 1
-check "... saying BufferEmpty" grep -q '^pastream: BufferEmpty: playback ended after 4800 of 9600 frames' "$tmp/e"
+check_eq "play past the end without -p: padded with silence to -d, as sox does: exit 0" "$rc" 0
+check "... 9600 frames" grep -q '^pastream: 9600 frames' "$tmp/e"
+FRAMES=4800 $D play in -D loopback -d 0.2 -p 0 2>"$tmp/e"; rc=$?
+check_eq "play past the end with -p 0: a runtime error, exit 1" "$rc" 1
+check "... said in the CLI's words" grep -q '^pastream: the input ended after 4800 of the 9600 frames asked for with -d/-n (-p pads it with silence)$' "$tmp/e"
 check "... and the summary" grep -q '^pastream: 4800 frames' "$tmp/e"
 
 # ---- files ------------------------------------------------------------------

@@ -69,6 +69,7 @@ build = {
     ["pastream"] = "lua/pastream/init.lua",
     ["pastream.cli"] = "lua/pastream/cli.lua",
     ["pastream.recipe"] = "lua/pastream/recipe.lua",
+    ["pastream.roundtrip"] = "lua/pastream/roundtrip.lua",
     ["pastream.task"] = "lua/pastream/task.lua",
   },
   -- the API reference goes with the rock (luarocks doc pastream-lua)

@@ -380,6 +380,7 @@ local OPTIONS = {
   { "n", "frames", parse = cli.parse_frames },
   { "p", "pad", parse = time_value(true), optional = true },
   { nil, "loop", flag = true },
+  { nil, "align", flag = true },
   { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
   { "y", "overwrite", flag = true },
   { "b", "blocksize", parse = function(v) return cli.blocksize(v) end, single = true },
@@ -535,6 +536,9 @@ function cli.parse_args(argv)
     if res.pad then usage_error("-p/--pad pads the playback, but nothing is played") end
     if res.loop then usage_error("--loop repeats the playback, but nothing is played") end
   end
+  if res.align and not (res.input and res.output) then
+    usage_error("--align lines the recording up with the playback: give an input and an output")
+  end
   if res.map and #res.map == 2 and not (res.input and res.output) then
     usage_error("-m/--map is given twice, but only %s: give it once",
       res.input and "playing" or "recording")
@@ -577,6 +581,10 @@ playback/record options
   -p, --pad[=TIME]        play TIME of silence after the input; with no value,
                           pad out to the duration (forever without one)
       --loop              play the input again and again
+      --align             measure the device's round trip (a short burst)
+                          and line the recording up with the playback: the
+                          round trip is dropped from the front of the
+                          recording and played as silence at the end
       --fatal-xruns       stop at the first xrun (exit status 1)
 
   TIME is [[hh:]mm:]ss[.frac] (10:00 is ten minutes, 2.5 is 2.5 seconds) or
@@ -1231,6 +1239,18 @@ local function run(ps, o, env, state)
   if p.recording and frames >= 0 and offset > frames then
     usage_error("-o/--offset (%d frames) is longer than the duration (%d frames)", offset, frames)
   end
+  -- --align: measure the round trip (a short burst through the device),
+  -- then drop that much from the front of the recording and play that
+  -- much more silence at the end, so that output and input line up.
+  if o.align then
+    require "pastream.roundtrip"
+    local rt, why = stream:measure_roundtrip()
+    if not rt then runtime_error("--align: %s", why) end
+    state.roundtrip = rt
+    offset = offset + rt
+    if frames >= 0 then frames = frames + rt
+    elseif pad >= 0 then pad = pad + rt end
+  end
   local total
   if frames >= 0 then total = frames
   elseif p.playing and p.info.frames and p.info.frames >= 0 and not o.loop and pad >= 0 then
@@ -1273,6 +1293,7 @@ local function run(ps, o, env, state)
   state.endless = endless
   if env.header then
     env.stderr:write("pastream: ", describe(ps, stream, o),
+      state.roundtrip and string.format("; round trip %d frames (measured)", state.roundtrip) or "",
       endless and (p.recording and "; recording until Ctrl-C" or "; playing until Ctrl-C") or "", "\n")
   end
 

@@ -1262,6 +1262,17 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
             lua_rawseti(L, -2, c + 1);
         }
     }
+    else if (IS("rx_clips") || IS("tx_clips")) {
+        /* samples at full scale per device channel this run (meter = true) */
+        int dir = k[0] == 't', n = s->params.channels[dir];
+        if (!(dir ? has_out(s) : has_in(s)))
+            return 0;
+        lua_createtable(L, n, 0);
+        for (int c = 0; c < n; c++) {
+            lua_pushinteger(L, (lua_Integer)ps_engine_clips(e, dir, c));
+            lua_rawseti(L, -2, c + 1);
+        }
+    }
     else if (IS("txmapping") || IS("rxmapping")) {
         int tx = k[0] == 't';
         int n = tx ? (s->has_txmap ? s->params.channels[1] : 0) : s->rx_channels;

@@ -780,10 +780,17 @@ function cli.status_line(st)
   end
   local meters = {}
   for _, side in ipairs { "play", "rec" } do
-    local p = peak_of(st[side .. "_peak"])
+    local raw = st[side .. "_peak"]
+    local p = peak_of(raw)
     if p then
       local clip = st[side .. "_clip"] or p >= CLIP
-      meters[#meters + 1] = string.format("%s %sdB%s", side, cli.db(p), clip and " CLIP" or "")
+      local text = cli.db(p)
+      if type(raw) == "table" and #raw > 1 then   -- each channel: a dead one shows
+        local db = {}
+        for c, v in ipairs(raw) do db[c] = (cli.db(v):gsub("^%s+", "")) end
+        text = table.concat(db, "/")
+      end
+      meters[#meters + 1] = string.format("%s %sdB%s", side, text, clip and " CLIP" or "")
     end
   end
   local xruns = string.format("xruns %d", st.xruns or 0)
@@ -814,12 +821,50 @@ function cli.summary_line(st)
   local iu, io_, ou, oo = st.input_underflows or 0, st.input_overflows or 0,
     st.output_underflows or 0, st.output_overflows or 0
   local tl, rl = st.tx_lost or 0, st.rx_lost or 0
-  return string.format(
-    "%s%d frames (%.3f s at %s Hz); xruns %d (input underflow %d, input overflow %d, "
-      .. "output underflow %d, output overflow %d); lost frames %d (playback %d, recording %d)",
+  -- counts that are all zero are one word: "xruns 0", "lost frames 0"
+  local xr = iu + io_ + ou + oo == 0 and "xruns 0" or string.format(
+    "xruns %d (input underflow %d, input overflow %d, output underflow %d, output overflow %d)",
+    iu + io_ + ou + oo, iu, io_, ou, oo)
+  local lost = tl + rl == 0 and "lost frames 0" or string.format(
+    "lost frames %d (playback %d, recording %d)", tl + rl, tl, rl)
+  return string.format("%s%d frames (%.3f s at %s Hz); %s; %s",
     st.interrupted and ("interrupted (" .. st.interrupted .. ") after ") or "",
-    frames, rate > 0 and frames / rate or 0, hz(rate),
-    iu + io_ + ou + oo, iu, io_, ou, oo, tl + rl, tl, rl)
+    frames, rate > 0 and frames / rate or 0, hz(rate), xr, lost)
+end
+
+--- cli.levels_line(state) -> "peak play -0.9/-0.9 dBFS, clipped 0; rec
+-- -0.9/0.0 dBFS, CLIPPED 0/12 samples", or nil with nothing to show.
+-- state: play_peak, rec_peak (linear peaks per channel), play_clips,
+-- rec_clips (clipped samples per channel).  A clip stays in the summary
+-- once the status line (and its CLIP mark) is gone.
+function cli.levels_line(st)
+  local parts = {}
+  for _, side in ipairs { "play", "rec" } do
+    local peaks, clips = st[side .. "_peak"], st[side .. "_clips"]
+    if type(peaks) == "table" and #peaks > 0 then
+      local db = {}
+      for c, v in ipairs(peaks) do db[c] = (cli.db(v):gsub("^%s+", "")) end
+      local text = string.format("%s %s dBFS", side, table.concat(db, "/"))
+      local n, list = 0, {}
+      for c, k in ipairs(type(clips) == "table" and clips or {}) do n = n + k; list[c] = tostring(k) end
+      if n > 0 then
+        text = text .. string.format(", CLIPPED %s samples", table.concat(list, "/"))
+      elseif type(clips) == "table" then
+        text = text .. ", clipped 0"
+      end
+      parts[#parts + 1] = text
+    end
+  end
+  if #parts == 0 then return nil end
+  return "peak " .. table.concat(parts, "; ")
+end
+
+--- cli.size_text(bytes) -> "512 B", "384.1 kB", "12.3 MB" (powers of 1000).
+function cli.size_text(n)
+  if n < 1000 then return string.format("%d B", n) end
+  if n < 1e6 then return string.format("%.1f kB", n / 1e3) end
+  if n < 1e9 then return string.format("%.1f MB", n / 1e6) end
+  return string.format("%.2f GB", n / 1e9)
 end
 
 ---------------------------------------------------------------------------
@@ -1260,7 +1305,7 @@ local function run(ps, o, env, state)
 
   local ro = { frames = frames, pad = pad, offset = offset, loop = o.loop,
                fatal_xruns = o.fatal_xruns, blocking = false,
-               meter = env.status or nil }      -- peaks for the status line
+               meter = env.summary or nil }     -- peaks for the status line and summary
   if p.playing then
     ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
   end
@@ -1297,6 +1342,18 @@ local function run(ps, o, env, state)
       endless and (p.recording and "; recording until Ctrl-C" or "; playing until Ctrl-C") or "", "\n")
   end
 
+  -- The run's peaks per channel, for the summary: every reading (which
+  -- resets the engine's) is kept here.
+  state.peaks = {}
+  function state.keep_peaks(side, peak)
+    if type(peak) ~= "table" then return end
+    local t = state.peaks[side] or {}
+    for c, v in ipairs(peak) do t[c] = math.max(t[c] or 0, v) end
+    state.peaks[side] = t
+  end
+  state.playing, state.recording = p.playing, p.recording
+  state.env_record = env.record ~= nil
+
   -- The live status line, on a luv timer.
   local clip = { play = false, rec = false }
   local function snapshot()
@@ -1308,6 +1365,7 @@ local function run(ps, o, env, state)
       if (side == "play" and p.playing) or (side == "rec" and p.recording) then
         local peak = side == "play" and stream.tx_peak or stream.rx_peak   -- reading resets it
         if peak and peak_of(peak) >= CLIP then clip[side] = true end
+        state.keep_peaks(side, peak)
         st[side .. "_peak"], st[side .. "_clip"] = peak, clip[side]
       end
     end
@@ -1322,6 +1380,10 @@ local function run(ps, o, env, state)
     end)
   end
   local waited, werr = pcall(stream.wait, stream)
+  if env.summary then
+    if p.playing then state.keep_peaks("play", stream.tx_peak) end
+    if p.recording then state.keep_peaks("rec", stream.rx_peak) end
+  end
   if timer then
     timer:stop()
     timer:close()
@@ -1341,13 +1403,39 @@ local function run(ps, o, env, state)
   end
 end
 
-local function summary(s, interrupted)
-  return cli.summary_line {
+-- The summary: the counts; each channel's peak and clips; the file
+-- written and the round trip.  One line each, every one "pastream: ".
+local function summary(ps, s, o, state)
+  local lines = { cli.summary_line {
     frames = s.frame_count, samplerate = s.samplerate,
     input_underflows = s.input_underflows, input_overflows = s.input_overflows,
     output_underflows = s.output_underflows, output_overflows = s.output_overflows,
-    tx_lost = s.tx_lost, rx_lost = s.rx_lost, interrupted = interrupted,
+    tx_lost = s.tx_lost, rx_lost = s.rx_lost, interrupted = state.interrupted,
+  } }
+  local peaks = state.peaks or {}
+  local lv = cli.levels_line {
+    play_peak = state.playing and peaks.play, rec_peak = state.recording and peaks.rec,
+    play_clips = state.playing and s.tx_clips, rec_clips = state.recording and s.rx_clips,
   }
+  if lv then lines[#lines + 1] = lv end
+  local out = {}
+  if state.recording and o.output and o.output ~= "-" and not state.env_record then
+    local info = ps.file_info(o.output)
+    local st = require("luv").fs_stat(o.output)
+    if info then
+      out[#out + 1] = string.format("wrote %s: %s %s, %d ch, %s Hz, %d frames, %s",
+        o.output, info.type, info.subtype, info.channels, hz(info.samplerate), info.frames,
+        cli.size_text(st and st.size or 0))
+    end
+  end
+  if state.roundtrip then
+    out[#out + 1] = string.format("round trip %d frames (measured)", state.roundtrip)
+  elseif s.kind == "DuplexStream" then
+    local good, rt = pcall(s.roundtrip_frames, s)
+    if good then out[#out + 1] = string.format("round trip %d frames (as PortAudio reports it)", rt) end
+  end
+  if #out > 0 then lines[#lines + 1] = table.concat(out, "; ") end
+  return table.concat(lines, "\n" .. PROG .. ": ")
 end
 
 local function signal_status(name) return name == "SIGTERM" and 143 or 130 end
@@ -1407,7 +1495,7 @@ function cli.main(argv, env)
   end
   local renv = {
     stderr = err, width = width or 80, interval = env.interval,
-    status = tty and not o.quiet, header = tty and not o.quiet,
+    status = tty and not o.quiet, header = tty and not o.quiet, summary = not o.quiet,
     playback = env.playback, record = env.record,
   }
 
@@ -1429,7 +1517,7 @@ function cli.main(argv, env)
   if state.interrupted and code ~= 2 then code = signal_status(state.interrupted) end
   if s then
     if state.started and not o.quiet then
-      err:write(PROG, ": ", summary(s, state.interrupted), "\n")
+      err:write(PROG, ": ", summary(ps, s, o, state), "\n")
     end
     pcall(s.close, s)
   end

@@ -42,6 +42,7 @@ typedef struct ps_lstream {
     ps_open_params params;
     ps_mem *txbuf, *rxbuf;        /* flat sources/sinks, referenced while set */
     ring_side tx, rx;
+    int64_t volume_clips;         /* samples the reader's gain clipped (last file) */
     int txmap[PS_MAXCH], rxmap[PS_MAXCH];
     int has_txmap, rx_channels;   /* rx_channels: 0 = all device inputs */
     file_side rd, wr;             /* playback file (reader), recording file (writer) */
@@ -111,6 +112,8 @@ static int finish_file(ps_lstream *s, file_side *f, int drain, int slot)
     }
     if (f->disk) {
         r = ps_disk_finish(f->disk, drain);
+        if (f == &s->rd)
+            s->volume_clips = ps_disk_clipped(f->disk);
         ps_disk_free(f->disk);
         f->disk = NULL;
     }
@@ -951,6 +954,10 @@ static int stream_attach_reader(lua_State *L)
     opts.loop = lua_toboolean(L, -1);
     lua_pop(L, 1);
     opts.notify = &wake;
+    lua_getfield(L, o, "gain");          /* the CLI's -v/--volume */
+    opts.gain = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+    lua_pop(L, 1);
+    s->volume_clips = 0;
     if (info.samplerate != (int)s->params.samplerate)
         opts.out_rate = s->params.samplerate;   /* libsamplerate, as sox play does */
     int r = ps_wake_open(&s->rd.wake);
@@ -1224,6 +1231,8 @@ static int property(lua_State *L, ps_lstream *s, const char *k)
     else if (IS("tx_frames"))    lua_pushinteger(L, atomic_load(&e->tx_frames));
     else if (IS("rx_frames"))    lua_pushinteger(L, atomic_load(&e->rx_frames));
     else if (IS("tx_lost"))      lua_pushinteger(L, atomic_load(&e->tx_lost));
+    else if (IS("volume_clips")) lua_pushinteger(L, (lua_Integer)(s->rd.disk
+                                     ? ps_disk_clipped(s->rd.disk) : s->volume_clips));
     else if (IS("rx_lost"))      lua_pushinteger(L, atomic_load(&e->rx_lost));
     else if (IS("input_underflows"))  lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_INPUT_UNDERFLOW]));
     else if (IS("input_overflows"))   lua_pushinteger(L, atomic_load(&e->xruns[PS_XRUN_INPUT_OVERFLOW]));

@@ -249,6 +249,30 @@ function cli.device_sides(text, matches)
   return pair
 end
 
+--- cli.verbosity(str) -> 0..3, sox's -V levels: 0 silent, 1 errors only,
+-- 2 (the default) the status line and summary, 3 the device and format
+-- details too.
+function cli.verbosity(str)
+  local n = str:match("^[0-3]$") and tonumber(str)
+  if not n then
+    error(string.format("'%s' is not a level (0 silent, 1 errors, 2 status and summary, 3 details)", str), 0)
+  end
+  return n
+end
+
+--- cli.volume(str) -> a linear gain: 0.5, 2, or -6dB (decibels).
+function cli.volume(str)
+  local db = str:match("^(%-?[%d.]+)[dD][bB]$")
+  local neg, num = (db or str):match("^(%-?)(.*)$")
+  local v = decimal(num)
+  if v and db then v = 10 ^ ((neg == "-" and -v or v) / 20)
+  elseif v and neg == "-" then v = nil end
+  if not v or v ~= v or v == math.huge then
+    error(string.format("'%s' is not a volume (a factor such as 0.5 or 2, or decibels such as -6dB)", str), 0)
+  end
+  return v
+end
+
 --- cli.is_null(s): true for the "use the default / nothing" placeholders
 -- null (any case), ^, {} and the empty string.
 function cli.is_null(s)
@@ -374,6 +398,9 @@ local OPTIONS = {
   { "l", "list", flag = true },
   { "q", "quiet", flag = true },
   { nil, "version", flag = true },
+  { "i", "info", flag = true },
+  { "V", "verbosity", parse = function(v) return cli.verbosity(v) end, optional = true },
+  { "v", "volume", parse = function(v) return cli.volume(v) end, single = true },
   { nil, "buffersize", parse = function(v) return cli.parse_size(v, true) end },
   { "d", "duration", parse = time_value(true) },
   { "o", "offset", parse = time_value(false) },
@@ -437,6 +464,10 @@ function cli.parse_args(argv)
   for i = 1, #argv do args[i] = argv[i] end
   local res = { positional = {} }
   local i, only_positional, expansions = 1, false, 0
+  -- `pastream rec FILE [options]` and `pastream play FILE [options]`, as
+  -- sox's rec and play: record into FILE only, or play FILE only
+  local mode
+  if args[1] == "rec" or args[1] == "play" then mode = table.remove(args, 1) end
 
   local function next_value(o)
     i = i + 1
@@ -513,8 +544,19 @@ function cli.parse_args(argv)
   end
 
   local pos = res.positional
+  if mode and not (res.help or res.list or res.version or res.info) then
+    if #pos ~= 1 then
+      usage_error("pastream %s takes one file (%s)", mode, #pos == 0 and "none given" or "got " .. #pos)
+    end
+    if mode == "rec" then table.insert(pos, 1, "null") end
+  end
   res.npositional = #pos
+  if res.verbosity == true then res.verbosity = 3 end      -- -V alone: the details
   if res.help or res.list or res.version then return res end
+  if res.info then
+    if #pos == 0 then usage_error("-i/--info: give one or more files (- for standard input)") end
+    return res
+  end
   if #pos == 0 then
     usage_error("missing input: a file to play (- for standard input), or null to only record")
   end
@@ -533,6 +575,7 @@ function cli.parse_args(argv)
     if res.offset then usage_error("-o/--offset drops recorded frames, but nothing is recorded") end
   end
   if not res.input then
+    if res.volume then usage_error("-v/--volume scales the playback, but nothing is played") end
     if res.pad then usage_error("-p/--pad pads the playback, but nothing is played") end
     if res.loop then usage_error("--loop repeats the playback, but nothing is played") end
   end
@@ -552,6 +595,9 @@ end
 
 local HELP = [==[
 usage: pastream [options] input|NULL [output|NULL]
+       pastream rec FILE [options]     record into FILE (as sox's rec)
+       pastream play FILE [options]    play FILE (as sox's play)
+       pastream -i FILE...             what soxi says of each FILE
 
 Play a sound file, record one, or both at once (full duplex) through an
 audio device. A live status line goes to standard error.
@@ -565,6 +611,11 @@ general options
   -h, --help              show this help and exit
   -l, --list              list the audio devices (defaults marked) and exit
   -q, --quiet             no status line and no summary (errors still show)
+  -V[N], --verbosity[=N]  0 silent, 1 errors only, 2 (default) the status
+                          line and summary, 3 (-V alone) device and format
+                          details too
+  -i, --info              print each file's type, encoding, rate, channels,
+                          frames, duration and size, as soxi does, and exit
       --version           print the versions and exit
   @FILE                   read more arguments from FILE: one or more a line,
                           '' and "" quote, # starts a comment
@@ -578,6 +629,9 @@ playback/record options
   -n, --frames=N          the same as a frame count: 480k is 480000 frames
   -o, --offset=TIME       drop TIME from the start of the recording (e.g. the
                           round-trip latency), counted in the duration
+  -v, --volume=FACTOR     scale the playback by FACTOR (0.5, 2) or decibels
+                          (-6dB); what passes full scale is clipped, and
+                          the summary counts it
   -p, --pad[=TIME]        play TIME of silence after the input; with no value,
                           pad out to the duration (forever without one)
       --loop              play the input again and again
@@ -857,6 +911,27 @@ function cli.levels_line(st)
   end
   if #parts == 0 then return nil end
   return "peak " .. table.concat(parts, "; ")
+end
+
+--- cli.format_info(path, info [, stat]) -> what soxi says of a file:
+-- its type and encoding, rate, channels, frames, duration and size.
+function cli.format_info(path, info, st)
+  local frames = info.frames
+  local known = type(frames) == "number" and frames >= 0 and frames < 2 ^ 53
+  local rows = {
+    { "File", path == "-" and "- (standard input)" or path },
+    { "Type", string.format("%s (%s)", info.type, info.subtype) },
+    { "Sample rate", hz(info.samplerate) .. " Hz" },
+    { "Channels", tostring(info.channels) },
+    { "Frames", known and tostring(frames) or "unknown (a pipe)" },
+    { "Duration", known and info.samplerate > 0
+        and string.format("%s (%.3f s)", cli.format_time(frames / info.samplerate), frames / info.samplerate)
+        or "unknown" },
+    { "Size", st and st.size and string.format("%s (%d bytes)", cli.size_text(st.size), st.size) or "unknown" },
+  }
+  local lines = {}
+  for _, r in ipairs(rows) do lines[#lines + 1] = string.format("%-12s: %s", r[1], r[2]) end
+  return table.concat(lines, "\n") .. "\n"
 end
 
 --- cli.size_text(bytes) -> "512 B", "384.1 kB", "12.3 MB" (powers of 1000).
@@ -1307,7 +1382,8 @@ local function run(ps, o, env, state)
                fatal_xruns = o.fatal_xruns, blocking = false,
                meter = env.summary or nil }     -- peaks for the status line and summary
   if p.playing then
-    ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
+    ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input"),
+      gain = o.volume })       -- -v: scaled by the disk thread, in C
   end
   if p.recording then
     ro.output_file = file_opts(o, "output") or {}
@@ -1350,6 +1426,23 @@ local function run(ps, o, env, state)
     local t = state.peaks[side] or {}
     for c, v in ipairs(peak) do t[c] = math.max(t[c] or 0, v) end
     state.peaks[side] = t
+  end
+  if env.details then     -- -V3: what was negotiated with the device and the files
+    local lat = stream.latency
+    local function ms(v) return string.format("%.1f ms", (v or 0) * 1000) end
+    env.stderr:write(string.format("pastream: device: %s; latency %s (PortAudio's figure); blocksize %d%s; ring buffer %d frames\n",
+      stream.kind, type(lat) == "table" and (ms(lat[1]) .. " in, " .. ms(lat[2]) .. " out") or ms(lat),
+      stream.blocksize or 0, (stream.blocksize or 0) == 0 and " (the host's choice)" or "",
+      o.buffersize or 65536))
+    if p.playing and p.info.samplerate then
+      env.stderr:write(string.format("pastream: input: %s %s, %d ch, %s Hz, %s frames\n",
+        tostring(p.info.type), tostring(p.info.subtype), p.info.channels or 0, hz(p.info.samplerate),
+        tostring(p.info.frames or "unknown")))
+    end
+    if p.recording and p.out_type then
+      env.stderr:write(string.format("pastream: output: %s%s\n", p.out_type,
+        p.out_subtype and (" " .. p.out_subtype) or " (encoding: the device's sample format)"))
+    end
   end
   state.playing, state.recording = p.playing, p.recording
   state.env_record = env.record ~= nil
@@ -1417,6 +1510,13 @@ local function summary(ps, s, o, state)
     play_peak = state.playing and peaks.play, rec_peak = state.recording and peaks.rec,
     play_clips = state.playing and s.tx_clips, rec_clips = state.recording and s.rx_clips,
   }
+  if o.volume and state.playing then
+    local n = s.volume_clips or 0
+    local v = string.format("volume %g (%+.1f dB): %s", o.volume,
+      o.volume > 0 and 20 * math.log(o.volume, 10) or -math.huge,
+      n > 0 and string.format("CLIPPED %d samples", n) or "nothing clipped")
+    lv = lv and (lv .. "; " .. v) or v
+  end
   if lv then lines[#lines + 1] = lv end
   local out = {}
   if state.recording and o.output and o.output ~= "-" and not state.env_record then
@@ -1462,6 +1562,10 @@ function cli.main(argv, env)
 
   local ok, o = pcall(cli.parse_args, args)
   if not ok then return report(o) end
+  if o.verbosity == 0 then
+    report = function(e) return is_failure(e) and e.code or 1 end   -- -V0: silent
+  end
+  if o.verbosity and o.verbosity <= 1 then o.quiet = true end
   if o.help then out:write(HELP) return 0 end
 
   local loaded, ps = pcall(require, "pastream")
@@ -1471,6 +1575,19 @@ function cli.main(argv, env)
     out:write(string.format("pastream %s (pastream-lua; %s, %s, %s, libuv %s)\n",
       ps.version, v.portaudio, v.sndfile, v.lua, v.libuv))
     return 0
+  end
+  if o.info then
+    local code = 0
+    for i, path in ipairs(o.positional) do
+      local good, info, why = pcall(ps.file_info, path)
+      if good and info then
+        out:write(i > 1 and "\n" or "", cli.format_info(path, info, path ~= "-" and require("luv").fs_stat(path)))
+      else
+        err:write(PROG, ": ", cli.file_message(good and why or info, path), "\n")
+        code = 1
+      end
+    end
+    return code
   end
   if o.list then
     local good, text = pcall(function() return cli.format_devices(ps.devices()) end)
@@ -1495,7 +1612,8 @@ function cli.main(argv, env)
   end
   local renv = {
     stderr = err, width = width or 80, interval = env.interval,
-    status = tty and not o.quiet, header = tty and not o.quiet, summary = not o.quiet,
+    status = tty and not o.quiet, header = (tty and not o.quiet) or o.verbosity == 3,
+    summary = not o.quiet, details = o.verbosity == 3,
     playback = env.playback, record = env.record,
   }
 

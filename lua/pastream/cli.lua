@@ -611,9 +611,9 @@ general options
   -h, --help              show this help and exit
   -l, --list              list the audio devices (defaults marked) and exit
   -q, --quiet             no status line and no summary (errors still show)
-  -V[N], --verbosity[=N]  0 silent, 1 errors only, 2 (default) the status
-                          line and summary, 3 (-V alone) device and format
-                          details too
+  -V, --verbosity[=N]     -V0 silent, -V1 errors only, -V2 (default) the
+                          status line and summary, -V3 (-V alone) device and
+                          format details too
   -i, --info              print each file's type, encoding, rate, channels,
                           frames, duration and size, as soxi does, and exit
       --version           print the versions and exit

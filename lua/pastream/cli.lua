@@ -1371,12 +1371,18 @@ local function run(ps, o, env, state)
     if frames >= 0 then frames = frames + rt
     elseif pad >= 0 then pad = pad + rt end
   end
-  local total
-  if frames >= 0 then total = frames
-  elseif p.playing and p.info.frames and p.info.frames >= 0 and not o.loop and pad >= 0 then
-    total = p.info.frames + pad
+  -- The total in seconds.  A file at another rate is converted to the
+  -- device's (libsamplerate, in the disk thread): its length is in its
+  -- own frames, so its own rate gives its time.
+  local file_rate = p.playing and type(p.source) == "string" and p.info.samplerate
+  if file_rate and file_rate ~= rate then
+    state.resampled = { from = file_rate, to = rate, frames = p.info.frames }
   end
-  state.total = total and total / rate
+  state.to_end = frames < 0 and not o.loop      -- the run ends with the input
+  if frames >= 0 then state.total = frames / rate
+  elseif p.playing and p.info.frames and p.info.frames >= 0 and not o.loop and pad >= 0 then
+    state.total = p.info.frames / (file_rate or rate) + pad / rate
+  end
 
   local ro = { frames = frames, pad = pad, offset = offset, loop = o.loop,
                fatal_xruns = o.fatal_xruns, blocking = false,
@@ -1415,6 +1421,8 @@ local function run(ps, o, env, state)
   if env.header then
     env.stderr:write("pastream: ", describe(ps, stream, o),
       state.roundtrip and string.format("; round trip %d frames (measured)", state.roundtrip) or "",
+      state.resampled and string.format("; resampled %s Hz -> %s Hz (libsamplerate, medium quality)",
+        hz(state.resampled.from), hz(state.resampled.to)) or "",
       endless and (p.recording and "; recording until Ctrl-C" or "; playing until Ctrl-C") or "", "\n")
   end
 
@@ -1482,6 +1490,7 @@ local function run(ps, o, env, state)
     timer:close()
     env.stderr:write("\r\27[K")
   end
+  state.completed = waited and not state.interrupted
   if not waited then
     if is_failure(werr) then error(werr, 0) end
     local msg = clean(werr)
@@ -1505,6 +1514,18 @@ local function summary(ps, s, o, state)
     output_underflows = s.output_underflows, output_overflows = s.output_overflows,
     tx_lost = s.tx_lost, rx_lost = s.rx_lost, interrupted = state.interrupted,
   } }
+  local rs = state.resampled
+  if rs then
+    -- the device's frames and the file's, each at its own rate; a whole
+    -- run played the whole file, else the file frames are reckoned back
+    local played = s.tx_frames or s.frame_count
+    local whole = state.completed and state.to_end and rs.frames
+    local fframes = whole or math.floor(played * rs.from / rs.to + 0.5)
+    if rs.frames then fframes = math.min(fframes, rs.frames) end
+    lines[#lines + 1] = string.format("resampled %s Hz -> %s Hz (libsamplerate, medium quality): "
+      .. "%s%d file frames (%.3f s) as %d device frames", hz(rs.from), hz(rs.to),
+      whole and "" or "about ", fframes, fframes / rs.from, played)
+  end
   local peaks = state.peaks or {}
   local lv = cli.levels_line {
     play_peak = state.playing and peaks.play, rec_peak = state.recording and peaks.rec,

@@ -36,7 +36,13 @@ TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe \
 
 .PHONY: all deps test-deps test check demo install uninstall clean
 
-all: pastream-lua $(B)/pastream/core.so $(TESTS)
+all: pastream-lua pastream $(B)/pastream/core.so $(TESTS)
+
+# ./pastream: the CLI without a shell in between.  The host run under the
+# name pastream runs the bundled CLI itself (src/host.c), busybox-style;
+# scripts/pastream stays the launcher that finds a host.
+pastream: pastream-lua
+	ln -sf pastream-lua $@
 
 deps:
 	@scripts/install-deps.sh build
@@ -101,7 +107,7 @@ install: all
 	           $(DESTDIR)$(RECIPEDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR) \
 	           $(DESTDIR)$(DOCDIR)
 	install -m 755 pastream-lua $(DESTDIR)$(BINDIR)/pastream-lua
-	install -m 755 scripts/pastream $(DESTDIR)$(BINDIR)/pastream
+	ln -sf pastream-lua $(DESTDIR)$(BINDIR)/pastream
 	install -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
 	install -m 755 $(B)/pastream/core.so $(DESTDIR)$(CMODDIR)/pastream/core.so
 	install -m 644 scripts/*.lua $(DESTDIR)$(RECIPEDIR)/
@@ -120,7 +126,7 @@ uninstall:
 	       $(DESTDIR)$(SHAREDIR)/pastream-lua $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
-	rm -rf $(B) pastream-lua
+	rm -rf $(B) pastream-lua pastream
 
 # ---- benchmarks (tests/bench; issue 7): one table of figures, ratios and
 # goals, also written to tests/bench/results.md and results.tsv.  Not part

@@ -36,13 +36,15 @@ TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe \
 
 .PHONY: all deps test-deps test check demo install uninstall clean
 
-all: pastream-lua pastream $(B)/pastream/core.so $(TESTS)
+all: pastream-lua bin/pastream $(B)/pastream/core.so $(TESTS)
 
-# ./pastream: the CLI without a shell in between.  The host run under the
+# bin/pastream: the CLI without a shell in between.  The host run under the
 # name pastream runs the bundled CLI itself (src/host.c), busybox-style;
-# scripts/pastream stays the launcher that finds a host.
-pastream: pastream-lua
-	ln -sf pastream-lua $@
+# scripts/pastream stays the launcher that finds a host.  (Not ./pastream:
+# luarocks builds into a pastream/ directory there.)
+bin/pastream: pastream-lua
+	mkdir -p bin
+	ln -sf ../pastream-lua $@
 
 deps:
 	@scripts/install-deps.sh build
@@ -126,7 +128,7 @@ uninstall:
 	       $(DESTDIR)$(SHAREDIR)/pastream-lua $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
-	rm -rf $(B) pastream-lua pastream
+	rm -rf $(B) pastream-lua bin
 
 # ---- benchmarks (tests/bench; issue 7): one table of figures, ratios and
 # goals, also written to tests/bench/results.md and results.tsv.  Not part

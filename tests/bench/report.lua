@@ -353,7 +353,7 @@ do
   elseif na then
     row("6", "start-up: `pastream -l`", "skipped: " .. na, "", "none set", "n/a")
   end
-  -- the CLI without a shell between (./pastream, the host under that name)
+  -- the CLI without a shell between (bin/pastream, the host under that name)
   local h, sh, cl, probe = median(t.cli_h or {}), median(t.cli_sh_h or {}),
     median(t.cli_l or {}), median(t.pa_probe or {})
   if h then

@@ -222,9 +222,9 @@ if command -v hyperfine >/dev/null 2>&1; then
                 pastream_lua) args+=(-n pastream_lua "./pastream-lua -e ''") ;;
                 lua)          args+=(-n lua "lua5.4 -e ''") ;;
                 pastream_l)   [ "$have_cli" = 1 ] && args+=(-n pastream_l "scripts/pastream -l") ;;
-                cli_h)        [ -x ./pastream ] && args+=(-n cli_h "./pastream -h") ;;
+                cli_h)        [ -x bin/pastream ] && args+=(-n cli_h "bin/pastream -h") ;;
                 cli_sh_h)     [ "$have_cli" = 1 ] && args+=(-n cli_sh_h "scripts/pastream -h") ;;
-                cli_l)        [ -x ./pastream ] && args+=(-n cli_l "./pastream -l") ;;
+                cli_l)        [ -x bin/pastream ] && args+=(-n cli_l "bin/pastream -l") ;;
                 pa_probe)     [ -x build/pa_probe ] && args+=(-n pa_probe "build/pa_probe") ;;
             esac
         done
@@ -246,9 +246,9 @@ else
                 pastream_lua) cmd=(./pastream-lua -e '') ;;
                 lua)          cmd=(lua5.4 -e '') ;;
                 pastream_l)   [ "$have_cli" = 1 ] || continue; cmd=(scripts/pastream -l) ;;
-                cli_h)        [ -x ./pastream ] || continue; cmd=(./pastream -h) ;;
+                cli_h)        [ -x bin/pastream ] || continue; cmd=(bin/pastream -h) ;;
                 cli_sh_h)     [ "$have_cli" = 1 ] || continue; cmd=(scripts/pastream -h) ;;
-                cli_l)        [ -x ./pastream ] || continue; cmd=(./pastream -l) ;;
+                cli_l)        [ -x bin/pastream ] || continue; cmd=(bin/pastream -l) ;;
                 pa_probe)     [ -x build/pa_probe ] || continue; cmd=(build/pa_probe) ;;
             esac
             t0=$(now_s)

@@ -1,5 +1,5 @@
 # Start without the /bin/sh launcher (issue 18, point 10): the host run
-# under the name `pastream` (the link ./pastream that make builds, and
+# under the name `pastream` (the link bin/pastream that make builds, and
 # bin/pastream that make install puts beside pastream-lua) runs the CLI
 # itself, busybox-style.  Timing is measured in make bench, not here.
 . tests/sh/tap.sh
@@ -7,21 +7,21 @@ top=$(pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-check "make builds ./pastream" test -x ./pastream
-check_eq "./pastream is a link to the host binary" "$(readlink ./pastream)" "pastream-lua"
+check "make builds bin/pastream" test -x bin/pastream
+check_eq "bin/pastream is a link to the host binary" "$(readlink bin/pastream)" "../pastream-lua"
 check_eq "... an ELF executable, no shell script in between" "$(head -c 4 ./pastream-lua | od -An -c | tr -d ' ')" '177ELF'
-check_eq "./pastream -h is the CLI's help" "$(./pastream -h)" "$(scripts/pastream -h)"
-check_eq "./pastream --version is the CLI's" "$(./pastream --version)" "$(scripts/pastream --version)"
-out=$(./pastream -l 2>&1); rc=$?
-check_eq "./pastream -l: exit 0" "$rc" 0
-check "./pastream -l lists the rig's loopback" contains "$out" "loopback"
-./pastream --bogus >"$tmp/o" 2>"$tmp/e"; rc=$?
+check_eq "bin/pastream -h is the CLI's help" "$(bin/pastream -h)" "$(scripts/pastream -h)"
+check_eq "bin/pastream --version is the CLI's" "$(bin/pastream --version)" "$(scripts/pastream --version)"
+out=$(bin/pastream -l 2>&1); rc=$?
+check_eq "bin/pastream -l: exit 0" "$rc" 0
+check "bin/pastream -l lists the rig's loopback" contains "$out" "loopback"
+bin/pastream --bogus >"$tmp/o" 2>"$tmp/e"; rc=$?
 check_eq "a usage error: exit 2 through the host" "$rc" 2
 check "... in the CLI's words" grep -q "^pastream: unknown option '--bogus'" "$tmp/e"
-./pastream -v >"$tmp/o" 2>"$tmp/e"; rc=$?
+bin/pastream -v >"$tmp/o" 2>"$tmp/e"; rc=$?
 check_eq "every argument is the CLI's: -v is --volume (needs a value), not the host's version" "$rc" 2
 check "... says so" grep -q "^pastream: -v/--volume needs a value" "$tmp/e"
-./pastream -e 'print(1)' >"$tmp/o" 2>"$tmp/e"; rc=$?
+bin/pastream -e 'print(1)' >"$tmp/o" 2>"$tmp/e"; rc=$?
 check_eq "... and -e is the CLI's --encoding, not the host's chunk" "$(cat "$tmp/o")" ""
 # a link of that name anywhere runs the CLI, from any directory
 mkdir "$tmp/bin"

@@ -408,6 +408,7 @@ local OPTIONS = {
   { "p", "pad", parse = time_value(true), optional = true },
   { nil, "loop", flag = true },
   { nil, "align", flag = true },
+  { nil, "process", parse = function(v) return v end },
   { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
   { "y", "overwrite", flag = true },
   { "b", "blocksize", parse = function(v) return cli.blocksize(v) end, single = true },
@@ -635,6 +636,10 @@ playback/record options
   -p, --pad[=TIME]        play TIME of silence after the input; with no value,
                           pad out to the duration (forever without one)
       --loop              play the input again and again
+      --process=SCRIPT    run the Lua chunk SCRIPT's function on the audio:
+                          file to device when playing a file, else device
+                          to file (return function(chunk) ... end[, size];
+                          scripts/hooks/highpass.lua is an example)
       --align             measure the device's round trip (a short burst)
                           and line the recording up with the playback: the
                           round trip is dropped from the front of the
@@ -1117,6 +1122,101 @@ local function open_stream(ps, kind, so, retry_rate)
   runtime_error("cannot open the stream: %s", msg)
 end
 
+--- cli.load_hook(path, info) -> fn, chunksize: a --process hook.  The
+-- chunk at path runs with info ({samplerate, channels, side}) as its
+-- argument and returns a function that changes a float32 chunk in place,
+-- and optionally the chunk size it wants (default 1024 frames).
+function cli.load_hook(path, info)
+  local chunk, err = loadfile(path)
+  if not chunk then usage_error("--process: %s", clean(err)) end
+  local good, fn, size = pcall(chunk, info)
+  if not good then usage_error("--process: %s: %s", path, clean(fn)) end
+  if type(fn) ~= "function" then
+    usage_error("--process: %s returned %s; it must return a function(chunk)", path, type(fn))
+  end
+  size = size == nil and 1024 or math.tointeger(size)
+  if not size or size < 1 then usage_error("--process: %s: the chunk size must be a whole number >= 1", path) end
+  return fn, size
+end
+
+-- A hook on the playback (an input file: file -> hook -> device) or else on
+-- the recording (device -> hook -> file).  Returns the Lua source and/or
+-- sink that replace the C disk thread on that side.  The chunks the hook
+-- sees have exactly its chunk size (the last may be shorter).
+function cli.process_hook(ps, o, p, stream, ro, state)
+  local function float_side(i)
+    local f = stream.format
+    f = type(f) == "table" and f[i] or f
+    if f ~= "float32" then usage_error("--process works on float32 audio: leave -f/--format out") end
+  end
+  if p.playing and type(p.source) == "string" then
+    float_side(2)
+    local f, err = ps.open(p.source, "r", ro.input_file)
+    if not f then usage_error("%s", cli.file_message(err, p.source)) end
+    if f.samplerate ~= stream.samplerate then
+      usage_error("--process plays '%s' at its own rate (%s Hz), but the device runs at %s Hz: give -r %s",
+        p.source, hz(f.samplerate), hz(stream.samplerate), hz(f.samplerate))
+    end
+    local hook, size = cli.load_hook(o.process, { samplerate = f.samplerate, channels = f.channels, side = "play" })
+    local chunk = ps.Buffer(size, f.channels)
+    local pos, len, eof = 0, 0, false
+    state.hook_file = f
+    return function(buf)
+      local want, n = buf:frames(), 0
+      while n < want do
+        if pos >= len then
+          if eof then break end
+          chunk:resize(size)
+          local got = f:read(chunk)
+          if got < size then eof = true end
+          if got == 0 then break end
+          chunk:resize(got)
+          hook(chunk)
+          pos, len = 0, got
+        end
+        local k = math.min(want - n, len - pos)
+        buf:copyfrom(chunk, n + 1, pos + 1, k)
+        n, pos = n + k, pos + k
+      end
+      return n
+    end, nil
+  elseif p.recording and type(ro.out) == "string" then
+    float_side(1)
+    local channels = stream.kind == "DuplexStream" and stream.rx_channels or stream.channels
+    channels = type(channels) == "table" and channels[1] or channels
+    local hook, size = cli.load_hook(o.process, { samplerate = stream.samplerate, channels = channels, side = "rec" })
+    local chunk = ps.Buffer(size, channels)
+    local fill, f, path = 0, nil, ro.out
+    local fo = { samplerate = math.floor(stream.samplerate), channels = channels,
+                 type = ro.output_file and ro.output_file.type, subtype = ro.output_file and ro.output_file.subtype }
+    local function flush()
+      if fill == 0 then return end
+      chunk:resize(fill)
+      hook(chunk)
+      f:write(chunk)
+      fill = 0
+      chunk:resize(size)
+    end
+    state.hook_flush = function() if f then flush() f:close() end end
+    return nil, function(buf)
+      if not f then      -- opened once the audio runs: a failed start keeps an old file
+        local err
+        f, err = ps.open(path, "w", fo)
+        if not f then error(err, 0) end
+      end
+      local n, at = buf:frames(), 0
+      while at < n do
+        local k = math.min(size - fill, n - at)
+        chunk:resize(size)
+        chunk:copyfrom(buf, fill + 1, at + 1, k)
+        fill, at = fill + k, at + k
+        if fill == size then flush() end
+      end
+    end
+  end
+  usage_error("--process needs a file to play or to record into")
+end
+
 -- "in.wav -> 'loopback' (2 ch float32) ... at 48000 Hz": the header line.
 local function describe(ps, s, o)
   local devs = ps.devices()
@@ -1276,7 +1376,11 @@ local function plan(ps, o, env)
     if not play_ch then play_ch, play_from = m, "-m/--map" end
   end
   -- The input's channels; a mono input keeps the device's default (up to
-  -- 2) and plays on every output, as sox does.
+  -- 2) and plays on every output, as sox does.  A --process hook gets the
+  -- file's frames as they are: the device plays the file's channels.
+  if not play_ch and info.channels and o.process and not pmap then
+    play_ch, play_from = info.channels, "input"
+  end
   if not play_ch and info.channels and info.channels > 1 then
     play_ch, play_from = info.channels, "input"
   end
@@ -1398,6 +1502,12 @@ local function run(ps, o, env, state)
     ro.overwrite = o.overwrite
   end
 
+  if o.process then
+    local src, sink = cli.process_hook(ps, o, p, stream, ro, state)
+    if src then p.source, ro.input_file = src, nil end
+    if sink then ro.out, ro.output_file = sink, nil end
+  end
+
   local started, serr = pcall(function()
     if p.kind == "DuplexStream" then stream:playrec(p.source, ro)
     elseif p.kind == "OutputStream" then stream:play(p.source, ro)
@@ -1491,6 +1601,8 @@ local function run(ps, o, env, state)
     env.stderr:write("\r\27[K")
   end
   state.completed = waited and not state.interrupted
+  if state.hook_flush then state.hook_flush() end      -- the last, short chunk
+  if state.hook_file then state.hook_file:close() end
   if not waited then
     if is_failure(werr) then error(werr, 0) end
     local msg = clean(werr)

@@ -106,13 +106,14 @@ MANPAGES  = pastream.1 pastream-lua.1
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream \
-	           $(DESTDIR)$(RECIPEDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR) \
+	           $(DESTDIR)$(RECIPEDIR)/hooks $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR) \
 	           $(DESTDIR)$(DOCDIR)
 	install -m 755 pastream-lua $(DESTDIR)$(BINDIR)/pastream-lua
 	ln -sf pastream-lua $(DESTDIR)$(BINDIR)/pastream
 	install -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
 	install -m 755 $(B)/pastream/core.so $(DESTDIR)$(CMODDIR)/pastream/core.so
 	install -m 644 scripts/*.lua $(DESTDIR)$(RECIPEDIR)/
+	install -m 644 scripts/hooks/*.lua $(DESTDIR)$(RECIPEDIR)/hooks/
 	install -m 644 $(addprefix man/,$(MANPAGES)) $(DESTDIR)$(MANDIR)/
 	install -m 644 completion/pastream.bash $(DESTDIR)$(COMPDIR)/pastream
 	install -m 644 completion/pastream.bash $(DESTDIR)$(COMPDIR)/pastream-lua
@@ -122,9 +123,11 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pastream-lua $(DESTDIR)$(BINDIR)/pastream $(DESTDIR)$(CMODDIR)/pastream/core.so
 	rm -f $(addprefix $(DESTDIR)$(LUADIR)/pastream/,$(notdir $(wildcard lua/pastream/*.lua)))
 	rm -f $(addprefix $(DESTDIR)$(RECIPEDIR)/,$(notdir $(wildcard scripts/*.lua)))
+	rm -f $(addprefix $(DESTDIR)$(RECIPEDIR)/hooks/,$(notdir $(wildcard scripts/hooks/*.lua)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(MANPAGES)) $(DESTDIR)$(COMPDIR)/pastream \
 	      $(DESTDIR)$(COMPDIR)/pastream-lua $(DESTDIR)$(DOCDIR)/API.md
-	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream $(DESTDIR)$(RECIPEDIR) \
+	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream $(DESTDIR)$(RECIPEDIR)/hooks \
+	       $(DESTDIR)$(RECIPEDIR) \
 	       $(DESTDIR)$(SHAREDIR)/pastream-lua $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:

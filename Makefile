@@ -37,7 +37,15 @@ TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe $(B)/
 
 .PHONY: all deps test-deps test check demo install uninstall clean
 
-all: pastream-lua $(B)/pastream/core.so $(TESTS)
+all: pastream-lua bin/pastream $(B)/pastream/core.so $(TESTS)
+
+# bin/pastream: the CLI without a shell in between.  The host run under the
+# name pastream runs the bundled CLI itself (src/host.c), busybox-style;
+# scripts/pastream stays the launcher that finds a host.  (Not ./pastream:
+# luarocks builds into a pastream/ directory there.)
+bin/pastream: pastream-lua
+	mkdir -p bin
+	ln -sf ../pastream-lua $@
 
 deps:
 	@scripts/install-deps.sh build
@@ -104,13 +112,14 @@ MANPAGES  = pastream.1 pastream-lua.1
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream \
-	           $(DESTDIR)$(RECIPEDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR) \
+	           $(DESTDIR)$(RECIPEDIR)/hooks $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR) \
 	           $(DESTDIR)$(DOCDIR)
 	install -m 755 pastream-lua $(DESTDIR)$(BINDIR)/pastream-lua
-	install -m 755 scripts/pastream $(DESTDIR)$(BINDIR)/pastream
+	ln -sf pastream-lua $(DESTDIR)$(BINDIR)/pastream
 	install -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
 	install -m 755 $(B)/pastream/core.so $(DESTDIR)$(CMODDIR)/pastream/core.so
 	install -m 644 scripts/*.lua $(DESTDIR)$(RECIPEDIR)/
+	install -m 644 scripts/hooks/*.lua $(DESTDIR)$(RECIPEDIR)/hooks/
 	install -m 644 $(addprefix man/,$(MANPAGES)) $(DESTDIR)$(MANDIR)/
 	install -m 644 completion/pastream.bash $(DESTDIR)$(COMPDIR)/pastream
 	install -m 644 completion/pastream.bash $(DESTDIR)$(COMPDIR)/pastream-lua
@@ -120,13 +129,15 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pastream-lua $(DESTDIR)$(BINDIR)/pastream $(DESTDIR)$(CMODDIR)/pastream/core.so
 	rm -f $(addprefix $(DESTDIR)$(LUADIR)/pastream/,$(notdir $(wildcard lua/pastream/*.lua)))
 	rm -f $(addprefix $(DESTDIR)$(RECIPEDIR)/,$(notdir $(wildcard scripts/*.lua)))
+	rm -f $(addprefix $(DESTDIR)$(RECIPEDIR)/hooks/,$(notdir $(wildcard scripts/hooks/*.lua)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(MANPAGES)) $(DESTDIR)$(COMPDIR)/pastream \
 	      $(DESTDIR)$(COMPDIR)/pastream-lua $(DESTDIR)$(DOCDIR)/API.md
-	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream $(DESTDIR)$(RECIPEDIR) \
+	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream $(DESTDIR)$(RECIPEDIR)/hooks \
+	       $(DESTDIR)$(RECIPEDIR) \
 	       $(DESTDIR)$(SHAREDIR)/pastream-lua $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
-	rm -rf $(B) pastream-lua
+	rm -rf $(B) pastream-lua bin
 
 # ---- the README's pictures (issue 20): doc/spectrogram.png and
 # doc/waveform.png drawn from a signal that doc/pictures.lua makes.

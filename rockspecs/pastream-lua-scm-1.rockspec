@@ -72,6 +72,7 @@ build = {
     ["pastream.cli"] = "lua/pastream/cli.lua",
     ["pastream.output"] = "lua/pastream/output.lua",
     ["pastream.recipe"] = "lua/pastream/recipe.lua",
+    ["pastream.roundtrip"] = "lua/pastream/roundtrip.lua",
     ["pastream.run"] = "lua/pastream/run.lua",
     ["pastream.task"] = "lua/pastream/task.lua",
     ["pastream.picture"] = "lua/pastream/picture.lua",

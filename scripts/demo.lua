@@ -1,9 +1,18 @@
 -- demo.lua: play a tone, record it back to a WAV file, say what happened (make demo)
 --   pastream-lua scripts/demo.lua [DEVICE] [OUT.wav]
 local ps = require "pastream"
+local recipe = require "pastream.recipe"
 
-local device = arg[1] ~= "" and arg[1] or nil
-local out = arg[2] or "demo.wav"
+-- -h/--help and unknown options are options, not device names
+local opt = recipe.parse(arg, {
+  usage = "demo.lua [DEVICE] [OUT.wav]",
+  about = "Play a 2 s, 440 Hz tone on DEVICE (index or name; '' or none: the default),\n"
+       .. "record it back at the same time, and write the recording to OUT.wav (demo.wav).",
+  args = { 0, 2 },
+  more = "example: pastream-lua scripts/demo.lua loopback demo.wav   (the test rig's loopback device)",
+})
+local device = opt[1] ~= "" and opt[1] or nil
+local out = opt[2] or "demo.wav"
 local seconds, freq = 2, 440
 
 local s <close> = ps.DuplexStream{ device = device, channels = 2 }

@@ -8,7 +8,7 @@ local opt = recipe.parse(arg, {
        .. "A C disk thread writes the file; Ctrl-C stops a recording without -d cleanly.",
   args = { 1, 1 },
   { "d", "duration", "SECONDS", "how long to record (default: until Ctrl-C)", recipe.positive },
-  { "D", "device", "DEVICE", "input device: index or name (default: the system's)", recipe.device },
+  { "D", "device", "DEVICE", "input device: index or name ('' or none: the system's default)", recipe.device },
   { "c", "channels", "CH", "channels to record (default: 2, or fewer if the device has fewer)", recipe.integer },
   { "r", "rate", "RATE", "sample rate in Hz (default: the device's)", recipe.positive },
   { "t", "type", "TYPE", "file type: wav, flac, ogg, aiff, caf, w64, raw, ...", nil },

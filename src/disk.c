@@ -79,6 +79,8 @@ struct ps_disk {
     size_t src_in_pos;       /* first frame of src_in not consumed yet */
     size_t src_in_len;       /* frames of src_in not consumed yet */
     bool src_in_end;         /* the file ended: src_in holds its last frames */
+    float gain;              /* reader: the volume (1: none) */
+    _Atomic int64_t clipped; /* reader: samples the volume clipped */
 
     pthread_t thread;
     bool joined;
@@ -484,6 +486,34 @@ static sf_count_t fill_region(struct ps_disk *d, unsigned char *p, size_t n,
     return (sf_count_t)done;
 }
 
+/* The volume (ps_disk_opts.gain): scale n ring frames at p in place.  A
+ * sample pushed past full scale is clipped to it and counted, so that the
+ * device gets a defined value and the user learns of it. */
+static void apply_gain(struct ps_disk *d, unsigned char *p, size_t n)
+{
+    size_t count = n * (size_t)d->channels;
+    int64_t clipped = 0;
+    if (d->format == PS_FLOAT32) {
+        float *f = (float *)(void *)p;
+        for (size_t i = 0; i < count; i++) {
+            float v = f[i] * d->gain;
+            if (v > 1.0f) { v = 1.0f; clipped++; }
+            else if (v < -1.0f) { v = -1.0f; clipped++; }
+            f[i] = v;
+        }
+    } else {
+        size_t ss = ps_format_size(d->format);
+        for (size_t i = 0; i < count; i++, p += ss) {
+            double v = ps_sample_get(d->format, p) * d->gain;
+            if (v >= 1.0 || v < -1.0)
+                clipped++;
+            ps_sample_set(d->format, p, v);      /* clips */
+        }
+    }
+    if (clipped)
+        atomic_fetch_add_explicit(&d->clipped, clipped, memory_order_relaxed);
+}
+
 /* Rate conversion: refill the empty src_in with up to a block of frames,
  * looping at the end of the file when asked (seek to 0, read on into the
  * same block; the converter never sees the seam).  Sets src_in_end when the
@@ -596,6 +626,10 @@ static void *reader_main(void *arg)
             got2 = fill(d, p2, n2, got, &end);
         if (got < 0 || got2 < 0)
             break;
+        if (d->gain != 1.0f) {
+            apply_gain(d, p1, (size_t)got);
+            apply_gain(d, p2, (size_t)got2);
+        }
         ps_ring_write_advance(d->ring, (size_t)(got + got2));
         add_frames(d, got + got2);
         if (left >= 0) {
@@ -713,6 +747,8 @@ static ps_disk *create(bool writer, SNDFILE *sf, ps_ring *ring, ps_wake *wake,
     if (!d->header_updates)
         d->header_interval = -1;
     d->block = o->block_frames ? o->block_frames : DEFAULT_BLOCK;
+    d->gain = (writer || o->gain == 0) ? 1.0f : (float)o->gain;
+    atomic_init(&d->clipped, 0);
     atomic_init(&d->stop, STOP_NONE);
     atomic_init(&d->frames, 0);
     atomic_init(&d->failed, false);
@@ -867,6 +903,11 @@ int ps_disk_finish(ps_disk *d, int drain)
         d->joined = true;
     }
     return ps_disk_failed(d) ? -1 : 0;
+}
+
+int64_t ps_disk_clipped(const ps_disk *d)
+{
+    return atomic_load_explicit(&((ps_disk *)d)->clipped, memory_order_relaxed);
 }
 
 const char *ps_disk_error(const ps_disk *d)

@@ -126,6 +126,9 @@ typedef struct ps_disk_opts {
                                 float32 samples written to a lossless integer
                                 file (0: none, the default; then float32 to
                                 integer is the exact inverse of reading) */
+    double gain;             /* reader: scale every sample by this (0 or 1:
+                                as is); past full scale it is clipped, and
+                                counted (ps_disk_clipped) */
     ps_wake *notify;         /* optional: signalled once when the thread ends
                                 by itself (reader at its end, or an error),
                                 so an event loop can watch its fd */
@@ -179,6 +182,8 @@ int ps_disk_finish(ps_disk *d, int drain);
 
 /* NULL, or what went wrong, e.g. "write error after 123456 frames: System
  * error : No space left on device."  Valid until ps_disk_free. */
+/* Samples the reader's gain pushed past full scale (clipped) so far. */
+int64_t ps_disk_clipped(const ps_disk *d);
 const char *ps_disk_error(const ps_disk *d);
 
 /* Frames moved so far (written to the file / published into the ring);

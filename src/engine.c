@@ -129,6 +129,8 @@ void ps_engine_arm(ps_engine *e)
     for (int i = 0; i < PS_MAXCH; i++) {
         atomic_store(&e->in_peak[i], 0);
         atomic_store(&e->out_peak[i], 0);
+        atomic_store(&e->in_clips[i], 0);
+        atomic_store(&e->out_clips[i], 0);
     }
     atomic_store(&e->finished, false);
 }
@@ -367,12 +369,15 @@ static int finish(ps_engine *e, ps_status st, int64_t at, int ret)
 
 /* ---- meters ------------------------------------------------------------ */
 
-static void meter(_Atomic uint32_t *peaks, const unsigned char *buf, int channels,
-                  ps_format f, size_t nframes)
+#define CLIP_LEVEL (32767.0f / 32768.0f)
+
+static void meter(_Atomic uint32_t *peaks, _Atomic int64_t *clips, const unsigned char *buf,
+                  int channels, ps_format f, size_t nframes)
 {
     size_t ss = ps_format_size(f);
     for (int c = 0; c < channels; c++) {
         float m = 0;
+        int64_t clipped = 0;
         const unsigned char *p = buf + (size_t)c * ss;
         size_t stride = (size_t)channels * ss;
         if (f == PS_FLOAT32) {
@@ -381,14 +386,18 @@ static void meter(_Atomic uint32_t *peaks, const unsigned char *buf, int channel
                 memcpy(&v, p, 4);
                 v = v < 0 ? -v : v;
                 if (v > m) m = v;
+                clipped += v >= CLIP_LEVEL;
             }
         } else {
             for (size_t i = 0; i < nframes; i++, p += stride) {
                 float v = (float)ps_sample_get(f, p);
                 v = v < 0 ? -v : v;
                 if (v > m) m = v;
+                clipped += v >= CLIP_LEVEL;
             }
         }
+        if (clipped)          /* one writer: a plain add, lock-free */
+            atomic_fetch_add_explicit(&clips[c], clipped, RLX);
         uint32_t bits;
         memcpy(&bits, &m, 4);
         /* One writer; a take racing with this may lose one block's peak. */
@@ -401,6 +410,11 @@ void ps_engine_flush_gap(ps_engine *e)
 {
     if (e->gap.count)
         flush_gap(e);
+}
+
+int64_t ps_engine_clips(ps_engine *e, int dir, int ch)
+{
+    return atomic_load_explicit(dir ? &e->out_clips[ch] : &e->in_clips[ch], RLX);
 }
 
 float ps_engine_take_peak(ps_engine *e, int dir, int ch)
@@ -480,9 +494,9 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
     atomic_store_explicit(&e->frame_count, done, memory_order_release);
     if (e->flags & PS_METER) {
         if (in)
-            meter(e->in_peak, in, e->in_channels, e->in_format, n);
+            meter(e->in_peak, e->in_clips, in, e->in_channels, e->in_format, n);
         if (out)
-            meter(e->out_peak, out, e->out_channels, e->out_format, n);
+            meter(e->out_peak, e->out_clips, out, e->out_channels, e->out_format, n);
     }
 
     if (underrun)

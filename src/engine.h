@@ -119,6 +119,9 @@ typedef struct ps_engine {
     /* Peak |sample| per device channel since the reader last took it
      * (PS_METER): float bits, which order like the floats for values >= 0. */
     _Atomic uint32_t in_peak[PS_MAXCH], out_peak[PS_MAXCH];
+    /* Samples at or past full scale per device channel this run (PS_METER):
+     * |x| >= 32767/32768, the narrowest integer format's full scale. */
+    _Atomic int64_t in_clips[PS_MAXCH], out_clips[PS_MAXCH];
 } ps_engine;
 
 /* Reset to defaults: no direction, float32, frames = -1, pad = 0, no
@@ -169,5 +172,7 @@ void ps_engine_flush_gap(ps_engine *e);
 /* Take the peak of device channel ch (0-based) of the input (dir 0) or
  * output (dir 1) since the last take, and reset it. */
 float ps_engine_take_peak(ps_engine *e, int dir, int ch);
+/* Samples of channel ch that clipped this run (dir 0 input, 1 output). */
+int64_t ps_engine_clips(ps_engine *e, int dir, int ch);
 
 #endif

@@ -292,7 +292,15 @@ typedef struct host_args {
     const char **code;
     int ncode;
     int version;
+    int cli;          /* run as `pastream`: the bundled CLI, no shell between */
 } host_args;
+
+/* The bundled command line (what scripts/pastream runs), for a host started
+ * under the name pastream: a link named pastream runs the CLI directly,
+ * busybox-style, without the /bin/sh launcher's fork and exec. */
+static const char cli_chunk[] =
+    "local code = require(\"pastream.cli\").main(arg)\n"
+    "if code ~= 0 then error({ exit = code }, 0) end\n";
 
 static int print_versions(lua_State *L)
 {
@@ -351,7 +359,8 @@ static int pmain(lua_State *L)
     }
     if (a->script) {
         const char *name = a->argv[a->script];
-        int st = strcmp(name, "-") == 0 ? luaL_loadfile(L, NULL) : luaL_loadfile(L, name);
+        int st = a->cli ? luaL_loadbuffer(L, cli_chunk, sizeof cli_chunk - 1, "=pastream")
+               : strcmp(name, "-") == 0 ? luaL_loadfile(L, NULL) : luaL_loadfile(L, name);
         if (st != LUA_OK)
             return lua_error(L);
         lua_pushvalue(L, ps_main);
@@ -366,12 +375,28 @@ static int pmain(lua_State *L)
 
 int main(int argc, char **argv)
 {
-    host_args a = { argc, argv, 0, NULL, 0, 0 };
+    host_args a = { argc, argv, 0, NULL, 0, 0, 0 };
     const char *codes[64];
     int i;
     a.code = codes;
     if (argv[0] && argv[0][0])
         progname = argv[0];
+    const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+    base = base ? base + 1 : argv[0] ? argv[0] : "";
+    if (strcmp(base, "pastream") == 0) {
+        /* every argument is the CLI's: arg[0] is the name it was run by */
+        char **cargv = malloc(((size_t)argc + 2) * sizeof *cargv);
+        if (!cargv)
+            return 1;
+        cargv[0] = cargv[1] = argv[0];
+        for (i = 1; i <= argc; i++)
+            cargv[i + 1] = argv[i];
+        a.argv = cargv;
+        a.argc = argc + 1;
+        a.script = 1;
+        a.cli = 1;
+        goto run;
+    }
     for (i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "--") == 0) { i++; break; }
@@ -424,6 +449,7 @@ int main(int argc, char **argv)
         a.script = 1;
     }
 
+run:;
     uv_loop_t *loop = uv_default_loop();
     lua_State *L = luaL_newstate();
     if (!L) {

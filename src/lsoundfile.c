@@ -86,6 +86,8 @@ static int sf_open_lua(lua_State *L)
             major = strcmp(path, "-") == 0 ? SF_FORMAT_AU : SF_FORMAT_WAV;
         if (!f->info.samplerate || !f->info.channels)
             return luaL_error(L, "writing %s needs samplerate and channels", path);
+        if (!st && major == SF_FORMAT_OGG)
+            st = ps_sf_subtype_from_path(path);
         f->info.format = major | (st ? st : ps_sf_subtype_for(major, PS_FLOAT32)) | en;
         char err[300];
         if (!sf_format_check(&f->info)) {
@@ -210,7 +212,7 @@ static int f_close(lua_State *L)
 {
     ps_soundfile *f = luaL_checkudata(L, 1, PS_SOUNDFILE);
     if (f->sf) {
-        int r = sf_close(f->sf);
+        int r = ps_sf_close(f->sf);
         f->sf = NULL;
         if (r != 0) {
             lua_pushnil(L);

@@ -73,11 +73,13 @@ int ps_stream_finish_file(ps_lstream *s, file_side *f, int drain)
         ps_engine_flush_gap(s->e);      /* the stream has stopped: safe here */
     if (f->disk) {
         r = ps_disk_finish(f->disk, drain);
+        if (f == &s->run.rd)
+            s->volume_clips = ps_disk_clipped(f->disk);
         ps_disk_free(f->disk);
         f->disk = NULL;
     }
     if (f->sf) {
-        if (sf_close(f->sf) != 0)
+        if (ps_sf_close(f->sf) != 0)
             r = -1;
         f->sf = NULL;
     }

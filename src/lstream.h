@@ -82,6 +82,7 @@ typedef struct ps_lstream {
     ps_open_params params;
     run_spec run;
     int started;
+    int64_t volume_clips;         /* samples the reader's gain clipped (last file) */
     int anchor;                   /* registry reference while running (LUA_NOREF: none) */
     /* The watchdog (stream_watchdog): the frame count last seen, when it
      * last moved, the limit in seconds (0: off), and whether the stream

@@ -359,6 +359,10 @@ static int stream_attach_reader(lua_State *L)
     opts.loop = lua_toboolean(L, -1);
     lua_pop(L, 1);
     opts.notify = ps_stream_wake();
+    lua_getfield(L, o, "gain");          /* the CLI's -v/--volume */
+    opts.gain = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+    lua_pop(L, 1);
+    s->volume_clips = 0;
     if (info.samplerate != (int)s->params.samplerate)
         opts.out_rate = s->params.samplerate;   /* libsamplerate, as sox play does */
     int r = ps_wake_open(s->run.rd.wake);
@@ -407,8 +411,10 @@ static int stream_attach_writer(lua_State *L)
         def = strcmp(path, "-") == 0 ? SF_FORMAT_AU : SF_FORMAT_WAV;
     int w = ps_sf_format_word(L, o, def, &given);
     int channels = s->run.rx_channels ? s->run.rx_channels : s->params.channels[0];
-    if (!given)
-        w |= ps_sf_subtype_for(w & SF_FORMAT_TYPEMASK, s->params.format[0]);
+    if (!given) {
+        int st = (w & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG ? ps_sf_subtype_from_path(path) : 0;
+        w |= st ? st : ps_sf_subtype_for(w & SF_FORMAT_TYPEMASK, s->params.format[0]);
+    }
     SF_INFO info = { .samplerate = (int)s->params.samplerate, .channels = channels, .format = w };
     if (!sf_format_check(&info))
         return ps_fail(L, "%s: a %s file cannot hold %s%s at %d Hz, %d channels%s", path,

@@ -68,6 +68,25 @@ static int p_rx_frames(lua_State *L, ps_lstream *s) { return push_int(L, atomic_
 static int p_tx_lost(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->tx_lost)); }
 static int p_rx_lost(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->rx_lost)); }
 static int p_tap_lost(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->tap_lost)); }
+static int p_volume_clips(lua_State *L, ps_lstream *s)
+{
+    return push_int(L, s->run.rd.disk ? ps_disk_clipped(s->run.rd.disk) : s->volume_clips);
+}
+/* samples at full scale per device channel this run (meter = true) */
+static int clips(lua_State *L, ps_lstream *s, int dir)
+{
+    int n = s->params.channels[dir];
+    if (!(dir ? has_out(s) : has_in(s)))
+        return 0;
+    lua_createtable(L, n, 0);
+    for (int c = 0; c < n; c++) {
+        lua_pushinteger(L, (lua_Integer)ps_engine_clips(s->e, dir, c));
+        lua_rawseti(L, -2, c + 1);
+    }
+    return 1;
+}
+static int p_rx_clips(lua_State *L, ps_lstream *s) { return clips(L, s, 0); }
+static int p_tx_clips(lua_State *L, ps_lstream *s) { return clips(L, s, 1); }
 static int xrun(lua_State *L, ps_lstream *s, int kind) { return push_int(L, atomic_load(&s->e->xruns[kind])); }
 static int p_input_underflows(lua_State *L, ps_lstream *s) { return xrun(L, s, PS_XRUN_INPUT_UNDERFLOW); }
 static int p_input_overflows(lua_State *L, ps_lstream *s) { return xrun(L, s, PS_XRUN_INPUT_OVERFLOW); }
@@ -172,13 +191,16 @@ static const struct prop { const char *name; getter get; } props[] = {
     { "latency", p_latency },             { "loop", p_loop },
     { "offset", p_offset },               { "output_overflows", p_output_overflows },
     { "output_underflows", p_output_underflows }, { "pad", p_pad },
-    { "rx_channels", p_rx_channels },     { "rx_frames", p_rx_frames },
+    { "rx_channels", p_rx_channels },     { "rx_clips", p_rx_clips },
+    { "rx_frames", p_rx_frames },
     { "rx_lost", p_rx_lost },             { "rx_peak", p_rx_peak },
     { "rxmapping", p_rxmapping },         { "samplerate", p_samplerate },
     { "status", p_status },               { "stopped", p_stopped },
-    { "tap_lost", p_tap_lost },           { "time", p_time },                   { "tx_frames", p_tx_frames },
+    { "tap_lost", p_tap_lost },           { "time", p_time },
+    { "tx_clips", p_tx_clips },           { "tx_frames", p_tx_frames },
     { "tx_lost", p_tx_lost },             { "tx_peak", p_tx_peak },
-    { "txmapping", p_txmapping },         { "xruns", p_xruns },
+    { "txmapping", p_txmapping },         { "volume_clips", p_volume_clips },
+    { "xruns", p_xruns },
 };
 
 static int cmp_prop(const void *key, const void *p)

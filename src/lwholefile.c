@@ -127,7 +127,9 @@ static int core_save(lua_State *L)
     int major = ps_sf_major_from_path(path), given;
     int w = ps_sf_format_word(L, 4, major ? major : SF_FORMAT_WAV, &given);
     major = w & SF_FORMAT_TYPEMASK;
-    int st = given ? w & SF_FORMAT_SUBMASK : ps_sf_subtype_for(major, b->format);
+    int st = given ? w & SF_FORMAT_SUBMASK
+           : (major == SF_FORMAT_OGG && ps_sf_subtype_from_path(path)) ? ps_sf_subtype_from_path(path)
+           : ps_sf_subtype_for(major, b->format);
     int en = w & SF_FORMAT_ENDMASK;
     int dither = 0;
     if (lua_type(L, 4) == LUA_TTABLE) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "sfformat.h"
@@ -24,9 +25,11 @@ static const named majors[] = {
     { "sd2", SF_FORMAT_SD2 },     { "flac", SF_FORMAT_FLAC },   { "caf", SF_FORMAT_CAF },
     { "wve", SF_FORMAT_WVE },     { "ogg", SF_FORMAT_OGG },     { "mpc2k", SF_FORMAT_MPC2K },
     { "rf64", SF_FORMAT_RF64 },
-#ifdef SF_FORMAT_MPEG
+    /* SF_FORMAT_MPEG and SF_FORMAT_OPUS are enum constants (libsndfile
+     * 1.1.0 and 1.0.29 on), not macros: an #ifdef never saw them, and
+     * .mp3 and .opus were silently written as something else.  Whether
+     * this libsndfile can write them is sf_format_check's to say. */
     { "mpeg", SF_FORMAT_MPEG },
-#endif
     { NULL, 0 }
 };
 
@@ -43,15 +46,11 @@ static const named subtypes[] = {
     { "dwvw_24", SF_FORMAT_DWVW_24 }, { "dwvw_n", SF_FORMAT_DWVW_N },
     { "dpcm_8", SF_FORMAT_DPCM_8 },   { "dpcm_16", SF_FORMAT_DPCM_16 },
     { "vorbis", SF_FORMAT_VORBIS },
-#ifdef SF_FORMAT_OPUS
     { "opus", SF_FORMAT_OPUS },
-#endif
     { "alac_16", SF_FORMAT_ALAC_16 }, { "alac_20", SF_FORMAT_ALAC_20 },
     { "alac_24", SF_FORMAT_ALAC_24 }, { "alac_32", SF_FORMAT_ALAC_32 },
-#ifdef SF_FORMAT_MPEG_LAYER_III
     { "mpeg_layer_i", SF_FORMAT_MPEG_LAYER_I }, { "mpeg_layer_ii", SF_FORMAT_MPEG_LAYER_II },
     { "mpeg_layer_iii", SF_FORMAT_MPEG_LAYER_III },
-#endif
     { NULL, 0 }
 };
 
@@ -109,13 +108,19 @@ int ps_sf_major_from_path(const char *path)
     return m > 0 ? m : 0;
 }
 
+int ps_sf_subtype_from_path(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot && !strchr(dot, '/') && strcasecmp(dot + 1, "opus") == 0)
+        return SF_FORMAT_OPUS;        /* .opus is Ogg Opus, not Ogg Vorbis */
+    return 0;
+}
+
 int ps_sf_subtype_for(int major, ps_format f)
 {
     switch (major) {
     case SF_FORMAT_OGG:  return SF_FORMAT_VORBIS;
-#ifdef SF_FORMAT_MPEG
     case SF_FORMAT_MPEG: return SF_FORMAT_MPEG_LAYER_III;
-#endif
     case SF_FORMAT_FLAC:
         return f == PS_INT16 ? SF_FORMAT_PCM_16 : f == PS_INT8 ? SF_FORMAT_PCM_S8 : SF_FORMAT_PCM_24;
     default: break;
@@ -131,22 +136,72 @@ int ps_sf_subtype_for(int major, ps_format f)
     }
 }
 
-/* WAV to a pipe.  libsndfile writes a WAV header at the start and seeks
+/* WAV and AU to a pipe.  libsndfile writes a header at the start and seeks
  * back at the end to fill in the sizes, which a pipe cannot do.  This
  * virtual file goes forward only: it tells libsndfile every seek worked,
- * drops what would be rewritten, and writes the first header with the RIFF
- * and data sizes set to 0xFFFFFFFF, "unknown, read to the end", as streaming
- * WAV writers do (sox and ffmpeg read such a stream to its end). */
+ * drops what would be rewritten, and mends the first header into what sox
+ * reads from a pipe without a warning (`sox -`, `sox -t wav -`, `sox -t au -`):
+ *  - WAV: the RIFF and data sizes say "unknown, read to the end" as sox
+ *    writes it, 0x7FFFF000 (sox warns of a premature end for 0xFFFFFFFF);
+ *    a float fmt chunk gets the 2-byte extension size (0) that sox asks for;
+ *  - AU: the 24-byte header libsndfile writes is one that sox calls too
+ *    small (and cannot detect on a pipe): it gets an 8-byte annotation
+ *    field, as sox's own headers have, and the data offset says 32.
+ * pos and written count in libsndfile's terms; the fd is `extra` bytes
+ * further on. */
 typedef struct pipe_io {
     int fd;
     sf_count_t pos, written;
+    /* The mended header waits here for the first samples, and both go in
+     * one write: sox detects a type on a pipe from the bytes of its first
+     * read, and cannot look again (`sox -` fails on a header alone). */
+    unsigned char held[512 + 8];
+    size_t nheld;
 } pipe_io;
 
+#define SOX_UNSPEC 0x7FFFF000u      /* sox's "length unknown" in WAV */
+#define AU_PAD 8
+
 static pipe_io stdout_io;
+static SNDFILE *stdout_sf;          /* the file that writes through it */
+
+static uint32_t get_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = v >> 24; p[1] = (v >> 16) & 0xff; p[2] = (v >> 8) & 0xff; p[3] = v & 0xff;
+}
+
+/* Write all of b[0..n) to fd; the bytes written. */
+static sf_count_t write_all(int fd, const unsigned char *b, sf_count_t n)
+{
+    sf_count_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, b + done, (size_t)(n - done));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        done += w;
+    }
+    return done;
+}
+
 
 static sf_count_t pio_len(void *u) { return ((pipe_io *)u)->written; }
 static sf_count_t pio_tell(void *u) { return ((pipe_io *)u)->pos; }
 static sf_count_t pio_read(void *p, sf_count_t n, void *u) { (void)p; (void)n; (void)u; return 0; }
+
+static void pio_flush(pipe_io *io)
+{
+    if (io->nheld)
+        write_all(io->fd, io->held, (sf_count_t)io->nheld);
+    io->nheld = 0;
+}
 
 static sf_count_t pio_seek(sf_count_t off, int whence, void *u)
 {
@@ -168,27 +223,63 @@ static sf_count_t pio_write(const void *p, sf_count_t n, void *u)
         io->pos += n;
         return n;
     }
-    unsigned char head[512];
-    if (io->written == 0 && n >= 12 && n <= (sf_count_t)sizeof head && memcmp(b, "RIFF", 4) == 0) {
+    unsigned char head[512 + AU_PAD];
+    sf_count_t out = n;                   /* bytes that go to the fd */
+    if (io->written == 0 && n >= 36 && n <= 512 && memcmp(b, "RIFF", 4) == 0) {
+        sf_count_t at = 12;               /* where the fmt chunk's body ends */
         memcpy(head, b, (size_t)n);
-        put_le32(head + 4, 0xFFFFFFFFu);
-        for (sf_count_t i = 12; i + 8 <= n; i++)
+        if (memcmp(b + 12, "fmt ", 4) == 0 && b[16] == 16 && !b[17] && !b[18] && !b[19]
+            && (b[20] != 1 || b[21] != 0)) {
+            /* a 16-byte fmt chunk of a non-PCM tag (float): sox wants its
+             * cbSize, 2 zero bytes more, as sox's own float WAV has */
+            at = 12 + 8 + 16;
+            head[16] = 18;
+            head[at] = head[at + 1] = 0;
+            memcpy(head + at + 2, b + at, (size_t)(n - at));
+            out = n + 2;
+        }
+        for (sf_count_t i = at; i + 8 <= out; i++)
             if (memcmp(head + i, "data", 4) == 0) {
-                put_le32(head + i + 4, 0xFFFFFFFFu);
+                put_le32(head + i + 4, SOX_UNSPEC);
+                put_le32(head + 4, SOX_UNSPEC + (uint32_t)i);
                 break;
             }
         b = head;
+    } else if (io->written == 0 && n >= 24 && n <= 512 && memcmp(b, ".snd", 4) == 0
+               && get_be32(b + 4) == 24) {
+        /* the header, then AU_PAD zero bytes of annotation, then the rest */
+        memcpy(head, b, 24);
+        put_be32(head + 4, 24 + AU_PAD);
+        memset(head + 24, 0, AU_PAD);
+        memcpy(head + 24 + AU_PAD, b + 24, (size_t)(n - 24));
+        b = head;
+        out = n + AU_PAD;
     }
-    sf_count_t done = 0;
-    while (done < n) {
-        ssize_t w = write(io->fd, b + done, (size_t)(n - done));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
+    if (io->written == 0 && b == head && (size_t)out <= sizeof io->held) {
+        memcpy(io->held, head, (size_t)out);      /* wait for the samples */
+        io->nheld = (size_t)out;
+        io->pos += n;
+        io->written += n;
+        return n;
+    }
+    sf_count_t done;
+    if (io->nheld) {                              /* the header and the first samples */
+        struct iovec v[2] = { { io->held, io->nheld }, { (void *)b, (size_t)out } };
+        ssize_t w = writev(io->fd, v, 2);
+        sf_count_t h = (sf_count_t)io->nheld;
+        io->nheld = 0;
+        if (w < h) {
+            done = 0;
+        } else {
+            done = (sf_count_t)w - h;
+            if (done < out)
+                done += write_all(io->fd, b + done, out - done);
         }
-        done += w;
+    } else {
+        done = write_all(io->fd, b, out);
     }
+    if (out != n)                         /* a header that grew: all or nothing */
+        done = done == out ? n : 0;
     io->pos += done;
     io->written += done;
     return done;
@@ -201,14 +292,25 @@ SNDFILE *ps_sf_open(const char *path, int mode, SF_INFO *info, int *is_pipe)
         int fd = mode == SFM_READ ? STDIN_FILENO : STDOUT_FILENO;
         *is_pipe = lseek(fd, 0, SEEK_CUR) < 0;
         int major = info->format & SF_FORMAT_TYPEMASK;
-        if (*is_pipe && mode == SFM_WRITE && (major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX)) {
+        if (*is_pipe && mode == SFM_WRITE
+            && (major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX || major == SF_FORMAT_AU)) {
             static SF_VIRTUAL_IO vio = { pio_len, pio_seek, pio_read, pio_write, pio_tell };
             stdout_io = (pipe_io){ .fd = fd };
-            return sf_open_virtual(&vio, mode, info, &stdout_io);
+            return stdout_sf = sf_open_virtual(&vio, mode, info, &stdout_io);
         }
         return sf_open_fd(fd, mode, info, 0);
     }
     return sf_open(path, mode, info);
+}
+
+int ps_sf_close(SNDFILE *sf)
+{
+    int r = sf_close(sf);
+    if (sf == stdout_sf) {
+        pio_flush(&stdout_io);    /* a header still waiting: no samples came */
+        stdout_sf = NULL;
+    }
+    return r;
 }
 
 /* Why opening `path` failed, in words a user can act on.  libsndfile says

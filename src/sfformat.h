@@ -21,6 +21,8 @@ void ps_sf_list_subtypes(char *buf, size_t len);
 
 /* The major format of a path's extension, or 0. */
 int ps_sf_major_from_path(const char *path);
+/* The subtype a path's extension implies (.opus: SF_FORMAT_OPUS), or 0. */
+int ps_sf_subtype_from_path(const char *path);
 /* The subtype a recording in `major` gets for device samples of format f:
  * the same samples where the file type allows (as pastream does). */
 int ps_sf_subtype_for(int major, ps_format f);
@@ -35,6 +37,9 @@ int ps_sf_probe_write(const SF_INFO *info, char *err, size_t errlen);
 /* sf_open, with "-" meaning stdin (SFM_READ) or stdout (SFM_WRITE).
  * *is_pipe is set when the file cannot seek.  NULL on error (sf_strerror(NULL)). */
 SNDFILE *ps_sf_open(const char *path, int mode, SF_INFO *info, int *is_pipe);
+/* sf_close for a file from ps_sf_open: a pipe's header that waited for
+ * samples that never came is written out. */
+int ps_sf_close(SNDFILE *sf);
 /* Why ps_sf_open(path) failed (call right after it). */
 const char *ps_sf_open_error(const char *path);
 

@@ -164,6 +164,20 @@ function cli.parse_size(str, pow2)
   return n
 end
 
+--- cli.blocksize(str) -> frames per callback.  sox's -b is bits per
+-- sample; pastream's is frames per callback, so a value under 32 (other
+-- than 0, the host's choice) is refused with a hint rather than run.
+function cli.blocksize(str)
+  local n = cli.parse_size(str)
+  if n > 0 and n < 32 then
+    local bits = (n == 8 or n == 16 or n == 24)
+      and string.format(": for %d-bit samples use -e pcm_%d (file) or -f int%d (device)", n, n, n) or ""
+    error(string.format("%d frames per callback is too small (at least 32, or 0 for the host's "
+      .. "choice); -b is the blocksize here, not sox's bits per sample%s", n, bits), 0)
+  end
+  return n
+end
+
 --- cli.parse_rate(str) -> a sample rate in Hz: 48000, 48k, 44.1k (k or K
 -- both mean kHz here).
 function cli.parse_rate(str)
@@ -207,6 +221,56 @@ function cli.parse_map(str)
     map[#map + 1] = { chin, chout }
   end
   return map
+end
+
+--- cli.device_sides(text, matches) -> {input = q1, output = q2}: the
+-- device queries of -D for the playback and the recording side.  A whole
+-- value that names a device comes first, commas and all, so that ALSA
+-- names such as "HDA Intel PCH: ALC (hw:0,0)" can be given; only then is a
+-- comma the separator of a pair, and then every part must name a device
+-- (the unused side too: "hw:0,0" must not quietly become device 0).
+-- matches(query) -> true, or false and the reason.
+function cli.device_sides(text, matches)
+  if not text:find(",", 1, true) then
+    local q = not cli.is_null(text) and text or nil
+    return { input = q, output = q }
+  end
+  if matches(text) then return { input = text, output = text } end
+  local pair = cli.parse_pair(text)
+  for _, q in ipairs { pair.input or false, pair.output or false } do
+    if q then
+      local good, why = matches(q)
+      if not good then
+        error(string.format("%s (in '%s', a comma separates the playback and the recording "
+          .. "device)", clean(why), text), 0)
+      end
+    end
+  end
+  return pair
+end
+
+--- cli.verbosity(str) -> 0..3, sox's -V levels: 0 silent, 1 errors only,
+-- 2 (the default) the status line and summary, 3 the device and format
+-- details too.
+function cli.verbosity(str)
+  local n = str:match("^[0-3]$") and tonumber(str)
+  if not n then
+    error(string.format("'%s' is not a level (0 silent, 1 errors, 2 status and summary, 3 details)", str), 0)
+  end
+  return n
+end
+
+--- cli.volume(str) -> a linear gain: 0.5, 2, or -6dB (decibels).
+function cli.volume(str)
+  local db = str:match("^(%-?[%d.]+)[dD][bB]$")
+  local neg, num = (db or str):match("^(%-?)(.*)$")
+  local v = decimal(num)
+  if v and db then v = 10 ^ ((neg == "-" and -v or v) / 20)
+  elseif v and neg == "-" then v = nil end
+  if not v or v ~= v or v == math.huge then
+    error(string.format("'%s' is not a volume (a factor such as 0.5 or 2, or decibels such as -6dB)", str), 0)
+  end
+  return v
 end
 
 --- cli.is_null(s): true for the "use the default / nothing" placeholders
@@ -280,7 +344,8 @@ function cli.read_argfile(path)
         quote = nil
       elseif c == "\\" and text:sub(i + 1, i + 1):match('["\\$`\n]') then
         i = i + 1
-        if text:sub(i, i) ~= "\n" then word = word .. text:sub(i, i) end
+        if text:sub(i, i) == "\n" then line = line + 1   -- a continuation
+        else word = word .. text:sub(i, i) end
       else
         word = word .. c
       end
@@ -288,9 +353,12 @@ function cli.read_argfile(path)
       quote, quote_line = c, line
       word = word or ""
     elseif c == "\\" then
+      -- backslash-newline joins the lines (counted); a backslash at the
+      -- very end of the file escapes nothing and adds no argument
       i = i + 1
       local nx = text:sub(i, i)
-      if nx ~= "\n" then word = (word or "") .. nx end
+      if nx == "\n" then line = line + 1
+      elseif nx ~= "" then word = (word or "") .. nx end
     elseif c:match("%s") then
       if word then args[#args + 1] = word; word = nil end
     elseif c == "#" and not word then
@@ -330,18 +398,23 @@ local OPTIONS = {
   { "l", "list", flag = true },
   { "q", "quiet", flag = true },
   { nil, "version", flag = true },
+  { "i", "info", flag = true },
+  { "V", "verbosity", parse = function(v) return cli.verbosity(v) end, optional = true },
+  { "v", "volume", parse = function(v) return cli.volume(v) end, single = true },
   { nil, "buffersize", parse = function(v) return cli.parse_size(v, true) end },
   { "d", "duration", parse = time_value(true) },
   { "o", "offset", parse = time_value(false) },
   { "n", "frames", parse = cli.parse_frames },
   { "p", "pad", parse = time_value(true), optional = true },
   { nil, "loop", flag = true },
+  { nil, "align", flag = true },
+  { nil, "process", parse = function(v) return v end },
   { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
   { nil, "monitor", parse = function(v) return require("pastream.monitor").parse_port(v) end, optional = true },
   { "y", "overwrite", flag = true },
-  { "b", "blocksize", parse = function(v) return cli.parse_size(v) end, single = true },
+  { "b", "blocksize", parse = function(v) return cli.blocksize(v) end, single = true },
   { "c", "channels", parse = function(v) return cli.parse_pair(v, channels_value) end },
-  { "D", "device", parse = function(v) return cli.parse_pair(v) end },
+  { "D", "device", parse = function(v) return cli.parse_pair(v) end, keep_text = true },
   { "f", "format", parse = function(v) return cli.parse_pair(v, one_of(FORMATS, "sample format")) end },
   { "r", "rate", parse = cli.parse_rate, single = true },
   { "m", "map", parse = function(v) return { cli.parse_map(v) } end, multi = true },
@@ -367,6 +440,7 @@ local function set_option(res, o, value)
   end
   local ok, v = pcall(o.parse, value)
   if not ok then usage_error("%s: %s", o.name, clean(v)) end
+  if o.keep_text then res[o.key .. "_text"] = value end   -- -D: see cli.device_sides
   if o.multi then
     local list = res[o.key] or {}
     if #list == 2 then
@@ -392,6 +466,10 @@ function cli.parse_args(argv)
   for i = 1, #argv do args[i] = argv[i] end
   local res = { positional = {} }
   local i, only_positional, expansions = 1, false, 0
+  -- `pastream rec FILE [options]` and `pastream play FILE [options]`, as
+  -- sox's rec and play: record into FILE only, or play FILE only
+  local mode
+  if args[1] == "rec" or args[1] == "play" then mode = table.remove(args, 1) end
 
   local function next_value(o)
     i = i + 1
@@ -468,8 +546,19 @@ function cli.parse_args(argv)
   end
 
   local pos = res.positional
+  if mode and not (res.help or res.list or res.version or res.info) then
+    if #pos ~= 1 then
+      usage_error("pastream %s takes one file (%s)", mode, #pos == 0 and "none given" or "got " .. #pos)
+    end
+    if mode == "rec" then table.insert(pos, 1, "null") end
+  end
   res.npositional = #pos
+  if res.verbosity == true then res.verbosity = 3 end      -- -V alone: the details
   if res.help or res.list or res.version then return res end
+  if res.info then
+    if #pos == 0 then usage_error("-i/--info: give one or more files (- for standard input)") end
+    return res
+  end
   if #pos == 0 then
     usage_error("missing input: a file to play (- for standard input), or null to only record")
   end
@@ -488,8 +577,12 @@ function cli.parse_args(argv)
     if res.offset then usage_error("-o/--offset drops recorded frames, but nothing is recorded") end
   end
   if not res.input then
+    if res.volume then usage_error("-v/--volume scales the playback, but nothing is played") end
     if res.pad then usage_error("-p/--pad pads the playback, but nothing is played") end
     if res.loop then usage_error("--loop repeats the playback, but nothing is played") end
+  end
+  if res.align and not (res.input and res.output) then
+    usage_error("--align lines the recording up with the playback: give an input and an output")
   end
   if res.map and #res.map == 2 and not (res.input and res.output) then
     usage_error("-m/--map is given twice, but only %s: give it once",
@@ -504,6 +597,9 @@ end
 
 local HELP = [==[
 usage: pastream [options] input|NULL [output|NULL]
+       pastream rec FILE [options]     record into FILE (as sox's rec)
+       pastream play FILE [options]    play FILE (as sox's play)
+       pastream -i FILE...             what soxi says of each FILE
 
 Play a sound file, record one, or both at once (full duplex) through an
 audio device. A live status line goes to standard error.
@@ -517,6 +613,11 @@ general options
   -h, --help              show this help and exit
   -l, --list              list the audio devices (defaults marked) and exit
   -q, --quiet             no status line and no summary (errors still show)
+  -V, --verbosity[=N]     -V0 silent, -V1 errors only, -V2 (default) the
+                          status line and summary, -V3 (-V alone) device and
+                          format details too
+  -i, --info              print each file's type, encoding, rate, channels,
+                          frames, duration and size, as soxi does, and exit
       --version           print the versions and exit
   @FILE                   read more arguments from FILE: one or more a line,
                           '' and "" quote, # starts a comment
@@ -524,14 +625,26 @@ general options
 playback/record options
       --buffersize=N      ring buffer frames between the device and the files,
                           a power of two (default 65536, also written 64K)
-  -d, --duration=TIME     stop after TIME; -1 (default): at the end of the
-                          input, or never when only recording
+  -d, --duration=TIME     stop after TIME, an input shorter than that ending
+                          in silence (as sox does); -1 (default): at the end
+                          of the input, or at Ctrl-C when only recording
   -n, --frames=N          the same as a frame count: 480k is 480000 frames
   -o, --offset=TIME       drop TIME from the start of the recording (e.g. the
                           round-trip latency), counted in the duration
+  -v, --volume=FACTOR     scale the playback by FACTOR (0.5, 2) or decibels
+                          (-6dB); what passes full scale is clipped, and
+                          the summary counts it
   -p, --pad[=TIME]        play TIME of silence after the input; with no value,
                           pad out to the duration (forever without one)
       --loop              play the input again and again
+      --process=SCRIPT    run the Lua chunk SCRIPT's function on the audio:
+                          file to device when playing a file, else device
+                          to file (return function(chunk) ... end[, size];
+                          scripts/hooks/highpass.lua is an example)
+      --align             measure the device's round trip (a short burst)
+                          and line the recording up with the playback: the
+                          round trip is dropped from the front of the
+                          recording and played as silence at the end
       --fatal-xruns       stop at the first xrun (exit status 1)
       --monitor[=PORT]    serve a live monitor page on http://127.0.0.1:PORT/
                           (default 8000): meters, spectrum, time, xruns, file
@@ -568,9 +681,11 @@ audio device options
   file). null, ^ or '' on a side keeps its default.
 
 audio file options
-  -t, --file-type=T[,T]   file type: wav, aiff, au, raw, flac, ogg, caf, w64,
-                          rf64, ... (default: from the file name's extension;
-                          a recording to - is au)
+  -t, --file-type=T[,T]   file type: wav, aiff, au, raw, flac, ogg, opus, mp3,
+                          caf, w64, rf64, ... (default: from the file name's
+                          extension, and a name without one is wav; a
+                          recording to - is au). An extension that names no
+                          type this libsndfile writes is refused
   -e, --encoding=E[,E]    sample encoding: pcm_16, pcm_24, pcm_32, float, ...
                           (default: the device's sample format where the file
                           type allows it)
@@ -606,6 +721,19 @@ end
 --- cli.help() -> the --help text.
 function cli.help() return HELP end
 
+-- What to check when PortAudio finds no device at all.
+local function no_devices_help()
+  local server = os.getenv("JACK_DEFAULT_SERVER")
+  return table.concat({
+    "PortAudio found no audio device. Things to check:",
+    "  - is an audio server running? With JACK, JACK_DEFAULT_SERVER must name a",
+    "    running server (" .. (server and ("it is '" .. server .. "' here") or "it is not set: 'default'") .. ");",
+    "    the test rig starts one: scripts/jackrig.sh start --name NAME",
+    "  - may this user open the sound devices? (the audio group, /dev/snd)",
+    "  - was PortAudio built with ALSA or JACK support?",
+  }, "\n")
+end
+
 --- cli.format_devices(devices) -> a table of the devices, one a line, with
 -- the default input (>) and output (<) marked (* both).
 function cli.format_devices(devices)
@@ -631,7 +759,10 @@ function cli.format_devices(devices)
     end
     lines[#lines + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
   end
-  if #devices == 0 then lines[#lines + 1] = "(no audio devices)" end
+  if #devices == 0 then
+    lines[#lines + 1] = "(no audio devices)"
+    lines[#lines + 1] = no_devices_help()
+  end
   lines[#lines + 1] = "> default input, < default output, * both"
   return table.concat(lines, "\n") .. "\n"
 end
@@ -667,6 +798,28 @@ local function peak_of(p)
 end
 cli.peak_of = peak_of
 
+--- cli.cli_words(msg) -> a library message in the command line's words:
+-- its options (-p, -d, -n, --buffersize, --fatal-xruns), not the Lua
+-- API's (pad = -1, frames, producers and readers).
+function cli.cli_words(msg)
+  local a, b = msg:match("^BufferEmpty: playback ended after (%d+) of (%d+) frames")
+  if a then
+    return string.format("the input ended after %s of the %s frames asked for with -d/-n "
+      .. "(-p pads it with silence)", a, b)
+  end
+  a = msg:match("^BufferEmpty: the playback source ran dry after (%d+) frames")
+  if a then
+    return string.format("the input could not keep up: playback ran dry after %s frames "
+      .. "(a pipe too slow for the device? a larger --buffersize gives it more time)", a)
+  end
+  a, b = msg:match("^BufferFull: the receive buffer overflowed after (%d+) frames %((%d+) recorded")
+  if a then
+    return string.format("the recording could not keep up: its buffer overflowed after %s frames "
+      .. "(%s recorded; a disk or pipe too slow? a larger --buffersize gives it more time)", a, b)
+  end
+  return (msg:gsub("%(fatal_xruns is set%)", "(--fatal-xruns)"))
+end
+
 --- cli.status_line(state) -> the live status line (no \r, no newline):
 --   00:15.0/01:00.0 [##--------]  25% play  -6.0dB rec -12.0dB CLIP xruns 0 cpu   3%
 -- state: elapsed (seconds), total (seconds, or nil when unknown: then no
@@ -684,13 +837,22 @@ function cli.status_line(st)
     local n = math.floor(frac * 10)
     bar = "[" .. string.rep("#", n) .. string.rep("-", 10 - n) .. "]"
     pct = string.format("%3d%%", math.floor(frac * 100))
+  elseif st.endless then
+    time = time .. " until Ctrl-C"
   end
   local meters = {}
   for _, side in ipairs { "play", "rec" } do
-    local p = peak_of(st[side .. "_peak"])
+    local raw = st[side .. "_peak"]
+    local p = peak_of(raw)
     if p then
       local clip = st[side .. "_clip"] or p >= CLIP
-      meters[#meters + 1] = string.format("%s %sdB%s", side, cli.db(p), clip and " CLIP" or "")
+      local text = cli.db(p)
+      if type(raw) == "table" and #raw > 1 then   -- each channel: a dead one shows
+        local db = {}
+        for c, v in ipairs(raw) do db[c] = (cli.db(v):gsub("^%s+", "")) end
+        text = table.concat(db, "/")
+      end
+      meters[#meters + 1] = string.format("%s %sdB%s", side, text, clip and " CLIP" or "")
     end
   end
   local xruns = string.format("xruns %d", st.xruns or 0)
@@ -721,12 +883,71 @@ function cli.summary_line(st)
   local iu, io_, ou, oo = st.input_underflows or 0, st.input_overflows or 0,
     st.output_underflows or 0, st.output_overflows or 0
   local tl, rl = st.tx_lost or 0, st.rx_lost or 0
-  return string.format(
-    "%s%d frames (%.3f s at %s Hz); xruns %d (input underflow %d, input overflow %d, "
-      .. "output underflow %d, output overflow %d); lost frames %d (playback %d, recording %d)",
+  -- counts that are all zero are one word: "xruns 0", "lost frames 0"
+  local xr = iu + io_ + ou + oo == 0 and "xruns 0" or string.format(
+    "xruns %d (input underflow %d, input overflow %d, output underflow %d, output overflow %d)",
+    iu + io_ + ou + oo, iu, io_, ou, oo)
+  local lost = tl + rl == 0 and "lost frames 0" or string.format(
+    "lost frames %d (playback %d, recording %d)", tl + rl, tl, rl)
+  return string.format("%s%d frames (%.3f s at %s Hz); %s; %s",
     st.interrupted and ("interrupted (" .. st.interrupted .. ") after ") or "",
-    frames, rate > 0 and frames / rate or 0, hz(rate),
-    iu + io_ + ou + oo, iu, io_, ou, oo, tl + rl, tl, rl)
+    frames, rate > 0 and frames / rate or 0, hz(rate), xr, lost)
+end
+
+--- cli.levels_line(state) -> "peak play -0.9/-0.9 dBFS, clipped 0; rec
+-- -0.9/0.0 dBFS, CLIPPED 0/12 samples", or nil with nothing to show.
+-- state: play_peak, rec_peak (linear peaks per channel), play_clips,
+-- rec_clips (clipped samples per channel).  A clip stays in the summary
+-- once the status line (and its CLIP mark) is gone.
+function cli.levels_line(st)
+  local parts = {}
+  for _, side in ipairs { "play", "rec" } do
+    local peaks, clips = st[side .. "_peak"], st[side .. "_clips"]
+    if type(peaks) == "table" and #peaks > 0 then
+      local db = {}
+      for c, v in ipairs(peaks) do db[c] = (cli.db(v):gsub("^%s+", "")) end
+      local text = string.format("%s %s dBFS", side, table.concat(db, "/"))
+      local n, list = 0, {}
+      for c, k in ipairs(type(clips) == "table" and clips or {}) do n = n + k; list[c] = tostring(k) end
+      if n > 0 then
+        text = text .. string.format(", CLIPPED %s samples", table.concat(list, "/"))
+      elseif type(clips) == "table" then
+        text = text .. ", clipped 0"
+      end
+      parts[#parts + 1] = text
+    end
+  end
+  if #parts == 0 then return nil end
+  return "peak " .. table.concat(parts, "; ")
+end
+
+--- cli.format_info(path, info [, stat]) -> what soxi says of a file:
+-- its type and encoding, rate, channels, frames, duration and size.
+function cli.format_info(path, info, st)
+  local frames = info.frames
+  local known = type(frames) == "number" and frames >= 0 and frames < 2 ^ 53
+  local rows = {
+    { "File", path == "-" and "- (standard input)" or path },
+    { "Type", string.format("%s (%s)", info.type, info.subtype) },
+    { "Sample rate", hz(info.samplerate) .. " Hz" },
+    { "Channels", tostring(info.channels) },
+    { "Frames", known and tostring(frames) or "unknown (a pipe)" },
+    { "Duration", known and info.samplerate > 0
+        and string.format("%s (%.3f s)", cli.format_time(frames / info.samplerate), frames / info.samplerate)
+        or "unknown" },
+    { "Size", st and st.size and string.format("%s (%d bytes)", cli.size_text(st.size), st.size) or "unknown" },
+  }
+  local lines = {}
+  for _, r in ipairs(rows) do lines[#lines + 1] = string.format("%-12s: %s", r[1], r[2]) end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+--- cli.size_text(bytes) -> "512 B", "384.1 kB", "12.3 MB" (powers of 1000).
+function cli.size_text(n)
+  if n < 1000 then return string.format("%d B", n) end
+  if n < 1e6 then return string.format("%.1f kB", n / 1e3) end
+  if n < 1e9 then return string.format("%.1f MB", n / 1e6) end
+  return string.format("%.2f GB", n / 1e9)
 end
 
 ---------------------------------------------------------------------------
@@ -794,6 +1015,85 @@ function cli.file_message(msg, path)
   return msg
 end
 
+-- File name extensions and -t names that are another name for a type
+-- (and, for .opus, an encoding too).
+local TYPE_ALIAS = {
+  aif = { "aiff" }, aifc = { "aiff" }, snd = { "au" }, oga = { "ogg" },
+  opus = { "ogg", "opus" }, mp3 = { "mpeg", "mpeg_layer_iii" },
+}
+-- The encoding a device format records as, where the type can hold it.
+local NATURAL = { float32 = "float", int32 = "pcm_32", int24 = "pcm_24",
+  int16 = "pcm_16", int8 = "pcm_s8", uint8 = "pcm_u8" }
+-- Else the nearest that the type can hold, best first.
+local PREFER = { "float", "pcm_24", "pcm_32", "pcm_16", "pcm_s8", "pcm_u8", "double" }
+
+--- cli.writable_types(formats) -> "aiff, au, caf, flac, ..., wav": the
+-- types (and extensions) this libsndfile can write, for messages.
+function cli.writable_types(formats)
+  local names = {}
+  for t in pairs(formats) do names[#names + 1] = t end
+  for alias, to in pairs(TYPE_ALIAS) do
+    local subs = formats[to[1]]
+    local ok = subs ~= nil
+    if ok and to[2] then
+      ok = false
+      for _, st in ipairs(subs) do if st == to[2] then ok = true end end
+    end
+    if ok then names[#names + 1] = alias end
+  end
+  table.sort(names)
+  return table.concat(names, ", ")
+end
+
+--- cli.output_format(path, ftype, encoding, formats, devformat) -> type,
+-- encoding (either nil: the library's default): what a recording to path
+-- is written as.  The type is -t's, else the extension's; a name with no
+-- extension is WAV (standard output, "-", is AU).  A type this libsndfile
+-- cannot write, or an extension that names no type, raises a message that
+-- lists the types it can write: a file is what its name says, or nothing
+-- is written.  Without -e, a type that cannot hold the device's samples
+-- gets the nearest encoding it can.  formats: ps.formats().
+function cli.output_format(path, ftype, enc, formats, devformat)
+  local what, name
+  if ftype then
+    what, name = "-t/--file-type", ftype:lower()
+  elseif path == "-" then
+    return nil, enc
+  else
+    local base = path:match("([^/]*)$")
+    local ext = base:match("^.+%.([^.]*)$")
+    if not ext then return "wav", enc end          -- the help says so
+    what, name = "output file '" .. path .. "'", ext:lower()
+  end
+  local alias = TYPE_ALIAS[name]
+  local t = alias and alias[1] or name
+  local subs = formats[t]
+  if alias and alias[2] and not enc then
+    local has = false
+    for _, st in ipairs(subs or {}) do if st == alias[2] then has = true end end
+    if not has then subs = nil end
+    enc = alias[2]
+  end
+  if not subs and ftype then return t, enc end   -- the library names what -t it knows
+  if not subs then
+    local shown = ftype and ("'" .. name .. "'") or ("'." .. name .. "'")
+    error(string.format("%s: this libsndfile cannot write %s files; it writes %s",
+      what, shown, cli.writable_types(formats)), 0)
+  end
+  if not enc and t ~= "flac" and t ~= "ogg" and t ~= "mpeg" then
+    local natural = NATURAL[devformat or "float32"]
+    local can = {}
+    for _, st in ipairs(subs) do can[st] = true end
+    if not can[natural] then
+      for _, st in ipairs(PREFER) do
+        if can[st] then enc = st break end
+      end
+      enc = enc or subs[1]
+    end
+  end
+  return t, enc
+end
+
 -- Errors of the Lua API that mean "this build cannot play or record files".
 local function no_file_support(msg)
   return msg:find("expected, got string", 1, true)
@@ -825,6 +1125,101 @@ local function open_stream(ps, kind, so, retry_rate)
   runtime_error("cannot open the stream: %s", msg)
 end
 
+--- cli.load_hook(path, info) -> fn, chunksize: a --process hook.  The
+-- chunk at path runs with info ({samplerate, channels, side}) as its
+-- argument and returns a function that changes a float32 chunk in place,
+-- and optionally the chunk size it wants (default 1024 frames).
+function cli.load_hook(path, info)
+  local chunk, err = loadfile(path)
+  if not chunk then usage_error("--process: %s", clean(err)) end
+  local good, fn, size = pcall(chunk, info)
+  if not good then usage_error("--process: %s: %s", path, clean(fn)) end
+  if type(fn) ~= "function" then
+    usage_error("--process: %s returned %s; it must return a function(chunk)", path, type(fn))
+  end
+  size = size == nil and 1024 or math.tointeger(size)
+  if not size or size < 1 then usage_error("--process: %s: the chunk size must be a whole number >= 1", path) end
+  return fn, size
+end
+
+-- A hook on the playback (an input file: file -> hook -> device) or else on
+-- the recording (device -> hook -> file).  Returns the Lua source and/or
+-- sink that replace the C disk thread on that side.  The chunks the hook
+-- sees have exactly its chunk size (the last may be shorter).
+function cli.process_hook(ps, o, p, stream, ro, state)
+  local function float_side(i)
+    local f = stream.format
+    f = type(f) == "table" and f[i] or f
+    if f ~= "float32" then usage_error("--process works on float32 audio: leave -f/--format out") end
+  end
+  if p.playing and type(p.source) == "string" then
+    float_side(2)
+    local f, err = ps.open(p.source, "r", ro.input_file)
+    if not f then usage_error("%s", cli.file_message(err, p.source)) end
+    if f.samplerate ~= stream.samplerate then
+      usage_error("--process plays '%s' at its own rate (%s Hz), but the device runs at %s Hz: give -r %s",
+        p.source, hz(f.samplerate), hz(stream.samplerate), hz(f.samplerate))
+    end
+    local hook, size = cli.load_hook(o.process, { samplerate = f.samplerate, channels = f.channels, side = "play" })
+    local chunk = ps.Buffer(size, f.channels)
+    local pos, len, eof = 0, 0, false
+    state.hook_file = f
+    return function(buf)
+      local want, n = buf:frames(), 0
+      while n < want do
+        if pos >= len then
+          if eof then break end
+          chunk:resize(size)
+          local got = f:read(chunk)
+          if got < size then eof = true end
+          if got == 0 then break end
+          chunk:resize(got)
+          hook(chunk)
+          pos, len = 0, got
+        end
+        local k = math.min(want - n, len - pos)
+        buf:copyfrom(chunk, n + 1, pos + 1, k)
+        n, pos = n + k, pos + k
+      end
+      return n
+    end, nil
+  elseif p.recording and type(ro.out) == "string" then
+    float_side(1)
+    local channels = stream.kind == "DuplexStream" and stream.rx_channels or stream.channels
+    channels = type(channels) == "table" and channels[1] or channels
+    local hook, size = cli.load_hook(o.process, { samplerate = stream.samplerate, channels = channels, side = "rec" })
+    local chunk = ps.Buffer(size, channels)
+    local fill, f, path = 0, nil, ro.out
+    local fo = { samplerate = math.floor(stream.samplerate), channels = channels,
+                 type = ro.output_file and ro.output_file.type, subtype = ro.output_file and ro.output_file.subtype }
+    local function flush()
+      if fill == 0 then return end
+      chunk:resize(fill)
+      hook(chunk)
+      f:write(chunk)
+      fill = 0
+      chunk:resize(size)
+    end
+    state.hook_flush = function() if f then flush() f:close() end end
+    return nil, function(buf)
+      if not f then      -- opened once the audio runs: a failed start keeps an old file
+        local err
+        f, err = ps.open(path, "w", fo)
+        if not f then error(err, 0) end
+      end
+      local n, at = buf:frames(), 0
+      while at < n do
+        local k = math.min(size - fill, n - at)
+        chunk:resize(size)
+        chunk:copyfrom(buf, fill + 1, at + 1, k)
+        fill, at = fill + k, at + k
+        if fill == size then flush() end
+      end
+    end
+  end
+  usage_error("--process needs a file to play or to record into")
+end
+
 -- "in.wav -> 'loopback' (2 ch float32) ... at 48000 Hz": the header line.
 local function describe(ps, s, o)
   local devs = ps.devices()
@@ -849,6 +1244,20 @@ local function describe(ps, s, o)
     parts[#parts + 1] = file(o.output, "stdout")
   end
   return string.format("%s at %s Hz", table.concat(parts, " -> "), hz(s.samplerate))
+end
+
+-- ps.device(query, kind), and when there is no device at all, a hint
+-- (the default device is missing not because of -D, which was not given).
+local function find_device(ps, query, kind)
+  local good, d = pcall(ps.device, query, kind)
+  if good then return d end
+  local msg = clean(d)
+  if #ps.devices() == 0 then
+    msg = msg:gsub(" %(there are none: %)$", "") .. " (PortAudio found no audio device: pastream -l says what to check)"
+  elseif not query then
+    msg = msg .. " (choose one with -D; pastream -l lists them)"
+  end
+  error(msg, 0)
 end
 
 -- What to open, from the options: the stream's kind and settings, the
@@ -898,6 +1307,14 @@ local function plan(ps, o, env)
         usage_error("output file '%s': '%s' is not a directory", o.output, dir)
       end
     end
+  end
+
+  -- What the recording is written as: decided here, so that a name that
+  -- says MP3 never gets WAV inside, and nothing plays when it cannot be.
+  if recording and not env.record then
+    local fmt_rec = side_value(o.format, "output")
+    p.out_type, p.out_subtype = try(2, nil, cli.output_format, o.output,
+      side_value(o.file_type, "output"), side_value(o.encoding, "output"), ps.formats(), fmt_rec)
   end
 
   -- What is played: its channels, rate and length.
@@ -962,7 +1379,11 @@ local function plan(ps, o, env)
     if not play_ch then play_ch, play_from = m, "-m/--map" end
   end
   -- The input's channels; a mono input keeps the device's default (up to
-  -- 2) and plays on every output, as sox does.
+  -- 2) and plays on every output, as sox does.  A --process hook gets the
+  -- file's frames as they are: the device plays the file's channels.
+  if not play_ch and info.channels and o.process and not pmap then
+    play_ch, play_from = info.channels, "input"
+  end
   if not play_ch and info.channels and info.channels > 1 then
     play_ch, play_from = info.channels, "input"
   end
@@ -976,8 +1397,12 @@ local function plan(ps, o, env)
 
   -- Devices, resolved here so that a bad -D is named as such.
   local dev_in, dev_out
+  local devq = o.device_text and try(2, "-D/--device", cli.device_sides, o.device_text, function(q)
+    local good, why = pcall(ps.device, q)
+    return good, why
+  end) or {}
   if playing then
-    dev_out = try(2, "-D/--device", ps.device, side_value(o.device, "input"), "output")
+    dev_out = try(2, devq.input and "-D/--device" or nil, find_device, ps, devq.input, "output")
     if play_ch and play_ch > dev_out.max_output_channels then
       if play_from == "input" then
         usage_error("the input has %d channels but device '%s' plays %d: choose with -m/--map",
@@ -988,7 +1413,7 @@ local function plan(ps, o, env)
     end
   end
   if recording then
-    dev_in = try(2, "-D/--device", ps.device, side_value(o.device, "output"), "input")
+    dev_in = try(2, devq.output and "-D/--device" or nil, find_device, ps, devq.output, "input")
     local need = rmap and max_of(rmap, 1) or rec_ch
     if need and need > dev_in.max_input_channels then
       usage_error("%s: device '%s' has %d input channels, %d asked for",
@@ -1033,29 +1458,63 @@ local function run(ps, o, env, state)
   end
 
   local rate = stream.samplerate
-  local frames = o.frames or (o.duration and cli.parse_time(o.duration, rate)) or -1
-  local offset = o.offset and cli.parse_time(o.offset, rate) or 0
-  local pad = o.pad == true and -1 or (o.pad and cli.parse_time(o.pad, rate)) or 0
+  -- a time becomes frames once the rate is known; one too long for that
+  -- is still the option's fault, before anything plays
+  local function frames_of(text, name)
+    return try(2, name, cli.parse_time, text, rate)
+  end
+  local frames = o.frames or (o.duration and frames_of(o.duration, "-d/--duration")) or -1
+  local offset = o.offset and frames_of(o.offset, "-o/--offset") or 0
+  local pad = o.pad == true and -1 or (o.pad and frames_of(o.pad, "-p/--pad")) or 0
+  -- -d/-n longer than the input: silence to the end, as sox does (a
+  -- user who asks for 2 s gets 2 s), unless -p says otherwise
+  if p.playing and frames >= 0 and not o.pad and not o.loop then pad = -1 end
   if p.recording and frames >= 0 and offset > frames then
     usage_error("-o/--offset (%d frames) is longer than the duration (%d frames)", offset, frames)
   end
-  local total
-  if frames >= 0 then total = frames
-  elseif p.playing and p.info.frames and p.info.frames >= 0 and not o.loop and pad >= 0 then
-    total = p.info.frames + pad
+  -- --align: measure the round trip (a short burst through the device),
+  -- then drop that much from the front of the recording and play that
+  -- much more silence at the end, so that output and input line up.
+  if o.align then
+    require "pastream.roundtrip"
+    local rt, why = stream:measure_roundtrip()
+    if not rt then runtime_error("--align: %s", why) end
+    state.roundtrip = rt
+    offset = offset + rt
+    if frames >= 0 then frames = frames + rt
+    elseif pad >= 0 then pad = pad + rt end
   end
-  state.total = total and total / rate
+  -- The total in seconds.  A file at another rate is converted to the
+  -- device's (libsamplerate, in the disk thread): its length is in its
+  -- own frames, so its own rate gives its time.
+  local file_rate = p.playing and type(p.source) == "string" and p.info.samplerate
+  if file_rate and file_rate ~= rate then
+    state.resampled = { from = file_rate, to = rate, frames = p.info.frames }
+  end
+  state.to_end = frames < 0 and not o.loop      -- the run ends with the input
+  if frames >= 0 then state.total = frames / rate
+  elseif p.playing and p.info.frames and p.info.frames >= 0 and not o.loop and pad >= 0 then
+    state.total = p.info.frames / (file_rate or rate) + pad / rate
+  end
 
   local ro = { frames = frames, pad = pad, offset = offset, loop = o.loop,
                fatal_xruns = o.fatal_xruns, blocking = false,
-               meter = (env.status or mon) and true or nil }  -- peaks for the status line and monitor
+               meter = (env.status or env.summary or mon) and true or nil }  -- peaks for the status line, summary and monitor
   if p.playing then
-    ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input") })
+    ro.input_file = file_opts(o, "input", { samplerate = o.rate, channels = side_value(o.channels, "input"),
+      gain = o.volume })       -- -v: scaled by the disk thread, in C
   end
   if p.recording then
-    ro.output_file = file_opts(o, "output")
+    ro.output_file = file_opts(o, "output") or {}
+    ro.output_file.type, ro.output_file.subtype = p.out_type, p.out_subtype
     ro.out = env.record or o.output
     ro.overwrite = o.overwrite
+  end
+
+  if o.process then
+    local src, sink = cli.process_hook(ps, o, p, stream, ro, state)
+    if src then p.source, ro.input_file = src, nil end
+    if sink then ro.out, ro.output_file = sink, nil end
   end
 
   local started, serr = pcall(function()
@@ -1075,13 +1534,51 @@ local function run(ps, o, env, state)
   state.started = true
   if state.interrupted then pcall(stream.stop, stream) end
 
-  if env.header then env.stderr:write("pastream: ", describe(ps, stream, o), "\n") end
+  -- A run with no end says so at once.
+  local endless = frames < 0 and (not p.playing or pad < 0 or o.loop)
+  state.endless = endless
+  if env.header then
+    env.stderr:write("pastream: ", describe(ps, stream, o),
+      state.roundtrip and string.format("; round trip %d frames (measured)", state.roundtrip) or "",
+      state.resampled and string.format("; resampled %s Hz -> %s Hz (libsamplerate, medium quality)",
+        hz(state.resampled.from), hz(state.resampled.to)) or "",
+      endless and (p.recording and "; recording until Ctrl-C" or "; playing until Ctrl-C") or "", "\n")
+  end
+
+  -- The run's peaks per channel, for the summary: every reading (which
+  -- resets the engine's) is kept here.
+  state.peaks = {}
+  function state.keep_peaks(side, peak)
+    if type(peak) ~= "table" then return end
+    local t = state.peaks[side] or {}
+    for c, v in ipairs(peak) do t[c] = math.max(t[c] or 0, v) end
+    state.peaks[side] = t
+  end
+  if env.details then     -- -V3: what was negotiated with the device and the files
+    local lat = stream.latency
+    local function ms(v) return string.format("%.1f ms", (v or 0) * 1000) end
+    env.stderr:write(string.format("pastream: device: %s; latency %s (PortAudio's figure); blocksize %d%s; ring buffer %d frames\n",
+      stream.kind, type(lat) == "table" and (ms(lat[1]) .. " in, " .. ms(lat[2]) .. " out") or ms(lat),
+      stream.blocksize or 0, (stream.blocksize or 0) == 0 and " (the host's choice)" or "",
+      o.buffersize or 65536))
+    if p.playing and p.info.samplerate then
+      env.stderr:write(string.format("pastream: input: %s %s, %d ch, %s Hz, %s frames\n",
+        tostring(p.info.type), tostring(p.info.subtype), p.info.channels or 0, hz(p.info.samplerate),
+        tostring(p.info.frames or "unknown")))
+    end
+    if p.recording and p.out_type then
+      env.stderr:write(string.format("pastream: output: %s%s\n", p.out_type,
+        p.out_subtype and (" " .. p.out_subtype) or " (encoding: the device's sample format)"))
+    end
+  end
+  state.playing, state.recording = p.playing, p.recording
+  state.env_record = env.record ~= nil
 
   -- The live status line, on a luv timer.
   local clip = { play = false, rec = false }
   local function snapshot()
     local st = {
-      elapsed = stream.frame_count / rate, total = state.total,
+      elapsed = stream.frame_count / rate, total = state.total, endless = state.endless,
       xruns = stream.xruns, cpu = stream.cpu_load, width = env.width,
     }
     for _, side in ipairs { "play", "rec" } do
@@ -1089,6 +1586,7 @@ local function run(ps, o, env, state)
         local peak = mon and mon:take_peak(side)                          -- what the monitor read
           or (side == "play" and stream.tx_peak or stream.rx_peak)          -- reading resets it
         if peak and peak_of(peak) >= CLIP then clip[side] = true end
+        state.keep_peaks(side, peak)
         st[side .. "_peak"], st[side .. "_clip"] = peak, clip[side]
       end
     end
@@ -1104,24 +1602,84 @@ local function run(ps, o, env, state)
   end
   local waited, werr = pcall(stream.wait, stream)
   if mon then mon:close() end
+  if env.summary then
+    if p.playing then state.keep_peaks("play", stream.tx_peak) end
+    if p.recording then state.keep_peaks("rec", stream.rx_peak) end
+  end
   if timer then
     timer:stop()
     timer:close()
     env.stderr:write("\r\27[K")
   end
+  state.completed = waited and not state.interrupted
+  if state.hook_flush then state.hook_flush() end      -- the last, short chunk
+  if state.hook_file then state.hook_file:close() end
   if not waited then
     if is_failure(werr) then error(werr, 0) end
-    runtime_error("%s", (clean(werr):gsub("%(fatal_xruns is set%)", "(--fatal-xruns)")))
+    local msg = clean(werr)
+    -- A recording to a pipe fails to write when its reader has gone (sox
+    -- took what it wanted, head closed): say that, not libsndfile's
+    -- "System error : Broken pipe" or, through the pipe writer, "No Error".
+    local n = msg:match("write error after (%d+) frames")
+    if n and o.output == "-" and not env.record and uv.guess_handle(1) == "pipe" then
+      runtime_error("the reader of standard output went away after %s frames", n)
+    end
+    runtime_error("%s", cli.cli_words(msg))
   end
 end
 
-local function summary(s, interrupted)
-  return cli.summary_line {
+-- The summary: the counts; each channel's peak and clips; the file
+-- written and the round trip.  One line each, every one "pastream: ".
+local function summary(ps, s, o, state)
+  local lines = { cli.summary_line {
     frames = s.frame_count, samplerate = s.samplerate,
     input_underflows = s.input_underflows, input_overflows = s.input_overflows,
     output_underflows = s.output_underflows, output_overflows = s.output_overflows,
-    tx_lost = s.tx_lost, rx_lost = s.rx_lost, interrupted = interrupted,
+    tx_lost = s.tx_lost, rx_lost = s.rx_lost, interrupted = state.interrupted,
+  } }
+  local rs = state.resampled
+  if rs then
+    -- the device's frames and the file's, each at its own rate; a whole
+    -- run played the whole file, else the file frames are reckoned back
+    local played = s.tx_frames or s.frame_count
+    local whole = state.completed and state.to_end and rs.frames
+    local fframes = whole or math.floor(played * rs.from / rs.to + 0.5)
+    if rs.frames then fframes = math.min(fframes, rs.frames) end
+    lines[#lines + 1] = string.format("resampled %s Hz -> %s Hz (libsamplerate, medium quality): "
+      .. "%s%d file frames (%.3f s) as %d device frames", hz(rs.from), hz(rs.to),
+      whole and "" or "about ", fframes, fframes / rs.from, played)
+  end
+  local peaks = state.peaks or {}
+  local lv = cli.levels_line {
+    play_peak = state.playing and peaks.play, rec_peak = state.recording and peaks.rec,
+    play_clips = state.playing and s.tx_clips, rec_clips = state.recording and s.rx_clips,
   }
+  if o.volume and state.playing then
+    local n = s.volume_clips or 0
+    local v = string.format("volume %g (%+.1f dB): %s", o.volume,
+      o.volume > 0 and 20 * math.log(o.volume, 10) or -math.huge,
+      n > 0 and string.format("CLIPPED %d samples", n) or "nothing clipped")
+    lv = lv and (lv .. "; " .. v) or v
+  end
+  if lv then lines[#lines + 1] = lv end
+  local out = {}
+  if state.recording and o.output and o.output ~= "-" and not state.env_record then
+    local info = ps.file_info(o.output)
+    local st = require("luv").fs_stat(o.output)
+    if info then
+      out[#out + 1] = string.format("wrote %s: %s %s, %d ch, %s Hz, %d frames, %s",
+        o.output, info.type, info.subtype, info.channels, hz(info.samplerate), info.frames,
+        cli.size_text(st and st.size or 0))
+    end
+  end
+  if state.roundtrip then
+    out[#out + 1] = string.format("round trip %d frames (measured)", state.roundtrip)
+  elseif s.kind == "DuplexStream" then
+    local good, rt = pcall(s.roundtrip_frames, s)
+    if good then out[#out + 1] = string.format("round trip %d frames (as PortAudio reports it)", rt) end
+  end
+  if #out > 0 then lines[#lines + 1] = table.concat(out, "; ") end
+  return table.concat(lines, "\n" .. PROG .. ": ")
 end
 
 local function signal_status(name) return name == "SIGTERM" and 143 or 130 end
@@ -1148,6 +1706,10 @@ function cli.main(argv, env)
 
   local ok, o = pcall(cli.parse_args, args)
   if not ok then return report(o) end
+  if o.verbosity == 0 then
+    report = function(e) return is_failure(e) and e.code or 1 end   -- -V0: silent
+  end
+  if o.verbosity and o.verbosity <= 1 then o.quiet = true end
   if o.help then out:write(HELP) return 0 end
 
   local loaded, ps = pcall(require, "pastream")
@@ -1157,6 +1719,19 @@ function cli.main(argv, env)
     out:write(string.format("pastream %s (pastream-lua; %s, %s, %s, libuv %s)\n",
       ps.version, v.portaudio, v.sndfile, v.lua, v.libuv))
     return 0
+  end
+  if o.info then
+    local code = 0
+    for i, path in ipairs(o.positional) do
+      local good, info, why = pcall(ps.file_info, path)
+      if good and info then
+        out:write(i > 1 and "\n" or "", cli.format_info(path, info, path ~= "-" and require("luv").fs_stat(path)))
+      else
+        err:write(PROG, ": ", cli.file_message(good and why or info, path), "\n")
+        code = 1
+      end
+    end
+    return code
   end
   if o.list then
     local good, text = pcall(function() return cli.format_devices(ps.devices()) end)
@@ -1181,7 +1756,8 @@ function cli.main(argv, env)
   end
   local renv = {
     stderr = err, width = width or 80, interval = env.interval,
-    status = tty and not o.quiet, header = tty and not o.quiet,
+    status = tty and not o.quiet, header = (tty and not o.quiet) or o.verbosity == 3,
+    summary = not o.quiet, details = o.verbosity == 3,
     playback = env.playback, record = env.record,
   }
 
@@ -1204,7 +1780,7 @@ function cli.main(argv, env)
   if state.interrupted and code ~= 2 then code = signal_status(state.interrupted) end
   if s then
     if state.started and not o.quiet then
-      err:write(PROG, ": ", summary(s, state.interrupted), "\n")
+      err:write(PROG, ": ", summary(ps, s, o, state), "\n")
     end
     pcall(s.close, s)
   end

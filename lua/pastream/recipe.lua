@@ -64,6 +64,8 @@ function recipe.parse(arg, spec)
     if not o[3] then opt[o[2]] = true return end
     if value == nil then recipe.usage_error(arg, "option " .. shown .. " needs " .. o[3]) end
     local conv = o[5]
+    -- '' is the default device, as filter.lua and spectrum.lua document it
+    if conv == recipe.device and value == "" then opt[o[2]] = o[6] return end
     if conv then
       local v = conv(value)
       if v == nil then recipe.usage_error(arg, string.format("bad %s for %s: '%s'", o[3], shown, value)) end
@@ -90,16 +92,30 @@ function recipe.parse(arg, spec)
       if not o[3] and value ~= nil then recipe.usage_error(arg, "option --" .. name .. " takes no value") end
       set(o, value, "--" .. name)
     else
-      local o = byshort[a:sub(2, 2)]
-      if not o then recipe.usage_error(arg, "unknown option '" .. a .. "'") end
-      local value
-      if o[3] then
-        value = #a > 2 and a:sub(3) or nil
-        if value == nil then i = i + 1; value = arg[i] end
-      elseif #a > 2 then
-        recipe.usage_error(arg, "option -" .. o[1] .. " takes no value")
+      -- a cluster of short options, as the CLI takes them: -yd 0.2, -yd0.2,
+      -- -qy; the first option that takes a value takes the rest of the
+      -- word, or else the next argument
+      local k = 2
+      while k <= #a do
+        local ch = a:sub(k, k)
+        local o = byshort[ch]
+        if not o and ch == "h" then
+          print(help(spec))
+          recipe.exit(0)
+        end
+        if not o then
+          recipe.usage_error(arg, k == 2 and ("unknown option '" .. a .. "'")
+            or string.format("unknown option '-%s' (in '%s')", ch, a))
+        end
+        if o[3] then
+          local value = a:sub(k + 1)
+          if value == "" then i = i + 1; value = arg[i] end
+          set(o, value, "-" .. ch)
+          break
+        end
+        set(o, nil, "-" .. ch)
+        k = k + 1
       end
-      set(o, value, "-" .. o[1])
     end
     i = i + 1
   end

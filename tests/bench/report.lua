@@ -353,6 +353,24 @@ do
   elseif na then
     row("6", "start-up: `pastream -l`", "skipped: " .. na, "", "none set", "n/a")
   end
+  -- the CLI without a shell between (bin/pastream, the host under that name)
+  local h, sh, cl, probe = median(t.cli_h or {}), median(t.cli_sh_h or {}),
+    median(t.cli_l or {}), median(t.pa_probe or {})
+  if h then
+    fig("6", "startup pastream -h", h * 1e3, "ms")
+    local met = check("6", "startup pastream -h", h * 1e3, "ms", "< 10", h * 1e3 < 10)
+    row("6", "start-up: `pastream -h` (the host as pastream, no shell)" ..
+      (sh and string.format(" vs `scripts/pastream -h` (the /bin/sh launcher) %s ms", num(sh * 1e3)) or ""),
+      num(h * 1e3) .. " ms", "", "< 10 ms", met)
+  end
+  if cl and probe then
+    fig("6", "startup pastream -l (no shell)", cl * 1e3, "ms")
+    fig("6", "startup pa_probe", probe * 1e3, "ms")
+    local r = cl / probe
+    local met = check("6", "startup pastream -l/pa_probe", r, "ratio", "<= 1.1", r <= 1.1)
+    row("6", "start-up: `pastream -l` vs a bare C PortAudio listing (build/pa_probe)",
+      string.format("%s ms vs %s ms", num(cl * 1e3), num(probe * 1e3)), ratio(r) .. " pa_probe", "<= 1.1x", met)
+  end
 end
 
 ---------------------------------------------------------------------------

@@ -216,13 +216,17 @@ have_cli=0
 if command -v hyperfine >/dev/null 2>&1; then
     raw meta startup_tool "hyperfine ($START_RUNS runs per command per round, 3 warm-ups)"
     for ((r = 0; r < START_ROUNDS; r++)); do
-        names=$(rotate "$r" pastream_lua lua pastream_l)
+        names=$(rotate "$r" pastream_lua lua pastream_l cli_h cli_sh_h cli_l pa_probe)
         args=()
         for n in $names; do
             case $n in
                 pastream_lua) args+=(-n pastream_lua "./pastream-lua -e ''") ;;
                 lua)          args+=(-n lua "lua5.4 -e ''") ;;
                 pastream_l)   [ "$have_cli" = 1 ] && args+=(-n pastream_l "scripts/pastream -l") ;;
+                cli_h)        [ -x bin/pastream ] && args+=(-n cli_h "bin/pastream -h") ;;
+                cli_sh_h)     [ "$have_cli" = 1 ] && args+=(-n cli_sh_h "scripts/pastream -h") ;;
+                cli_l)        [ -x bin/pastream ] && args+=(-n cli_l "bin/pastream -l") ;;
+                pa_probe)     [ -x build/pa_probe ] && args+=(-n pa_probe "build/pa_probe") ;;
             esac
         done
         if hyperfine -N --style none --warmup 3 --runs "$START_RUNS" \
@@ -238,11 +242,15 @@ if command -v hyperfine >/dev/null 2>&1; then
 else
     raw meta startup_tool "a shell loop ($START_RUNS runs per command per round)"
     for ((r = 0; r < START_ROUNDS; r++)); do
-        for n in $(rotate "$r" pastream_lua lua pastream_l); do
+        for n in $(rotate "$r" pastream_lua lua pastream_l cli_h cli_sh_h cli_l pa_probe); do
             case $n in
                 pastream_lua) cmd=(./pastream-lua -e '') ;;
                 lua)          cmd=(lua5.4 -e '') ;;
                 pastream_l)   [ "$have_cli" = 1 ] || continue; cmd=(scripts/pastream -l) ;;
+                cli_h)        [ -x bin/pastream ] || continue; cmd=(bin/pastream -h) ;;
+                cli_sh_h)     [ "$have_cli" = 1 ] || continue; cmd=(scripts/pastream -h) ;;
+                cli_l)        [ -x bin/pastream ] || continue; cmd=(bin/pastream -l) ;;
+                pa_probe)     [ -x build/pa_probe ] || continue; cmd=(build/pa_probe) ;;
             esac
             t0=$(now_s)
             for ((i = 0; i < START_RUNS; i++)); do "${cmd[@]}" >/dev/null 2>&1; done

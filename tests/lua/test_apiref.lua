@@ -8,6 +8,7 @@
 package.path = "tests/?.lua;" .. package.path
 local T = require "tap"
 local ps = require "pastream"
+require "pastream.roundtrip"     -- documented there too: it adds stream:measure_roundtrip
 
 local function slurp(path)
   local f = assert(io.open(path, "rb"))

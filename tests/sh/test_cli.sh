@@ -37,8 +37,12 @@ check "--version names PortAudio" contains "$out" "PortAudio"
 
 out=$($PS -l 2>"$tmp/e"); rc=$?
 check_eq "-l exits 0" "$rc" 0
-check "-l lists loopback" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^ +1 +loopback +JACK'" - "$out"
-check "-l marks system as the default input and output" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^\* +0 +system '" - "$out"
+# The rig's devices, as PortAudio numbers them (an ALSA "jack" plugin
+# device, where libasound2-plugins is installed, comes first).
+lp=$($PL -e 'print(require("pastream").device("loopback").index)')
+din=$($PL -e 'local ps = require "pastream" print(ps.device(nil, "input").index, ps.device(nil, "input").name)')
+check "-l lists loopback" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^ +$lp +loopback +JACK'" - "$out"
+check "-l marks the default input and output (${din#*	})" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^\* +${din%%	*} +${din#*	} '" - "$out"
 check "-l explains the marks" contains "$out" "> default input, < default output, * both"
 check_eq "-l writes nothing on stderr" "$(cat "$tmp/e")" ""
 check_eq "--list is -l" "$($PS --list)" "$out"
@@ -85,9 +89,10 @@ usage_err "a missing input file" "input file '$tmp/missing.wav': No such file or
 : >"$tmp/x.raw"
 usage_err "RAW without rate, channels, encoding" "input file '$tmp/x.raw' is RAW: give its -r/--rate, -c/--channels, -e/--encoding" "$tmp/x.raw"
 usage_err "RAW without encoding" "input file '$tmp/x.raw' is RAW: give its -e/--encoding" -c1 -r48k "$tmp/x.raw"
-usage_err "no such device" "-D/--device: no input device matches 'nosuch' (there are: 0 'system', 1 'loopback')" -D nosuch null out.wav
+alldev=$($PL -e 'local t = {} for _, d in ipairs(require("pastream").devices()) do if d.max_input_channels > 0 then t[#t + 1] = string.format("%d %q", d.index, d.name):gsub("\"", "'"'"'") end end io.write(table.concat(t, ", "))')
+usage_err "no such device" "-D/--device: no input device matches 'nosuch' (there are: $alldev)" -D nosuch null out.wav
 usage_err "no such device index" "-D/--device: no device 9" -D 9 null out.wav
-usage_err "an ambiguous device" "-D/--device: ' ' matches several input devices: 0 'system', 1 'loopback'" -D ' ' null out.wav
+usage_err "an ambiguous device" "-D/--device: ' ' matches several input devices: $alldev" -D ' ' null out.wav
 usage_err "too many channels" "-c/--channels: device 'loopback' has 2 input channels, 5 asked for" -D loopback -c5 null out.wav
 usage_err "a map out of range" "-m/--map: device 'loopback' has 2 input channels, 3 asked for" -D loopback -m 3 null out.wav
 usage_err "a map beyond -c" "-m/--map: device input 2 is out of range (-c/--channels is 1)" -D loopback -c1 -m 2 null out.wav
@@ -147,7 +152,7 @@ if code ~= 0 then error({ exit = code }, 0) end
 LUA
 D="$PL $tmp/driver.lua"
 
-summary_re='^pastream: [0-9]+ frames \([0-9.]+ s at 48000 Hz\); xruns [0-9]+ \(input underflow [0-9]+, input overflow [0-9]+, output underflow [0-9]+, output overflow [0-9]+\); lost frames 0 \(playback 0, recording 0\)$'
+summary_re='^pastream: [0-9]+ frames \([0-9.]+ s at 48000 Hz\); xruns ([0-9]+ \(input underflow [0-9]+, input overflow [0-9]+, output underflow [0-9]+, output overflow [0-9]+\)|0); lost frames 0$'
 
 # The round trip (one period; RT frames): -o RTs drops it, -p pads the end.
 RT=$(rig_roundtrip)
@@ -156,7 +161,7 @@ N1S=$(awk "BEGIN { printf \"%.3f\", $N1 / 48000 }")
 out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p 2>"$tmp/e"); rc=$?
 check_eq "duplex: exit 0" "$rc" 0
 check_eq "duplex: the recording is the playback, bit-exact" "$out" "exact"
-check_eq "duplex: one summary line on stderr (not a terminal)" "$(wc -l <"$tmp/e" | tr -d ' ')" 1
+check_eq "duplex: the summary on stderr (not a terminal): counts, peaks, round trip" "$(wc -l <"$tmp/e" | tr -d ' ')" 3
 check "duplex: the summary's format" grep -Eq "$summary_re" "$tmp/e"
 check "duplex: the summary counts the frames" grep -q "^pastream: $N1 frames ($N1S s at 48000 Hz)" "$tmp/e"
 
@@ -202,8 +207,11 @@ check "play, pad out to -d: 9600 frames" grep -q '^pastream: 9600 frames' "$tmp/
 FRAMES=4800 $D play in -D loopback --loop -n 12000 2>"$tmp/e"; rc=$?
 check "--loop -n 12000: 12000 frames" grep -q '^pastream: 12000 frames' "$tmp/e"
 FRAMES=4800 $D play in -D loopback -d 0.2 2>"$tmp/e"; rc=$?
-check_eq "play past the end without -p: a runtime error, exit 1" "$rc" 1
-check "... saying BufferEmpty" grep -q '^pastream: BufferEmpty: playback ended after 4800 of 9600 frames' "$tmp/e"
+check_eq "play past the end without -p: padded with silence to -d, as sox does: exit 0" "$rc" 0
+check "... 9600 frames" grep -q '^pastream: 9600 frames' "$tmp/e"
+FRAMES=4800 $D play in -D loopback -d 0.2 -p 0 2>"$tmp/e"; rc=$?
+check_eq "play past the end with -p 0: a runtime error, exit 1" "$rc" 1
+check "... said in the CLI's words" grep -q '^pastream: the input ended after 4800 of the 9600 frames asked for with -d/-n (-p pads it with silence)$' "$tmp/e"
 check "... and the summary" grep -q '^pastream: 4800 frames' "$tmp/e"
 
 # ---- files ------------------------------------------------------------------
@@ -329,7 +337,7 @@ script -qfec "$PL $tmp/driver.lua record null out -D loopback -d 1.5" /dev/null 
 check_eq "in a terminal: exit 0" "$rc" 0
 tty=$(tr '\r' '\n' <"$tmp/tty")
 check "in a terminal: a header names the device and the output" contains "$tty" "pastream: 'loopback' (2 ch float32) -> out at 48000 Hz"
-check "in a terminal: the status shows elapsed / total" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^[0-9]{2}:[0-9]{2}\.[0-9]/00:01\.5 \[[#-]{10}\] +[0-9]+% rec +(-inf|-?[0-9.]+)dB xruns [0-9]+ cpu +[0-9]+%'" - "$tty"
+check "in a terminal: the status shows elapsed / total, each channel's meter" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^[0-9]{2}:[0-9]{2}\.[0-9]/00:01\.5 \[[#-]{10}\] +[0-9]+% rec (-inf|-?[0-9.]+)/(-inf|-?[0-9.]+)dB xruns [0-9]+ cpu +[0-9]+%'" - "$tty"
 check "in a terminal: the status line is refreshed" test "$(printf '%s\n' "$tty" | grep -c '/00:01.5')" -ge 3
 check "in a terminal: then the summary" contains "$tty" "pastream: 72000 frames (1.500 s at 48000 Hz)"
 script -qfec "$PL $tmp/driver.lua record null out -D loopback -d 0.5 -q" /dev/null >"$tmp/tty" 2>&1

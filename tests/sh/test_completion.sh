@@ -34,7 +34,8 @@ for opt in $(scripts/pastream --help | grep -oE -- '^ +(-[a-zA-Z], )?--[a-z][a-z
   check "- offers $opt" sh -c 'printf "%s\n" "$1" | grep -qx -- "$2"' _ "$all" "$opt"
 done
 check_eq "-D lo completes to the rig's loopback" "$(lines "$(complete_words -D lo)")" "loopback"
-check_eq "-D offers every device of pastream -l" "$(lines "$(complete_words -D '')")" "system loopback"
+names=$(${PASTREAM_LUA:-./pastream-lua} -e 'local t = {} for _, d in ipairs(require("pastream").devices()) do t[#t + 1] = d.name end io.write(table.concat(t, " "))')
+check_eq "-D offers every device of pastream -l ($names)" "$(lines "$(complete_words -D '')")" "$names"
 check_eq "--device=sy completes to --device=system" "$(lines "$(complete_words --device=sy)")" "--device=system"
 check_eq "--device = sy (split at =) completes to system" "$(lines "$(complete_words --device = sy)")" "system"
 check_eq "-D system,lo completes the second device" "$(lines "$(complete_words -D system,lo)")" "system,loopback"

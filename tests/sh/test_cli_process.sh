@@ -1,0 +1,97 @@
+# A process hook (issue 18, point 9): --process SCRIPT.lua runs a user
+# chunk function on the audio between file and device (or device and
+# file).  The shipped example, scripts/hooks/highpass.lua (a biquad
+# high-pass), played through the rig equals the same filter applied
+# offline, bit for bit.
+. tests/sh/tap.sh
+PS=scripts/pastream
+PL=${PASTREAM_LUA:-./pastream-lua}
+HOOK=scripts/hooks/highpass.lua
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat >"$tmp/make.lua" <<'LUA'
+local ps = require "pastream"
+local n = 48000
+local b = ps.Buffer(n, 2)
+local x = 54321
+for i = 1, #b do
+  x = (x * 1103515245 + 12345) % 2147483648
+  b[i] = x / 2147483648 * 0.8 - 0.4
+end
+assert(ps.save(arg[1], b, 48000))
+LUA
+$PL "$tmp/make.lua" "$tmp/in.wav"
+# offline.lua IN HOOK OUT: the hook applied to IN in its own chunk size
+cat >"$tmp/offline.lua" <<'LUA'
+local ps = require "pastream"
+local a = assert(ps.load(arg[1]))
+local fn, size = assert(loadfile(arg[2]))({ samplerate = 48000, channels = a:channels(), side = "play" })
+size = size or 1024
+local out = ps.Buffer(a:frames(), a:channels())
+for first = 1, a:frames(), size do
+  local last = math.min(first + size - 1, a:frames())
+  local chunk = a:sub(first, last):copy()
+  fn(chunk)
+  out:copyfrom(chunk, first, 1, last - first + 1)
+end
+assert(ps.save(arg[3], out, 48000))
+LUA
+HIGHPASS_HZ=200 $PL "$tmp/offline.lua" "$tmp/in.wav" "$HOOK" "$tmp/want.wav"
+cat >"$tmp/cmp.lua" <<'LUA'
+local ps = require "pastream"
+local a, b = assert(ps.load(arg[1])), assert(ps.load(arg[2]))
+if a:frames() ~= b:frames() then print("frames " .. b:frames()) return end
+if a:equals(b) then print("same") return end
+for f = 1, a:frames() do
+  for c = 1, a:channels() do
+    if a:sample(f, c) ~= b:sample(f, c) then print(string.format("differ at frame %d channel %d", f, c)) return end
+  end
+end
+LUA
+check "the offline filter changes the signal (a real high-pass)" \
+  sh -c "[ \"\$($PL '$tmp/cmp.lua' '$tmp/in.wav' '$tmp/want.wav')\" != same ]"
+
+hook_run() {
+  rm -f "$tmp/out.wav"
+  HIGHPASS_HZ=200 $PS -D loopback --align --process "$HOOK" "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
+  got=$($PL "$tmp/cmp.lua" "$tmp/want.wav" "$tmp/out.wav")
+  [ "$rc" = 0 ] && [ "$got" = same ] && rig_ok=1
+  case $got in differ*) rig_fault=1 ;; esac
+}
+if through_rig 3 hook_run; then ok "--process highpass.lua through the rig = the same filter offline, bit-exact"
+else fail "--process highpass.lua through the rig = the same filter offline, bit-exact" "exit $rc: $got; $(head -n 2 "$tmp/e")"; fi
+
+# the recording side: device -> hook -> file, in the hook's chunks
+cat >"$tmp/half.lua" <<'LUA'
+local info = ...
+assert(info.side == "rec" and info.channels == 2 and info.samplerate == 48000)
+return function(chunk)
+  for f = 1, chunk:frames() do chunk:sample(f, 1, 0.5) chunk:sample(f, 2, -0.25) end
+end, 700
+LUA
+$PS -D loopback -n 5000 --process "$tmp/half.lua" null "$tmp/rec.wav" 2>"$tmp/e"; rc=$?
+check_eq "--process when only recording: exit 0" "$rc" 0
+cat >"$tmp/all.lua" <<'LUA'
+local b = assert(require("pastream").load(arg[1]))
+local ok = true
+for f = 1, b:frames() do if b:sample(f, 1) ~= 0.5 or b:sample(f, 2) ~= -0.25 then ok = false break end end
+print(b:frames(), ok)
+LUA
+check_eq "... every frame went through the hook (7 chunks of 700 and the rest)" "$($PL "$tmp/all.lua" "$tmp/rec.wav")" "$(printf '5000\ttrue')"
+
+# bad hooks: a usage error before anything plays
+echo 'return 42' >"$tmp/bad.lua"
+$PS -D loopback --process "$tmp/bad.lua" "$tmp/in.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check_eq "a hook that returns no function: exit 2" "$rc" 2
+check "... says what it must return" grep -q "^pastream: --process: .*bad.lua returned number; it must return a function(chunk)$" "$tmp/e"
+$PS -D loopback --process "$tmp/none.lua" "$tmp/in.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check_eq "a missing hook: exit 2" "$rc" 2
+check "... named" grep -q "^pastream: --process: .*none.lua" "$tmp/e"
+echo 'error("no filter today")' >"$tmp/boom.lua"
+$PS -D loopback --process "$tmp/boom.lua" "$tmp/in.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check_eq "a hook that fails while loading: exit 2" "$rc" 2
+check "... with its message" grep -q "no filter today" "$tmp/e"
+check "the help documents --process and the example" contains "$($PS -h)" "scripts/hooks/highpass.lua"
+
+echo "# $tap_n checks"

@@ -42,18 +42,18 @@ lowlat() {
 }
 
 # one rig at a time: JACK's registry holds 8 servers for the whole machine
-lowlat 48000 256 buffer 15
-lowlat 48000 256 file 10
+lowlat 48000 256 buffer 10
+lowlat 48000 256 file 5
 
-# Under stalls: 12 ms of every CPU every 0.5 s, beside a 10 s run at 256.
+# Under stalls: 12 ms of every CPU every 0.5 s, beside a 6 s run at 256.
 build/stall 1 0.05 1 >/dev/null 2>&1; st=$?
 if [ "$st" -eq 3 ]; then
   fail "stalls injected (build/stall needs SCHED_FIFO: run as root)"
 else
   rig=pastream-lowlat-$$-48000
   x0=$(scripts/jackrig.sh xruns --name "$rig")
-  build/stall 12 0.5 20 & stall_pid=$!
-  lowlat 48000 256 buffer 10
+  build/stall 12 0.5 12 & stall_pid=$!
+  lowlat 48000 256 buffer 6
   wait "$stall_pid"; stall_pid=
   x1=$(scripts/jackrig.sh xruns --name "$rig")
   # How many xruns a stall causes is the machine's business (here it has
@@ -63,5 +63,5 @@ else
 fi
 scripts/jackrig.sh stop --name pastream-lowlat-$$-48000 >/dev/null 2>&1
 
-lowlat 384000 2048 buffer 10
+lowlat 384000 2048 buffer 5
 echo "# $tap_n checks"

@@ -7,26 +7,26 @@
 # Nothing of the machine's is edited: clients read the configuration through
 # ALSA_CONFIG_PATH (the system's alsa.conf, then ours), which `env` prints.
 #
-#   alsarig.sh start [--name NAME] [--period P|auto] [--probe PA_PROBE] [--pcm PCM]
+#   alsarig.sh start [--name NAME] [--rate R] [--period P|auto] [--probe PA_PROBE] [--pcm PCM]
 #   alsarig.sh stop  [--name NAME]
 #   alsarig.sh env   [--name NAME]     # eval "$(alsarig.sh env --name NAME)"
 #   alsarig.sh asoundrc [--name NAME]  # the path of the private configuration
 #
-# Defaults: NAME pastream-alsarig, PCM rigjack.  The JACK server is stopped by
-# the PID jackrig.sh recorded, never by name.  The rate is 48000: the JACK
-# PCM runs at the server's rate, and the server is the one that is checked.
+# Defaults: NAME pastream-alsarig, R 48000, PCM rigjack.  The JACK PCM runs
+# at the server's rate.  The JACK server is stopped by the PID jackrig.sh
+# recorded, never by name.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 prog=${0##*/}
 die() { echo "$prog: $*" >&2; exit 1; }
 
-NAME=pastream-alsarig PERIOD=auto PROBE=${PA_PROBE:-} PCM=rigjack
-[ $# -ge 1 ] || die "usage: $prog start|stop|env|asoundrc [--name NAME] [--period P] [--probe PA_PROBE] [--pcm PCM]"
+NAME=pastream-alsarig RATE=48000 PERIOD=auto PROBE=${PA_PROBE:-} PCM=rigjack
+[ $# -ge 1 ] || die "usage: $prog start|stop|env|asoundrc [--name NAME] [--rate R] [--period P] [--probe PA_PROBE] [--pcm PCM]"
 cmd=$1; shift
 while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || die "$1 needs a value"
     case $1 in
-        --name) NAME=$2 ;; --period) PERIOD=$2 ;; --probe) PROBE=$2 ;; --pcm) PCM=$2 ;;
+        --name) NAME=$2 ;; --rate) RATE=$2 ;; --period) PERIOD=$2 ;; --probe) PROBE=$2 ;; --pcm) PCM=$2 ;;
         *) die "unknown option $1" ;;
     esac
     shift 2
@@ -53,7 +53,7 @@ start)
     plugin_present || die "the ALSA JACK PCM plugin is missing; install it with:
     DEBIAN_FRONTEND=noninteractive apt-get install --no-install-recommends libasound2-plugins"
     [ -r "$SYSCONF" ] || die "no ALSA configuration at $SYSCONF (set ALSA_CONF)"
-    args=(start --name "$NAME" --period "$PERIOD")
+    args=(start --name "$NAME" --rate "$RATE" --period "$PERIOD")
     [ -n "$PROBE" ] && args+=(--probe "$PROBE")
     "$here/jackrig.sh" "${args[@]}"
     mkdir -p "$STATE_DIR"

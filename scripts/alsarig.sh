@@ -5,7 +5,9 @@
 # PCM plugin of Debian's libasound2-plugins) wired to the rig's loopback
 # ports, with `hint { show on }` so that PortAudio's ALSA host API lists it.
 # Nothing of the machine's is edited: clients read the configuration through
-# ALSA_CONFIG_PATH (the system's alsa.conf, then ours), which `env` prints.
+# ALSA_CONFIG_PATH (the system's alsa.conf, then ours), which `env` prints,
+# and, where libasound2-plugins is not installed, load the plugin from the
+# copy scripts/install-deps.sh unpacked (ALSA_PLUGIN_DIR).
 #
 #   alsarig.sh start [--name NAME] [--rate R] [--period P|auto] [--probe PA_PROBE] [--pcm PCM]
 #   alsarig.sh stop  [--name NAME]
@@ -40,18 +42,26 @@ RC=$STATE_DIR/asoundrc
 # PCMs are declared); ALSA_CONF overrides where it is
 SYSCONF=${ALSA_CONF:-/usr/share/alsa/alsa.conf}
 
-plugin_present() {
+# The JACK PCM plugin: the system's (libasound2-plugins installed), else
+# the private copy scripts/install-deps.sh unpacks ($PS_ALSA_PLUGINS, default
+# build/alsa-plugins), which clients then load through ALSA_PLUGIN_DIR.
+# Prints the directory to give ALSA_PLUGIN_DIR (empty: the system's).
+plugin_dir() {
     local d
     for d in /usr/lib/*/alsa-lib /usr/lib/alsa-lib /usr/lib64/alsa-lib; do
         [ -e "$d/libasound_module_pcm_jack.so" ] && return 0
+    done
+    local top=${PS_ALSA_PLUGINS:-$here/../build/alsa-plugins}
+    for d in "$top"/usr/lib/*/alsa-lib; do
+        [ -e "$d/libasound_module_pcm_jack.so" ] && { (cd "$d" && pwd); return 0; }
     done
     return 1
 }
 
 case $cmd in
 start)
-    plugin_present || die "the ALSA JACK PCM plugin is missing; install it with:
-    DEBIAN_FRONTEND=noninteractive apt-get install --no-install-recommends libasound2-plugins"
+    plugin_dir >/dev/null || die "the ALSA JACK PCM plugin is missing: run scripts/install-deps.sh test
+    (it unpacks libasound2-plugins into build/alsa-plugins), or install libasound2-plugins"
     [ -r "$SYSCONF" ] || die "no ALSA configuration at $SYSCONF (set ALSA_CONF)"
     args=(start --name "$NAME" --rate "$RATE" --period "$PERIOD")
     [ -n "$PROBE" ] && args+=(--probe "$PROBE")
@@ -74,7 +84,8 @@ stop)
     ;;
 env)
     [ -r "$RC" ] || die "rig '$NAME' not started"
-    echo "export JACK_DEFAULT_SERVER=$NAME JACK_NO_START_SERVER=1 ALSA_CONFIG_PATH=$SYSCONF:$RC PS_ALSA_PCM=$PCM"
+    pd=$(plugin_dir) || die "the ALSA JACK PCM plugin is missing"
+    echo "export JACK_DEFAULT_SERVER=$NAME JACK_NO_START_SERVER=1 ALSA_CONFIG_PATH=$SYSCONF:$RC PS_ALSA_PCM=$PCM${pd:+ ALSA_PLUGIN_DIR=$pd}"
     ;;
 asoundrc) echo "$RC" ;;
 *) die "unknown command '$cmd'" ;;

@@ -40,7 +40,8 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 # xruns_in LOG...: the xrun lines the servers' logs hold so far
-xruns_in() { cat "$@" 2>/dev/null | grep -ci 'xrun' || true; }
+# (none: 0; cat with no file would read stdin)
+xruns_in() { if [ $# -eq 0 ]; then echo 0; else cat "$@" 2>/dev/null | grep -ci 'xrun' || true; fi; }
 
 # lua_run NAME LOGS -- COMMAND...: run a TAP-printing command; a run that
 # fails while the servers logged an xrun runs once more (the rig's fault,

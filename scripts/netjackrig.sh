@@ -12,7 +12,7 @@
 #   netjackrig.sh pids  [--name NAME]    # master and slave jackd PIDs
 #   netjackrig.sh xruns [--name NAME]    # xruns both servers have logged
 #
-# With --netns (auto: when `ip netns` works, i.e. as root) each server runs in
+# With --netns (auto: when `ip netns` and veth work, i.e. as root) each server runs in
 # a network namespace of its own (NAME-m, NAME-s) joined by a veth pair made
 # here, 10.219.0.1 (master) and 10.219.0.2 (slave) on that link only, so the
 # audio crosses a network interface; else both use 127.0.0.1.  The servers
@@ -53,9 +53,9 @@ jenv() { local s=$1; shift; env JACK_DEFAULT_SERVER="$s" JACK_NO_START_SERVER=1 
 
 # wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds
 wait_for() {
-    local limit=$(( $(now_ms) + $1 * 1000 )) what=$2; shift 2
+    local secs=$1 limit=$(( $(now_ms) + $1 * 1000 )) what=$2; shift 2
     until "$@" >/dev/null 2>&1; do
-        [ "$(now_ms)" -lt "$limit" ] || { echo "$prog: $what not ready after ${limit}ms" >&2; return 1; }
+        [ "$(now_ms)" -lt "$limit" ] || { echo "$prog: $what not ready after ${secs} s" >&2; return 1; }
         sleep 0.1
     done
 }
@@ -87,16 +87,31 @@ stop_pid() {
     for i in $(seq 30); do alive "$pid" || return 0; sleep 0.1; done
 }
 
+# setup_netns: the two namespaces and the veth pair between them, the
+# addresses on that link only
+setup_netns() {
+    ip netns add "$NS_M" && touch "$STATE_DIR/netns" && ip netns add "$NS_S" &&
+    ip link add "$VETH_M" netns "$NS_M" type veth peer name "$VETH_S" netns "$NS_S" &&
+    ip -n "$NS_M" addr add "$ADDR_M/30" dev "$VETH_M" &&
+    ip -n "$NS_S" addr add "$ADDR_S/30" dev "$VETH_S" &&
+    ip -n "$NS_M" link set "$VETH_M" up && ip -n "$NS_S" link set "$VETH_S" up &&
+    ip -n "$NS_M" link set lo up && ip -n "$NS_S" link set lo up
+}
+
+teardown_netns() {
+    [ -f "$STATE_DIR/netns" ] || return 0
+    ip netns del "$NS_S" 2>/dev/null || true   # the veth pair goes with it
+    ip netns del "$NS_M" 2>/dev/null || true
+    rm -f "$STATE_DIR/netns"
+}
+
 do_stop() {
     [ -d "$STATE_DIR" ] || { echo "netjack rig '$NAME' not running"; return 0; }
     local s= m=
     [ -f "$STATE_DIR/slave.pid" ] && read -r s <"$STATE_DIR/slave.pid"
     [ -f "$STATE_DIR/master.pid" ] && read -r m <"$STATE_DIR/master.pid"
     stop_pid "$s"; stop_pid "$m"
-    if [ -f "$STATE_DIR/netns" ]; then
-        ip netns del "$NS_S" 2>/dev/null || true   # the veth pair goes with it
-        ip netns del "$NS_M" 2>/dev/null || true
-    fi
+    teardown_netns
     rm -f "$STATE_DIR"/*; rmdir "$STATE_DIR" 2>/dev/null || true
     echo "netjack rig '$NAME' stopped (master pid ${m:-?}, slave pid ${s:-?})"
 }
@@ -105,20 +120,15 @@ do_start() {
     command -v jackd >/dev/null || die "jackd not found (apt-get install jackd2)"
     [ -f "$STATE_DIR/slave.pid" ] && die "netjack rig '$NAME' seems to be running ($STATE_DIR); stop it first"
     mkdir -p "$STATE_DIR"
-    local use_ns=$NETNS
-    if [ "$use_ns" = auto ]; then
-        if ip netns add "$NS_M" 2>/dev/null; then use_ns=yes; ip netns del "$NS_M"; else use_ns=no; fi
-    fi
-    local ns_m= ns_s= addr=127.0.0.1
-    if [ "$use_ns" = yes ]; then
-        ip netns add "$NS_M" && ip netns add "$NS_S" || die "cannot create network namespaces (root needed; or --netns no)"
-        touch "$STATE_DIR/netns"
-        ip link add "$VETH_M" netns "$NS_M" type veth peer name "$VETH_S" netns "$NS_S"
-        ip -n "$NS_M" addr add "$ADDR_M/30" dev "$VETH_M"
-        ip -n "$NS_S" addr add "$ADDR_S/30" dev "$VETH_S"
-        ip -n "$NS_M" link set "$VETH_M" up; ip -n "$NS_S" link set "$VETH_S" up
-        ip -n "$NS_M" link set lo up; ip -n "$NS_S" link set lo up
-        ns_m=$NS_M ns_s=$NS_S addr=$ADDR_M
+    local ns_m= ns_s= addr=127.0.0.1 use_ns=no
+    if [ "$NETNS" != no ]; then
+        if setup_netns 2>"$STATE_DIR/netns.err"; then
+            use_ns=yes ns_m=$NS_M ns_s=$NS_S addr=$ADDR_M
+        else
+            teardown_netns
+            [ "$NETNS" = yes ] && die "cannot make the network namespaces and veth pair: $(tr '\n' ' ' <"$STATE_DIR/netns.err")"
+            echo "$prog: no network namespaces here ($(head -n 1 "$STATE_DIR/netns.err")): master and slave on 127.0.0.1" >&2
+        fi
     fi
     trap 'do_stop >/dev/null 2>&1' ERR
     local rt=--no-realtime t0 m s

@@ -4,7 +4,8 @@
 --   pastream-lua tests/sh/test_paths_run.lua DEVICE MODE SECONDS NAME [SERVERLOG...]
 -- MODE playrec: one duplex stream plays a frame counter and records it;
 -- MODE split: an InputStream records while an OutputStream plays (record
--- and play as two programs would).  The SERVERLOGs (JACK servers' logs) are
+-- and play as two programs would); MODE file: a WAV file played and
+-- recorded into another through the disk threads (DIR: $TMPDIR).  The SERVERLOGs (JACK servers' logs) are
 -- read while the stream runs, each "XRun" line stamped.  Prints TAP lines,
 -- the tally "N periods damaged, all N at reported xruns", and, for playrec,
 -- the round trip the counter shows ("measured delay N frames") beside
@@ -16,8 +17,8 @@ local ps = require "pastream"
 local uv = require "luv"
 
 local device, mode, seconds, name = arg[1], arg[2], tonumber(arg[3]), arg[4]
-assert(device and (mode == "playrec" or mode == "split") and seconds and name,
-  "usage: test_paths_run.lua DEVICE playrec|split SECONDS NAME [SERVERLOG...]")
+assert(device and (mode == "playrec" or mode == "split" or mode == "file") and seconds and name,
+  "usage: test_paths_run.lua DEVICE playrec|split|file SECONDS NAME [SERVERLOG...]")
 local WINDOW = 0.5     -- seconds between a burst and the xrun that explains it
 
 local logs = {}
@@ -28,7 +29,7 @@ for i = 5, #arg do
 end
 
 local out, inp
-if mode == "playrec" then
+if mode ~= "split" then
   out = ps.DuplexStream{ device = device, channels = 2 }
   inp = out
 else
@@ -44,6 +45,11 @@ local margin = rate
 local P = tonumber(os.getenv("PATHS_PERIOD")) or 1024
 local src = D.signal(ps, n)
 local label = string.format("%s: %s, %g s at %d Hz", name, mode, seconds, rate)
+do
+  local l = out.latency
+  print(string.format("# %s: latency %s s, blocksize %d", label,
+    type(l) == "table" and string.format("%.4f/%.4f", l[1], l[2]) or tostring(l), out.blocksize))
+end
 
 local xruns, marks, client = {}, {}, 0
 local function now() return uv.hrtime() / 1e9 end
@@ -60,9 +66,15 @@ local function poll()
   marks[#marks + 1] = { t = t, f = inp.frame_count }
 end
 
-local rec
+local rec, inpath, outpath
 if mode == "playrec" then
   rec = out:playrec(src, { frames = n + margin, pad = -1, blocking = false })
+elseif mode == "file" then
+  local dir = os.getenv("TMPDIR") or "/tmp"
+  inpath = string.format("%s/paths-%s-in.wav", dir, name:gsub("%W", "_"))
+  outpath = string.format("%s/paths-%s-out.wav", dir, name:gsub("%W", "_"))
+  assert(ps.save(inpath, src, rate))
+  out:playrec(inpath, { frames = n + margin, pad = -1, out = outpath, overwrite = true, blocking = false })
 else
   rec = inp:record{ frames = n + margin, blocking = false }
   -- silence after the signal until the recording ends: a stopped ALSA PCM
@@ -81,6 +93,12 @@ if out ~= inp then
 end
 poll()
 T.ok(ok, label .. ": the run ended without an error", tostring(err))
+if mode == "file" then
+  rec = ps.load(outpath)
+  os.remove(inpath); os.remove(outpath)
+  T.ok(rec, label .. ": the recording reads back")
+  if not rec then T.done() return end
+end
 T.eq(rec:frames(), n + margin, label .. ": every frame recorded")
 
 local bursts, sum = D.bursts(rec, rec:frames(), n, P)
@@ -95,7 +113,7 @@ for _, b in ipairs(orphans) do
   print(string.format("#   frames %d..%d (%d period(s)), no xrun within %.1f s", b.first, b.last,
     b.periods, WINDOW))
 end
-if mode == "playrec" then
+if mode ~= "split" then
   -- the first recorded frame that holds source frame 0 gives the delay
   local delay
   for g = 0, rec:frames() - 1 do

@@ -9,7 +9,7 @@
 # file into another through the disk threads (tests/sh/test_paths_run.lua,
 # damage accounted for by reported xruns as in tests/lowlatency.lua), the
 # device queries on the rig's real device list (tests/lua/test_devname.lua),
-# and a longer run (the soak): 20 s at 48 kHz on ALSA, 10 s on netjack2
+# and a longer run (the soak): 15 s at 48 kHz on ALSA, 10 s on netjack2
 # and PipeWire.  About 100 s in all.  The rigs run at periods of about 21 ms
 # (1024 frames at 48 kHz), which the machine's stalls do not break.
 # Not at a high rate on ALSA: through the JACK PCM plugin at 192 kHz and at
@@ -132,7 +132,7 @@ else
 fi
 scripts/alsarig.sh stop --name "$r" >/dev/null 2>&1
 
-# the soak: 20 s at 48 kHz
+# the soak: 15 s at 48 kHz
 r=p-alsa-soak-$tag
 rigs="$rigs alsa:$r"
 if scripts/alsarig.sh start --name "$r" --period 1024 --probe build/pa_probe >"$tmp/rig.log" 2>&1; then
@@ -141,7 +141,7 @@ if scripts/alsarig.sh start --name "$r" --period 1024 --probe build/pa_probe >"$
     export PATHS_PERIOD=1024
     unreported=1
     log=$(scripts/jackrig.sh log --name "$r")
-    lua_tap "alsa soak" "$log" -- "$PL" tests/sh/test_paths_run.lua rigjack playrec 20 alsa-soak "$log"
+    lua_tap "alsa soak" "$log" -- "$PL" tests/sh/test_paths_run.lua rigjack playrec 15 alsa-soak "$log"
   )
 else
   fail "ALSA rig for the soak started" "$(cat "$tmp/rig.log")"

@@ -275,6 +275,14 @@ if [ "$rig_up" = 1 ]; then
     rig_up=0
 fi
 
+# ---- ALSA's cost (issue 19): its own rig and table, tests/bench/alsa.md ----
+log "ALSA with and without libasound2-plugins' PCMs: tests/bench/alsa.sh"
+if tests/bench/alsa.sh >"$TMP/alsa.md" 2>"$TMP/alsa.err"; then
+    cp "$TMP/alsa.md" "$OUTDIR/alsa.md"; cat "$OUTDIR/alsa.md"
+else
+    log "tests/bench/alsa.sh failed: $(tail -n 3 "$TMP/alsa.err" | tr '\n' ' ')"
+fi
+
 raw meta seconds "$(calc "int($(now_s) - $T_START + 0.5)")"
 raw meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 if ! lua5.4 tests/bench/report.lua "$RAW" "$OUTDIR/results.md" "$OUTDIR/results.tsv"; then

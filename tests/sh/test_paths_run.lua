@@ -1,0 +1,128 @@
+-- One loopback run on a rig of tests/sh/test_paths.sh (ALSA through the JACK
+-- PCM plugin, netjack2, PipeWire), with every damaged period accounted for
+-- by a reported xrun (tests/damage.lua, as tests/lowlatency.lua does):
+--   pastream-lua tests/sh/test_paths_run.lua DEVICE MODE SECONDS NAME [SERVERLOG...]
+-- MODE playrec: one duplex stream plays a frame counter and records it;
+-- MODE split: an InputStream records while an OutputStream plays (record
+-- and play as two programs would); MODE file: a WAV file played and
+-- recorded into another through the disk threads (DIR: $TMPDIR).  The SERVERLOGs (JACK servers' logs) are
+-- read while the stream runs, each "XRun" line stamped.  Prints TAP lines,
+-- the tally "N periods damaged, all N at reported xruns", and, for playrec,
+-- the round trip the counter shows ("measured delay N frames") beside
+-- PortAudio's figure ("portaudio roundtrip_frames N").
+package.path = "tests/?.lua;" .. package.path
+local T = require "tap"
+local D = require "damage"
+local ps = require "pastream"
+local uv = require "luv"
+
+local device, mode, seconds, name = arg[1], arg[2], tonumber(arg[3]), arg[4]
+assert(device and (mode == "playrec" or mode == "split" or mode == "file") and seconds and name,
+  "usage: test_paths_run.lua DEVICE playrec|split|file SECONDS NAME [SERVERLOG...]")
+local WINDOW = 0.5     -- seconds between a burst and the xrun that explains it
+
+local logs = {}
+for i = 5, #arg do
+  local f = assert(io.open(arg[i], "rb"))
+  f:seek("end")
+  logs[#logs + 1] = f
+end
+
+local out, inp
+if mode ~= "split" then
+  out = ps.DuplexStream{ device = device, channels = 2 }
+  inp = out
+else
+  inp = ps.InputStream{ device = device, channels = 2 }
+  out = ps.OutputStream{ device = device, channels = 2 }
+end
+local rate = math.floor(inp.samplerate)
+local n = math.floor(seconds * rate)
+-- PortAudio's round trip is not trusted here (it is what is being checked):
+-- the recording runs a second past the signal, whatever the path's delay.
+local margin = rate
+-- The period, for grouping damage: the JACK rigs' (PATHS_PERIOD), frames.
+local P = tonumber(os.getenv("PATHS_PERIOD")) or 1024
+local src = D.signal(ps, n)
+local label = string.format("%s: %s, %g s at %d Hz", name, mode, seconds, rate)
+do
+  local l = out.latency
+  print(string.format("# %s: latency %s s, blocksize %d", label,
+    type(l) == "table" and string.format("%.4f/%.4f", l[1], l[2]) or tostring(l), out.blocksize))
+end
+
+local xruns, marks, client = {}, {}, 0
+local function now() return uv.hrtime() / 1e9 end
+local function poll()
+  local t = now()
+  for _, f in ipairs(logs) do
+    for line in f:lines() do
+      if line:find("XRun", 1, true) or line:find("xrun", 1, true) then xruns[#xruns + 1] = t end
+    end
+  end
+  local x = inp.xruns + (out ~= inp and out.xruns or 0)
+  for _ = client + 1, x do xruns[#xruns + 1] = t end
+  client = math.max(client, x)
+  marks[#marks + 1] = { t = t, f = inp.frame_count }
+end
+
+local rec, inpath, outpath
+if mode == "playrec" then
+  rec = out:playrec(src, { frames = n + margin, pad = -1, blocking = false })
+elseif mode == "file" then
+  local dir = os.getenv("TMPDIR") or "/tmp"
+  inpath = string.format("%s/paths-%s-in.wav", dir, name:gsub("%W", "_"))
+  outpath = string.format("%s/paths-%s-out.wav", dir, name:gsub("%W", "_"))
+  assert(ps.save(inpath, src, rate))
+  out:playrec(inpath, { frames = n + margin, pad = -1, out = outpath, overwrite = true, blocking = false })
+else
+  rec = inp:record{ frames = n + margin, blocking = false }
+  -- silence after the signal until the recording ends: a stopped ALSA PCM
+  -- of the JACK plugin may leave its last period on the ports
+  out:play(src, { frames = n + 2 * margin, pad = -1, blocking = false })
+end
+poll()
+while not (inp.finished and out.finished) do
+  ps.sleep(0.01)
+  poll()
+end
+local ok, err = inp:wait()
+if out ~= inp then
+  local ok2, err2 = out:wait()
+  ok, err = ok and ok2, err or err2
+end
+poll()
+T.ok(ok, label .. ": the run ended without an error", tostring(err))
+if mode == "file" then
+  rec = ps.load(outpath)
+  os.remove(inpath); os.remove(outpath)
+  T.ok(rec, label .. ": the recording reads back")
+  if not rec then T.done() return end
+end
+T.eq(rec:frames(), n + margin, label .. ": every frame recorded")
+
+local bursts, sum = D.bursts(rec, rec:frames(), n, P)
+T.ok(sum.arrived and sum.ended, label .. ": the signal came back, start to end")
+local accounted, orphans = D.account(bursts, marks, xruns, WINDOW)
+print(string.format("# %s: %d xrun(s) reported (%d by the client, %d in the server logs)",
+                    label, #xruns, client, #xruns - client))
+print(string.format("# %s: %d periods damaged, all %d at reported xruns%s", label, sum.periods,
+                    sum.periods, #orphans == 0 and "" or " (NOT: see below)"))
+T.eq(accounted, sum.periods, label .. ": every damaged period at a reported xrun")
+for _, b in ipairs(orphans) do
+  print(string.format("#   frames %d..%d (%d period(s)), no xrun within %.1f s", b.first, b.last,
+    b.periods, WINDOW))
+end
+if mode ~= "split" then
+  -- the first recorded frame that holds source frame 0 gives the delay
+  local delay
+  for g = 0, rec:frames() - 1 do
+    if rec[2 * g + 1] == 1 / (1 << 24) and rec[2 * g + 2] == -1 / (1 << 24) then delay = g break end
+  end
+  print(string.format("# %s: measured delay %s frames, portaudio roundtrip_frames %d",
+                      label, tostring(delay), out:roundtrip_frames()))
+  print(string.format("delay %s portaudio %d", tostring(delay), out:roundtrip_frames()))
+end
+if out ~= inp then out:close() end
+inp:close()
+T.done()

@@ -35,7 +35,7 @@ FUZZ_TARGETS = buffer cli audiofile
 TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe $(B)/stall \
            $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
-.PHONY: all deps test-deps test check demo install uninstall clean
+.PHONY: all deps test-deps test check check-paths demo install uninstall clean
 
 all: pastream-lua bin/pastream $(B)/pastream/core.so $(TESTS)
 
@@ -99,6 +99,13 @@ test: all
 check: test-deps
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh
+
+# The loopback checks on the other paths users' audio takes (ALSA through
+# the JACK PCM plugin, netjack2 across two network namespaces, PipeWire's
+# JACK library): tests/sh/test_paths.sh, about 2 minutes; CI runs it too.
+check-paths: test-deps
+	@$(MAKE) --no-print-directory all
+	@PS_PATHS=1 tests/run.sh test_paths
 
 demo: test-deps
 	@$(MAKE) --no-print-directory all

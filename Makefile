@@ -58,10 +58,15 @@ $(B)/%.o: src/%.c $(HEADERS) | $(B)
 $(B):
 	mkdir -p $(B)/pastream
 
+# (its own rule too: build/ may exist already, made by install-deps.sh for
+# the unpacked ALSA plugins, without build/pastream)
+$(B)/pastream:
+	mkdir -p $(B)/pastream
+
 pastream-lua: $(B)/host.o $(B)/sigchain.o | $(B)/pastream/core.so
 	$(CC) $(CFLAGS) $^ -o $@ $(HOST_LIBS)
 
-$(B)/pastream/core.so: $(CORE_OBJ) | $(B)
+$(B)/pastream/core.so: $(CORE_OBJ) | $(B)/pastream
 	$(CC) $(CFLAGS) -shared $^ -o $@ $(filter-out -llua5.4,$(LIBS))
 
 $(B)/test_ringbuf: tests/test_ringbuf.c src/ringbuf.c src/ringbuf.h tests/check.h | $(B)

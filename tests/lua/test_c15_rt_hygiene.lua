@@ -79,7 +79,15 @@ local function measure(name, s, run)
   local ok, err = pcall(s.wait, s)
   local b = stat(tid)
   T.ok(ok, name .. ": the run completes", err)
-  T.eq(b.minflt - a.minflt, 0, name .. ": no minor page fault in the callback thread after start")
+  if os.getenv("PS_SANITIZER") then
+    -- under ASan every access also touches shadow memory, whose pages the
+    -- sanitizer maps lazily: its faults are not the build users run
+    -- (the plain build asserts 0 here)
+    print(string.format("# %s: %d minor fault(s) after start under %s (not checked)",
+                        name, b.minflt - a.minflt, os.getenv("PS_SANITIZER")))
+  else
+    T.eq(b.minflt - a.minflt, 0, name .. ": no minor page fault in the callback thread after start")
+  end
   T.eq(b.majflt - a.majflt, 0, name .. ": no major page fault in the callback thread after start")
   print(string.format("# %s: callback thread %s: %d minor faults from before start (JACK's "
     .. "activation included), %d voluntary context switches over the run",

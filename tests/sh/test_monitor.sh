@@ -160,7 +160,8 @@ check_eq "--monitor in a terminal: exit 0" "$rc" 0
 tty=$(tr '\r' '\n' <"$tmp/tty")
 check "... the page's address is printed" contains "$tty" "pastream: monitor on http://127.0.0.1:"
 check "... and the status line still meters the tone on each channel: rec -6.0/-6.0dB" \
-  test "$(printf '%s\n' "$tty" | grep -Ec '^[0-9]{2}:[0-9]{2}\.[0-9]/00:02\.0 .* rec +-6\.0(/-6\.0)*dB xruns')" -ge 3
+  test "$(printf '%s\n' "$tty" | grep -Ec '^[0-9]{2}:[0-9]{2}\.[0-9]/00:02\.0 .* rec +-6\.0(/-6\.0)*dB xruns')" -ge 3 ||
+  printf '%s\n' "$tty" | tail -n 12 | sed 's/^/#   | /'
 
 # ---- the recipe: watching an input without recording -----------------------
 "$PL" scripts/monitor.lua -D loopback -d 3 -p 0 2>"$tmp/merr" &

@@ -128,4 +128,25 @@ function M.account(bursts, marks, xruns, window)
   return accounted, orphans
 end
 
+-- The verdict of one accounted run, as TAP lines through T (tests/tap.lua):
+-- the signal came back start to end, and every damaged period lies within
+-- `window` seconds of a reported xrun; prints the tally ("N periods
+-- damaged, all N at reported xruns") and each burst no xrun explains.
+-- client = how many of the xruns the client reported.
+function M.verdict(T, label, rec, n, P, marks, xruns, client, window)
+  local bursts, sum = M.bursts(rec, rec:frames(), n, P)
+  T.ok(sum.arrived and sum.ended, label .. ": the signal came back, start to end")
+  local accounted, orphans = M.account(bursts, marks, xruns, window)
+  print(string.format("# %s: %d xrun(s) reported (%d by the client, %d in the server log)",
+                      label, #xruns, client, #xruns - client))
+  print(string.format("# %s: %d periods damaged, all %d at reported xruns%s", label, sum.periods,
+                      sum.periods, #orphans == 0 and "" or " (NOT: see below)"))
+  T.eq(accounted, sum.periods, label .. ": every damaged period at a reported xrun")
+  for _, b in ipairs(orphans) do
+    print(string.format("#   frames %d..%d (%d period(s)) at %.3f s, no xrun within %.1f s",
+      b.first, b.last, b.periods, M.time_of(marks, b.first) - marks[1].t, window))
+  end
+  return sum, orphans
+end
+
 return M

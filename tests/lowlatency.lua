@@ -79,19 +79,6 @@ if mode == "file" then
 end
 T.eq(rec:frames(), n + margin, name .. ": every frame recorded")
 
-local bursts, sum = D.bursts(rec, rec:frames(), n, P)
-T.ok(sum.arrived and sum.ended, name .. ": the signal came back, start to end")
-local accounted, orphans = D.account(bursts, marks, xruns, WINDOW)
-print(string.format("# %s: %d xrun(s) reported (%d by the client, %d in the server log)",
-                    name, #xruns, client_xruns, #xruns - client_xruns))
-print(string.format("# %s: %d periods damaged, all %d at reported xruns%s", name, sum.periods,
-                    sum.periods, #orphans == 0 and "" or " (NOT: see below)"))
-local detail = {}
-for _, b in ipairs(orphans) do
-  detail[#detail + 1] = string.format("frames %d..%d (%d period(s)) at %.3f s, no xrun within %.1f s",
-    b.first, b.last, b.periods, D.time_of(marks, b.first) - marks[1].t, WINDOW)
-end
-T.eq(accounted, sum.periods, name .. ": every damaged period at a reported xrun")
-if #orphans > 0 then print("#   " .. table.concat(detail, "\n#   ")) end
+D.verdict(T, name, rec, n, P, marks, xruns, client_xruns, WINDOW)
 if mode == "file" then os.remove(inpath); os.remove(outpath) end
 T.done()

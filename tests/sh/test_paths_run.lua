@@ -101,18 +101,7 @@ if mode == "file" then
 end
 T.eq(rec:frames(), n + margin, label .. ": every frame recorded")
 
-local bursts, sum = D.bursts(rec, rec:frames(), n, P)
-T.ok(sum.arrived and sum.ended, label .. ": the signal came back, start to end")
-local accounted, orphans = D.account(bursts, marks, xruns, WINDOW)
-print(string.format("# %s: %d xrun(s) reported (%d by the client, %d in the server logs)",
-                    label, #xruns, client, #xruns - client))
-print(string.format("# %s: %d periods damaged, all %d at reported xruns%s", label, sum.periods,
-                    sum.periods, #orphans == 0 and "" or " (NOT: see below)"))
-T.eq(accounted, sum.periods, label .. ": every damaged period at a reported xrun")
-for _, b in ipairs(orphans) do
-  print(string.format("#   frames %d..%d (%d period(s)), no xrun within %.1f s", b.first, b.last,
-    b.periods, WINDOW))
-end
+D.verdict(T, label, rec, n, P, marks, xruns, client, WINDOW)
 if mode ~= "split" then
   -- the first recorded frame that holds source frame 0 gives the delay
   local delay

@@ -219,7 +219,7 @@ function gen.sequence(seed, o)
     end,
     function(s) -- (rarely: after the first, a SIGINT ends the program today, issue 15 point 7)
       if R.chance(0.2) then
-        add{ op = "signals", code = "ps.on_signal = H.signal_hook(\"count\") H.sigint() H.sigint()" }
+        add{ op = "signals", code = "ps.on_signal = H.signal_hook(\"count\") H.sigint() ps.sleep(0.2) H.sigint() ps.sleep(0.2)" }
       else
         add{ op = "sleep", code = "ps.sleep(0.1)" }
       end

@@ -127,8 +127,9 @@ void ps_engine_arm(ps_engine *e)
     atomic_store(&e->status_frame, 0);
     atomic_store(&e->ending, 0);
     for (int i = 0; i < PS_MAXCH; i++) {
-        atomic_store(&e->in_peak[i], 0);
-        atomic_store(&e->out_peak[i], 0);
+        atomic_store(&e->in_peak[i], PS_PEAK_TAKEN);
+        atomic_store(&e->out_peak[i], PS_PEAK_TAKEN);
+        e->in_held[i] = e->out_held[i] = 0;
         atomic_store(&e->in_clips[i], 0);
         atomic_store(&e->out_clips[i], 0);
     }
@@ -400,8 +401,11 @@ static void meter(_Atomic uint32_t *peaks, _Atomic int64_t *clips, const unsigne
             atomic_fetch_add_explicit(&clips[c], clipped, RLX);
         uint32_t bits;
         memcpy(&bits, &m, 4);
-        /* One writer; a take racing with this may lose one block's peak. */
-        if (bits > atomic_load_explicit(&peaks[c], RLX))
+        /* One writer.  A take racing with this leaves this block's peak
+         * for the next take, or the take gets it: none is lost or doubled
+         * beyond one block. */
+        uint32_t cur = atomic_load_explicit(&peaks[c], RLX);
+        if (cur == PS_PEAK_TAKEN || bits > cur)
             atomic_store_explicit(&peaks[c], bits, RLX);
     }
 }
@@ -419,10 +423,11 @@ int64_t ps_engine_clips(ps_engine *e, int dir, int ch)
 
 float ps_engine_take_peak(ps_engine *e, int dir, int ch)
 {
-    uint32_t bits = atomic_exchange(dir ? &e->out_peak[ch] : &e->in_peak[ch], 0);
-    float v;
-    memcpy(&v, &bits, 4);
-    return v;
+    uint32_t bits = atomic_exchange(dir ? &e->out_peak[ch] : &e->in_peak[ch], PS_PEAK_TAKEN);
+    float *held = dir ? &e->out_held[ch] : &e->in_held[ch];
+    if (bits != PS_PEAK_TAKEN)      /* else no block since the last take: hold */
+        memcpy(held, &bits, 4);
+    return *held;
 }
 
 /* ---- the callback ------------------------------------------------------ */

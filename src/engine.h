@@ -34,6 +34,7 @@
 #include "wake.h"
 
 #define PS_MAXCH 64          /* channels per direction */
+#define PS_PEAK_TAKEN 0xFFFFFFFFu  /* a peak slot read and not metered since (a NaN) */
 #define PS_MAXWAKE 4         /* wake-ups signalled after each callback */
 
 typedef enum ps_status {
@@ -117,8 +118,13 @@ typedef struct ps_engine {
     atomic_bool abandoned;              /* given up on (ps_engine_abandon): a late
                                            callback only returns paAbort */
     /* Peak |sample| per device channel since the reader last took it
-     * (PS_METER): float bits, which order like the floats for values >= 0. */
+     * (PS_METER): float bits, which order like the floats for values >= 0;
+     * PS_PEAK_TAKEN once taken and until the next block is metered.
+     * *_held: the last value taken, owned by the one thread that takes
+     * peaks (the Lua thread), returned again while no block has come, so
+     * a meter read more often than the period holds its value. */
     _Atomic uint32_t in_peak[PS_MAXCH], out_peak[PS_MAXCH];
+    float in_held[PS_MAXCH], out_held[PS_MAXCH];
     /* Samples at or past full scale per device channel this run (PS_METER):
      * |x| >= 32767/32768, the narrowest integer format's full scale. */
     _Atomic int64_t in_clips[PS_MAXCH], out_clips[PS_MAXCH];
@@ -170,7 +176,9 @@ const char *ps_status_name(ps_status st);   /* "BufferEmpty", ... */
 void ps_engine_flush_gap(ps_engine *e);
 
 /* Take the peak of device channel ch (0-based) of the input (dir 0) or
- * output (dir 1) since the last take, and reset it. */
+ * output (dir 1) since the last take, and reset it; when no block has
+ * been metered since the last take, the last value again (a meter read
+ * more often than the period does not drop to silence).  One thread takes. */
 float ps_engine_take_peak(ps_engine *e, int dir, int ch);
 /* Samples of channel ch that clipped this run (dir 0 input, 1 output). */
 int64_t ps_engine_clips(ps_engine *e, int dir, int ch);

@@ -159,6 +159,11 @@ T.group("peak meters", function()
   local again = d.tx_peak
   T.ok(again[1] <= 0.25, "reading takes the peak (it restarts)")
   d:wait()
+  -- no block comes after the end: a read holds the value read last, it
+  -- does not drop to silence (a meter read faster than the period)
+  local a, b = d.rx_peak, d.rx_peak
+  T.ok(a[1] == 0.25 and a[2] == 0.5, "after the end, rx_peak still reads the tone", a[1] .. " " .. a[2])
+  T.ok(b[1] == a[1] and b[2] == a[2], "... and again: with no block since, the value holds", b[1] .. " " .. b[2])
 end)
 
 T.group("defaults and wait", function()

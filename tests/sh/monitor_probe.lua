@@ -152,6 +152,8 @@ if mode == "rate" then
   local seconds = tonumber(arg[3])
   local sock = uv.new_tcp()
   local buf, events, first, last, peaks, gaps = "", 0, nil, nil, nil, {}
+  local peaks_at   -- the audio time of the event whose peaks are reported
+  local silent = 0 -- events inside the tone (1 s to 23 s) whose peaks read 0
   local t = uv.new_timer()
   local function finish()
     t:stop() t:close()
@@ -160,10 +162,17 @@ if mode == "rate" then
     out("span", string.format("%.3f", (last or 0) - (first or 0)))
     out("rate", first and last > first and string.format("%.1f", (events - 1) / (last - first)) or 0)
     out("peaks", peaks or "none")
+    out("peaks_at", peaks_at and string.format("%.3f", peaks_at) or "none")
+    out("silent", silent)
     -- the median step of audio time between events: robust to a stall of
     -- the loop, which only stretches a few steps
     table.sort(gaps)
     out("median_ms", #gaps > 0 and string.format("%.1f", gaps[(#gaps + 1) // 2] * 1000) or "none")
+    -- the same over the steps that moved: with a period longer than the
+    -- monitor's 50 ms, audio time moves once a period and some events repeat
+    local moved = {}
+    for _, g in ipairs(gaps) do if g > 0 then moved[#moved + 1] = g end end
+    out("median_moved_ms", #moved > 0 and string.format("%.1f", moved[(#moved + 1) // 2] * 1000) or "none")
   end
   t:start(math.floor(seconds * 1000), 0, finish)
   sock:connect(HOST, port, function(err)
@@ -179,7 +188,8 @@ if mode == "rate" then
           first = first or e
           if last then gaps[#gaps + 1] = e - last end
           last = e
-          peaks = data:match('"peaks":(%[[^%]]*%])')
+          peaks, peaks_at = data:match('"peaks":(%[[^%]]*%])'), e
+          if e > 1 and e < 23 and peaks and not peaks:find("[1-9]") then silent = silent + 1 end
         end
       end
       buf = buf:match(".*\n\n(.*)$") or buf

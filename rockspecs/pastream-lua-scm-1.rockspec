@@ -69,6 +69,7 @@ build = {
     },
     ["pastream"] = "lua/pastream/init.lua",
     ["pastream.chunks"] = "lua/pastream/chunks.lua",
+    ["pastream.process"] = "lua/pastream/process.lua",
     ["pastream.cli"] = "lua/pastream/cli.lua",
     ["pastream.output"] = "lua/pastream/output.lua",
     ["pastream.recipe"] = "lua/pastream/recipe.lua",

@@ -113,6 +113,7 @@ void ps_engine_arm(ps_engine *e)
     e->offset_left = e->offset > 0 ? e->offset : 0;
     e->gap.pos = e->gap.count = 0;
     e->disk_pending = 0;
+    e->tx_debt = 0;
     /* tx_eof is the producer's: it may already have written everything
      * while prebuffering, so it is reset with the ring, not here. */
     atomic_store(&e->frame_count, 0);
@@ -212,7 +213,15 @@ static size_t tx_fill(ps_engine *e, unsigned char *out, size_t n, bool *underrun
             } else if (e->txring) {
                 void *p1, *p2;
                 size_t n1, n2;
-                size_t k = ps_ring_read_regions(e->txring, n - got, &p1, &n1, &p2, &n2);
+                if (e->tx_debt > 0) {
+                    /* PS_TX_CLOCKED: frames whose time has passed (silence
+                     * played in their place) are dropped as they come */
+                    size_t k = ps_ring_read_regions(e->txring, (size_t)e->tx_debt, &p1, &n1, &p2, &n2);
+                    ps_ring_read_advance(e->txring, k);
+                    e->tx_debt -= (int64_t)k;
+                }
+                size_t k = e->tx_debt > 0 ? 0
+                         : ps_ring_read_regions(e->txring, n - got, &p1, &n1, &p2, &n2);
                 if (k == 0) {
                     /* eof is published after the last write, so once it is
                      * seen, an empty ring really is the end. */
@@ -223,9 +232,11 @@ static size_t tx_fill(ps_engine *e, unsigned char *out, size_t n, bool *underrun
                     }
                     /* keep-alive, as in pastream: with frames < 0 and
                      * pad < 0 a dry ring plays silence until data comes */
-                    if ((e->flags & PS_FILL_GAPS) || (e->frames < 0 && e->pad < 0)) {
+                    if ((e->flags & (PS_FILL_GAPS | PS_TX_CLOCKED)) || (e->frames < 0 && e->pad < 0)) {
                         tx_silence(e, out, got, n - got);
                         bump64(&e->tx_lost, (int64_t)(n - got));
+                        if (e->flags & PS_TX_CLOCKED)
+                            e->tx_debt += (int64_t)(n - got);
                         got = n;
                         break;
                     }

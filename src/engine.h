@@ -52,8 +52,13 @@ enum { PS_XRUN_INPUT_UNDERFLOW, PS_XRUN_INPUT_OVERFLOW,
 
 enum { PS_FILL_GAPS = 1,      /* flags: count lost frames instead of aborting */
        PS_METER = 2,          /*        keep per-channel peak levels */
-       PS_QUIET = 4 };        /*        wake wake[0] (Lua) only when the run ends:
+       PS_QUIET = 4,          /*        wake wake[0] (Lua) only when the run ends:
                                         nothing there moves frames */
+       PS_TX_CLOCKED = 8 };   /*        the transmit ring's frame i plays at stream
+                                        frame i: a dry ring plays silence (counted
+                                        in tx_lost) and the frames that come too
+                                        late for it are dropped, so a fixed
+                                        through latency stays fixed (s:process) */
 
 enum { PS_PHASE_SOURCE, PS_PHASE_PAD, PS_PHASE_DONE };
 
@@ -103,6 +108,8 @@ typedef struct ps_engine {
     int64_t txbuf_pos, pad_left, offset_left, rxbuf_pos;
     ps_gap gap;                         /* a gap not yet announced (count 0: none) */
     int64_t disk_pending;               /* frames moved since the disk threads' last wake */
+    int64_t tx_debt;                    /* PS_TX_CLOCKED: silence played for ring frames
+                                           not there yet, to drop when they come */
 
     /* --- shared: written by the callback, read by anyone */
     _Atomic int64_t frame_count;        /* frames the stream has run */

@@ -347,7 +347,8 @@ static int optbool(lua_State *L, int t, const char *k, int def)
     return v;
 }
 
-/* s:configure{frames, pad, offset, loop, fatal_xruns, fill_gaps}; omitted
+/* s:configure{frames, pad, offset, loop, fatal_xruns, fill_gaps, meter, quiet,
+ * clocked}; omitted
  * fields get their defaults (-1, 0, 0, false, false, false). */
 static int stream_configure(lua_State *L)
 {
@@ -364,7 +365,8 @@ static int stream_configure(lua_State *L)
     r->fatal_xruns = optbool(L, 2, "fatal_xruns", 0);
     r->flags = (optbool(L, 2, "fill_gaps", 0) ? PS_FILL_GAPS : 0) |
                (optbool(L, 2, "meter", 0) ? PS_METER : 0) |
-               (optbool(L, 2, "quiet", 0) ? PS_QUIET : 0);
+               (optbool(L, 2, "quiet", 0) ? PS_QUIET : 0) |
+               (optbool(L, 2, "clocked", 0) ? PS_TX_CLOCKED : 0);
     return 0;
 }
 

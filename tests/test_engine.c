@@ -1241,6 +1241,43 @@ static void test_gaps(void)
           (long long)g.pos, (long long)g.count);
 }
 
+/* PS_TX_CLOCKED (s:process): ring frame i plays at stream frame i.  A dry
+ * ring plays silence, counted in tx_lost, and the frames that come after
+ * their time are dropped, so the frames after them play on time. */
+static void test_clocked(void)
+{
+    ps_engine e;
+    ps_ring tx;
+    static float txmem[64];
+    float out[8], src[32];
+    for (int i = 0; i < 32; i++)
+        src[i] = (float)(i + 1);           /* ring frame i carries i + 1 */
+    ps_engine_init(&e);
+    ps_engine_set_output(&e, 1, PS_FLOAT32);
+    ps_ring_init(&tx, txmem, sizeof(float), 64);
+    e.txring = &tx;
+    e.flags = PS_TX_CLOCKED;
+    e.frames = -1;
+    ps_engine_arm(&e);
+    ps_ring_write(&tx, src, 6);                                 /* frames 0..5 */
+    CHECK_EQ(ps_engine_callback(NULL, out, 8, NULL, 0, &e), paContinue, "clocked: a dry ring goes on");
+    CHECK(out[0] == 1 && out[5] == 6 && out[6] == 0 && out[7] == 0,
+          "clocked: 6 frames, then silence (got %g %g %g %g)", out[0], out[5], out[6], out[7]);
+    CHECK_EQ(atomic_load(&e.tx_lost), 2, "clocked: 2 frames of silence counted");
+    ps_engine_callback(NULL, out, 8, NULL, 0, &e);              /* stream frames 8..15: dry */
+    CHECK_EQ(atomic_load(&e.tx_lost), 10, "clocked: a whole dry block counted");
+    ps_ring_write(&tx, src + 6, 7);                             /* frames 6..12: all late */
+    ps_engine_callback(NULL, out, 8, NULL, 0, &e);              /* 16..23: dry after the drop */
+    CHECK_EQ(ps_ring_read_available(&tx), 0, "clocked: the late frames are dropped");
+    CHECK_EQ(atomic_load(&e.tx_lost), 18, "clocked: and the block that found none counted");
+    ps_ring_write(&tx, src + 13, 19);                           /* frames 13..31 */
+    ps_engine_callback(NULL, out, 8, NULL, 0, &e);              /* 24..31 */
+    CHECK(out[0] == 25 && out[7] == 32, "clocked: frame 24 plays at stream frame 24 (got %g .. %g)",
+          out[0], out[7]);
+    CHECK_EQ(atomic_load(&e.tx_lost), 18, "clocked: nothing more lost");
+    CHECK_EQ(atomic_load(&e.frame_count), 32, "clocked: 32 frames run");
+}
+
 int main(void)
 {
     test_copy_mapped();
@@ -1253,5 +1290,6 @@ int main(void)
         run_case(i);
     printf("# %d table cases\n", NCASES);
     test_gaps();
+    test_clocked();
     return CHECK_DONE();
 }

@@ -261,6 +261,7 @@ run.open_stream = open_stream       -- for ps.chunks, which opens its own
 --- Runs, sources, sinks (pastream.run) and chunk iterators (pastream.chunks).
 run.install(ps)
 require("pastream.chunks").install(ps)
+require("pastream.process").install(ps)
 
 local Stream = core.stream_methods
 

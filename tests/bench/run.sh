@@ -283,6 +283,14 @@ else
     log "tests/bench/alsa.sh failed: $(tail -n 3 "$TMP/alsa.err" | tr '\n' ' ')"
 fi
 
+# ---- the live through-path (issue 17): its own rig and table, tests/bench/through.md ----
+log "s:process latency and allowance: tests/bench/through.sh"
+if tests/bench/through.sh >"$TMP/through.md" 2>"$TMP/through.err"; then
+    cp "$TMP/through.md" "$OUTDIR/through.md"; cat "$OUTDIR/through.md"
+else
+    log "tests/bench/through.sh failed: $(tail -n 3 "$TMP/through.err" | tr '\n' ' ')"
+fi
+
 raw meta seconds "$(calc "int($(now_s) - $T_START + 0.5)")"
 raw meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 if ! lua5.4 tests/bench/report.lua "$RAW" "$OUTDIR/results.md" "$OUTDIR/results.tsv"; then

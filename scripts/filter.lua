@@ -8,7 +8,9 @@ local opt = recipe.parse(arg, {
        .. "       filter.lua -D DEVICE -t TYPE -f FREQ [-q Q] [-g GAIN_DB] [-d SECONDS] [-r RATE]",
   about = "Filter IN into OUT (same rate and channels; the type comes from OUT's extension),\n"
        .. "chunk by chunk in place, with an RBJ-cookbook biquad whose state carries across\n"
-       .. "chunks.  Live (-D), input is filtered and played back on the same device.",
+       .. "chunks.  Live (-D), input is filtered and played back on the same device a fixed\n"
+       .. "time later (s:process: the round trip + one chunk + a margin; frames the filter\n"
+       .. "was too late for play as silence and are counted as late).",
   args = { 0, 2 },
   { "t", "type", "TYPE", "lowpass, highpass or bandpass", function(v) return types[v] and v end },
   { "f", "freq", "FREQ", "cutoff (or centre) frequency in Hz", recipe.positive },
@@ -60,35 +62,18 @@ recipe.main(arg, function()
   local rate = opt.rate or ps.device(device, "input").default_samplerate
   local frames = ps.frames(opt.duration, rate)
   local bq = make_filter(rate, 1)
-  local stopped <close> = ps.stop_on_signal()
-  -- Each filtered chunk goes into a FIFO that the output side plays from
-  -- (silence until it has something; a chunk that does not fit is dropped).
-  local fifo, have, dropped = ps.Buffer(8 * chunksize), 0, 0
-  local function source(buf)
-    local k = math.min(have, buf:frames())
-    buf:fill(0)
-    if k > 0 then
-      buf:copyfrom(fifo, 1, 1, k)
-      if have > k then fifo:copyfrom(fifo, 1, k + 1, have - k) end
-      have = have - k
-    end
-  end
+  local s <close> = ps.DuplexStream{ device = device, samplerate = rate, channels = 1 }
+  local stopped <close> = ps.stop_on_signal(s)
+  -- s:process: each input chunk is filtered in place and played back a
+  -- fixed time later (the round trip + one chunk + the margin it states)
   local n = 0
-  for chunk in ps.chunks{ device = device, samplerate = rate, channels = 1, chunksize = chunksize,
-                          frames = frames, playback = source } do
+  local info = s:process(function(chunk)
     bq:process(chunk)
     if opt.gain ~= 0 then chunk:gain_db(opt.gain) end
-    local k = chunk:frames()
-    if have + k <= fifo:frames() then
-      fifo:copyfrom(chunk, have + 1, 1, k)
-      have = have + k
-    else
-      dropped = dropped + k
-    end
-    n = n + k
-    if stopped() then break end
-  end
+    n = n + chunk:frames()
+    return chunk
+  end, { chunksize = chunksize, frames = frames })
   stopped:release()
-  print(string.format("filtered %d frames live (%s %g Hz) at %d Hz, %d dropped", n, opt.type, opt.freq,
-    math.floor(rate), dropped))
+  print(string.format("filtered %d frames live (%s %g Hz) at %d Hz, latency %d frames (%.1f ms), %d late",
+    n, opt.type, opt.freq, math.floor(rate), info.latency, info.latency / rate * 1000, info.late))
 end)

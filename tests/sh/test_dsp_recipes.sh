@@ -73,6 +73,8 @@ check "live spectrum.lua finds the 1000 Hz tone another process plays ($hz Hz)" 
 
 out=$("$P" filter.lua -D loopback --type lowpass --freq 200 -d 1 2>&1); rc=$?
 check_eq "live filter.lua on the rig exits 0" "$rc" "0"
-check "live filter.lua filtered every frame of a second, none dropped" contains "$out" "filtered 48000 frames live (lowpass 200 Hz) at 48000 Hz, 0 dropped"
+check "live filter.lua filtered every frame of a second" contains "$out" "filtered 48000 frames live (lowpass 200 Hz) at 48000 Hz, latency "
+# s:process states its latency: round trip + chunk (512) + margin, in frames and ms
+check "... and states its latency and late frames" sh -c "printf '%s' \"\$1\" | grep -Eq 'latency [0-9]+ frames \([0-9.]+ ms\), [0-9]+ late'" sh "$out"
 
 echo "# $tap_n checks"

@@ -567,7 +567,7 @@ function cli.parse_args(argv)
   end
   if not cli.is_null(pos[1]) then res.input = pos[1] end
   if pos[2] ~= nil and not cli.is_null(pos[2]) then res.output = pos[2] end
-  if not res.input and not res.output then
+  if not res.input and not res.output and not res.process then
     usage_error("nothing to do: the input and the output are both null")
   end
   if res.duration and res.frames then
@@ -640,7 +640,10 @@ playback/record options
       --process=SCRIPT    run the Lua chunk SCRIPT's function on the audio:
                           file to device when playing a file, else device
                           to file (return function(chunk) ... end[, size];
-                          scripts/hooks/highpass.lua is an example)
+                          scripts/hooks/highpass.lua is an example); with
+                          null null, live: device -> SCRIPT -> device a
+                          fixed time later (s:process; the summary says
+                          the latency and the frames it was too late for)
       --align             measure the device's round trip (a short burst)
                           and line the recording up with the playback: the
                           round trip is dropped from the front of the
@@ -1152,6 +1155,15 @@ function cli.process_hook(ps, o, p, stream, ro, state)
     f = type(f) == "table" and f[i] or f
     if f ~= "float32" then usage_error("--process works on float32 audio: leave -f/--format out") end
   end
+  if p.live then
+    -- live: stream:process runs the hook on each input chunk and plays it
+    -- (run() calls it in place of the wait)
+    float_side(1) float_side(2)
+    local hook, size = cli.load_hook(o.process, { samplerate = stream.samplerate, channels = stream.rx_channels,
+                                                  side = "live" })
+    state.live = { size = size, body = function(chunk) hook(chunk) return chunk end }
+    return nil, nil
+  end
   if p.playing and type(p.source) == "string" then
     float_side(2)
     local f, err = ps.open(p.source, "r", ro.input_file)
@@ -1395,6 +1407,18 @@ local function plan(ps, o, env)
     rec_ch = rec_ch or math.max(1, m)
   end
 
+  -- --process with no file either side: live, device -> hook -> device
+  -- (s:process), the same channels each way.
+  if o.process and not playing and not recording then
+    if o.map then usage_error("-m/--map is for files: the live --process has the same channels each way") end
+    p.live, p.playing, p.recording, playing, recording = true, true, true, true, true
+    if play_ch and rec_ch and play_ch ~= rec_ch then
+      usage_error("-c/--channels: the live --process has the same channels each way, not %d and %d", rec_ch, play_ch)
+    end
+    play_ch = play_ch or rec_ch
+    rec_ch = play_ch
+  end
+
   -- Devices, resolved here so that a bad -D is named as such.
   local dev_in, dev_out
   local devq = o.device_text and try(2, "-D/--device", cli.device_sides, o.device_text, function(q)
@@ -1421,6 +1445,10 @@ local function plan(ps, o, env)
     end
   end
 
+  if p.live and not play_ch then
+    play_ch = math.min(2, dev_in.max_input_channels, dev_out.max_output_channels)
+    rec_ch = play_ch
+  end
   p.kind = playing and recording and "DuplexStream" or playing and "OutputStream" or "InputStream"
   local so = {
     samplerate = o.rate or info.samplerate,
@@ -1518,7 +1546,8 @@ local function run(ps, o, env, state)
   end
 
   local started, serr = pcall(function()
-    if p.kind == "DuplexStream" then stream:playrec(p.source, ro)
+    if p.live then return                 -- s:process starts it, below
+    elseif p.kind == "DuplexStream" then stream:playrec(p.source, ro)
     elseif p.kind == "OutputStream" then stream:play(p.source, ro)
     else stream:record(ro) end
   end)
@@ -1535,14 +1564,15 @@ local function run(ps, o, env, state)
   if state.interrupted then pcall(stream.stop, stream) end
 
   -- A run with no end says so at once.
-  local endless = frames < 0 and (not p.playing or pad < 0 or o.loop)
+  local endless = frames < 0 and (p.live or not p.playing or pad < 0 or o.loop)
   state.endless = endless
   if env.header then
     env.stderr:write("pastream: ", describe(ps, stream, o),
       state.roundtrip and string.format("; round trip %d frames (measured)", state.roundtrip) or "",
       state.resampled and string.format("; resampled %s Hz -> %s Hz (libsamplerate, medium quality)",
         hz(state.resampled.from), hz(state.resampled.to)) or "",
-      endless and (p.recording and "; recording until Ctrl-C" or "; playing until Ctrl-C") or "", "\n")
+      endless and (p.live and "; live until Ctrl-C" or p.recording and "; recording until Ctrl-C"
+        or "; playing until Ctrl-C") or "", "\n")
   end
 
   -- The run's peaks per channel, for the summary: every reading (which
@@ -1600,7 +1630,18 @@ local function run(ps, o, env, state)
       if good then env.stderr:write("\r", line, "\27[K") end
     end)
   end
-  local waited, werr = pcall(stream.wait, stream)
+  local waited, werr
+  if p.live then
+    if not state.interrupted then
+      waited, werr = pcall(stream.process, stream, state.live.body,
+        { chunksize = state.live.size, frames = frames >= 0 and frames or nil })
+      if waited then state.live.info = werr end
+    else
+      waited = true
+    end
+  else
+    waited, werr = pcall(stream.wait, stream)
+  end
   if mon then mon:close() end
   if env.summary then
     if p.playing then state.keep_peaks("play", stream.tx_peak) end
@@ -1671,6 +1712,11 @@ local function summary(ps, s, o, state)
         o.output, info.type, info.subtype, info.channels, hz(info.samplerate), info.frames,
         cli.size_text(st and st.size or 0))
     end
+  end
+  local live = state.live and state.live.info
+  if live then
+    out[#out + 1] = string.format("through latency %d frames (%.1f ms: round trip %d + chunk %d + margin %d), %d late",
+      live.latency, live.latency / s.samplerate * 1000, live.roundtrip, live.chunksize, live.margin, live.late)
   end
   if state.roundtrip then
     out[#out + 1] = string.format("round trip %d frames (measured)", state.roundtrip)

@@ -4,7 +4,7 @@
 --   HIGHPASS_HZ=300 pastream --process scripts/hooks/highpass.lua null out.wav
 --
 -- A hook is a Lua chunk run with the stream's side of the audio as its
--- argument ({samplerate, channels, side = "play" or "rec"}); it returns a
+-- argument ({samplerate, channels, side = "play", "rec" or "live"}); it returns a
 -- function that gets every chunk (a float32 Buffer, frames x channels) and
 -- changes it in place, and optionally the chunk size it wants (frames).
 -- It runs on the Lua loop, with the same API as scripts.

@@ -140,7 +140,7 @@ for code in doc:gmatch("`([^`]+)`") do
   for w in code:gmatch("[%a_][%w_]*") do words[w] = true end
 end
 local opts = {}
-for _, m in ipairs { "init", "run", "chunks", "output" } do   -- init.lua and the modules it re-exports
+for _, m in ipairs { "init", "run", "chunks", "process", "output" } do   -- init.lua and the modules it re-exports
   for k in slurp("lua/pastream/" .. m .. ".lua"):gmatch("%f[%w_]o%.([%a_][%w_]*)") do opts[k] = true end
 end
 for k in pairs(ps.default) do opts[k] = true end

@@ -136,19 +136,18 @@ function process.install(ps)
     -- callback makes room every block).
     local function put(buf, frames)
       local at = 1
-      while at <= frames do
-        if self.ended then return false end
-        local k = self:write(buf, at, frames - at + 1)
-        at = at + k
+      while at <= frames and not self.ended do
+        at = at + self:write(buf, at, frames - at + 1)
         if at <= frames then wake.wait() end
       end
-      return true
     end
 
     local function loop()
       while true do
-        local avail = self:read_available()
+        -- ended first: the callback publishes the end after the frames,
+        -- so what is there then is all there will be
         local ended = self.ended
+        local avail = self:read_available()
         if avail >= n or (ended and avail > 0) then
           local k = math.min(n, avail)
           input:resize(k)
@@ -157,7 +156,7 @@ function process.install(ps)
           output:fill(0)
           local r = body(input, output, info)
           info.chunks = info.chunks + 1
-          if r == false then return end
+          if r == false or self.closed then return end   -- (the body may close its stream)
           local play = output
           if r ~= nil then
             if not run.is_buffer(r) or r:channels() ~= txch or r:frames() ~= k or r:format() ~= txfmt then
@@ -166,14 +165,15 @@ function process.install(ps)
             end
             play = r
           end
-          if not ended and not put(play, k) then ended = true end
+          if not ended then put(play, k) end
+          if self.closed then return end
           info.late = self.tx_lost
         elseif ended then
           return
         else
           wake.wait()
+          if self.closed then return end
         end
-        if self.closed then return end
       end
     end
 

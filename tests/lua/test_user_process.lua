@@ -145,6 +145,18 @@ T.group("misuse", function()
     "a body that returns the wrong Buffer is told what to return")
   local info = d:process(function() return false end, { chunksize = 256 })
   T.eq(info.chunks, 1, "a body that returns false ends the run; the stream runs again after an error")
+  local e = ps.DuplexStream{ device = "loopback", channels = 2 }
+  ok, info = pcall(e.process, e, function() e:close() end, { chunksize = 256 })
+  T.ok(ok and info.chunks == 1 and e.closed, "a body that closes its stream ends the run (" .. tostring(info) .. ")")
+end)
+
+T.group("SIGINT while processing: an Interrupted error where the script waits", function()
+  local t = uv.new_timer()
+  t:start(300, 0, function() uv.kill(uv.os_getpid(), "sigint") t:close() end)
+  local k = 0
+  local ok, err = pcall(d.process, d, function() k = k + 1 end, { chunksize = 256 })
+  T.ok(not ok and ps.is(err, ps.Interrupted), "process raises Interrupted (" .. tostring(err) .. ")")
+  T.ok(k > 0 and d.active == false, "after the chunks so far, with the stream stopped")
 end)
 
 T.done()

@@ -82,14 +82,16 @@ function process.install(ps)
     return plan(self, o or {}, 2)
   end
 
-  --- s:process(body [, {chunksize, slack, frames, roundtrip}]) -> info
+  --- s:process(body [, {chunksize, slack, frames, roundtrip, out,
+  -- overwrite}]) -> info
   -- body(input, output, info) gets every input chunk (exactly chunksize
   -- frames; the last may be shorter) and fills output (chunksize frames of
   -- the output channels, zeroed before each call).  It may instead return
   -- a Buffer of the same shape to play (the input, processed in place),
   -- or false to end the run after this chunk.  Runs until frames (the
   -- stream's frames, default -1: no end), the body's false, an error or a
-  -- signal; blocks the calling task meanwhile.  info: the timing
+  -- signal; blocks the calling task meanwhile.  out (or stream:to_file):
+  -- a file that records the input, by the C disk thread.  info: the timing
   -- (process.plan) and the counts so far: chunks, late (frames played as
   -- silence because their chunk came too late).
   function Stream:process(body, o)
@@ -104,6 +106,10 @@ function process.install(ps)
       error("cannot process while the stream is running (stop it or wait for it first)", 2)
     end
     run.check_counts(o, 2)
+    local out = o.out
+    if out ~= nil and type(out) ~= "string" then
+      error("out must be a file name (the recording of the input), got " .. type(out), 2)
+    end
     local info = plan(self, o, 2)
     local n, preroll = info.chunksize, info.preroll
     info.chunks, info.late = 0, 0
@@ -118,9 +124,18 @@ function process.install(ps)
     self:set_txbuffer(nil)
     self:set_rxbuffer(nil)
     self:open_txring(run.ring_frames(self, 2 * (preroll + n)), txch)
-    self:open_rxtap(nil)
-    self:open_rxring(run.ring_frames(self, 4 * n))
     self:reset_txring()
+    -- a file name in out (or stream:to_file) records the input beside the
+    -- body, by the disk thread; the body reads a copy (the tap)
+    local file = out or (st.to_file and st.to_file.path) or nil
+    local ring = run.ring_frames(self, 4 * n)
+    if file then
+      run.set_recording(self, st, { out = file, overwrite = o.overwrite, output_file = o.output_file })
+      self:open_rxtap(ring)
+    else
+      self:open_rxtap(nil)
+      self:open_rxring(ring)
+    end
     local silence = ps.Buffer(math.min(preroll, 8192), txch, txfmt)
     local left = preroll
     while left > 0 do
@@ -128,9 +143,10 @@ function process.install(ps)
       self:write(silence, 1, k)
       left = left - k
     end
-    self:configure { frames = o.frames or -1, pad = 0, offset = 0, clocked = true,
-                     fatal_xruns = o.fatal_xruns, meter = o.meter }
-    run.start(self, st, { prebuffer = false }, 3)
+    run.before_start(self, st, self.configure, self,
+      { frames = o.frames or -1, pad = 0, offset = 0, clocked = true, fatal_xruns = o.fatal_xruns, meter = o.meter })
+    run.before_start(self, st, run.start, self, st, { prebuffer = false }, 4)
+    run.commit_plan(self, st, 2)
 
     -- Play a chunk: into the transmit ring, waiting for room (the
     -- callback makes room every block).
@@ -148,6 +164,10 @@ function process.install(ps)
         -- so what is there then is all there will be
         local ended = self.ended
         local avail = self:read_available()
+        if file and self.tap_lost > 0 then
+          error(string.format("the process body fell behind: %d input frames had no room in its buffer "
+            .. "(buffersize %d; the recording %s has every frame)", self.tap_lost, ring, file), 0)
+        end
         if avail >= n or (ended and avail > 0) then
           local k = math.min(n, avail)
           input:resize(k)

@@ -109,6 +109,32 @@ T.group("a body too slow once: its late frames play as silence, counted; the lat
   T.ok(quiet2 > 0, "the through channel was silent where it was late too")
 end)
 
+T.group("out = FILE records the input beside the body", function()
+  local path = os.tmpname()
+  os.remove(path)
+  path = path .. ".wav"
+  local total = 3 * rate // 4
+  total = math.tointeger(total)
+  local seen = ps.Buffer(total, 2)
+  local at = 0
+  local info = d:process(function(input, output)
+    local n = input:frames()
+    seen:copyfrom(input, at + 1, 1, n)
+    for j = 1, n do
+      output:sample(j, 1, sig(at + j))
+      output:sample(j, 2, input:sample(j, 1))
+    end
+    at = at + n
+  end, { chunksize = 256, frames = total, out = path })
+  local got = ps.load(path)
+  os.remove(path)
+  T.ok(seen:peak() > 0, "the input had sound in it (the body's own, come back)")
+  T.ok(got and got:frames() == total and got:equals(seen),
+    "the file holds every input frame the body saw, bit-exact (" .. (got and got:frames() or "no file") .. " frames)")
+  T.eq(info.chunks, (total + 255) // 256, "and the body saw every chunk")
+  T.raises(function() d:process(function() end, { out = 42 }) end, "out must be a file name", "out = 42")
+end)
+
 T.group("misuse", function()
   local body = function() end
   T.raises(function() d:process(body, { chunksize = 0 }) end, "chunksize must be an integer >= 1, got 0",

@@ -10,18 +10,7 @@ HOOK=scripts/hooks/highpass.lua
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-cat >"$tmp/make.lua" <<'LUA'
-local ps = require "pastream"
-local n = 48000
-local b = ps.Buffer(n, 2)
-local x = 54321
-for i = 1, #b do
-  x = (x * 1103515245 + 12345) % 2147483648
-  b[i] = x / 2147483648 * 0.8 - 0.4
-end
-assert(ps.save(arg[1], b, 48000))
-LUA
-$PL "$tmp/make.lua" "$tmp/in.wav"
+$PL tests/sh/noise.lua 0.4 "$tmp/in.wav"
 # offline.lua IN HOOK OUT: the hook applied to IN in its own chunk size
 cat >"$tmp/offline.lua" <<'LUA'
 local ps = require "pastream"
@@ -38,24 +27,13 @@ end
 assert(ps.save(arg[3], out, 48000))
 LUA
 HIGHPASS_HZ=200 $PL "$tmp/offline.lua" "$tmp/in.wav" "$HOOK" "$tmp/want.wav"
-cat >"$tmp/cmp.lua" <<'LUA'
-local ps = require "pastream"
-local a, b = assert(ps.load(arg[1])), assert(ps.load(arg[2]))
-if a:frames() ~= b:frames() then print("frames " .. b:frames()) return end
-if a:equals(b) then print("same") return end
-for f = 1, a:frames() do
-  for c = 1, a:channels() do
-    if a:sample(f, c) ~= b:sample(f, c) then print(string.format("differ at frame %d channel %d", f, c)) return end
-  end
-end
-LUA
 check "the offline filter changes the signal (a real high-pass)" \
-  sh -c "[ \"\$($PL '$tmp/cmp.lua' '$tmp/in.wav' '$tmp/want.wav')\" != same ]"
+  sh -c "[ \"\$($PL tests/sh/same.lua '$tmp/in.wav' '$tmp/want.wav')\" != same ]"
 
 hook_run() {
   rm -f "$tmp/out.wav"
   HIGHPASS_HZ=200 $PS -D loopback --align --process "$HOOK" "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
-  got=$($PL "$tmp/cmp.lua" "$tmp/want.wav" "$tmp/out.wav")
+  got=$($PL tests/sh/same.lua "$tmp/want.wav" "$tmp/out.wav")
   [ "$rc" = 0 ] && [ "$got" = same ] && rig_ok=1
   case $got in differ*) rig_fault=1 ;; esac
 }

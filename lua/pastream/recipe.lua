@@ -45,8 +45,8 @@ end
 -- lua/pastream/options.lua): prog from arg[0], -h/--help added, and an
 -- argument such as -12 is an argument.
 function recipe.spec(arg, spec)
-  if not spec.prog then
-    spec.prog = progname(arg)
+  if rawget(spec, "options") == nil then      -- not yet an options.spec
+    spec.prog = spec.prog or progname(arg)
     spec.numbers = true
     spec.args = spec.args or { 0, 0 }
     local has_help = false

@@ -32,6 +32,8 @@
 --   multi    N: the values are collected in a list of at most N
 --            (`too_many` says what is wrong with more)
 --   raw      the text is kept too, as res[key .. "_text"]
+--   min, max a number's bounds (either may be left out)
+--   required the option must be given (unless -h)
 -- Entries without a long name lay out the help: { heading = "..." },
 -- { text = "..." [, blank = false] } and { row = "@FILE", help = "..." }.
 --
@@ -176,6 +178,11 @@ local function convert(o, text)
     if why then usage("%s: %s", o.name, tostring(why)) end
     usage("%s: bad %s '%s'%s", o.name, o.metavar, text, o.want and (" (" .. o.want .. ")") or "")
   end
+  if (o.min and v < o.min) or (o.max and v > o.max) then
+    local range = (o.min and o.max) and string.format("%s..%s", o.min, o.max)
+      or o.min and string.format(">= %s", o.min) or string.format("<= %s", o.max)
+    usage("%s: bad %s '%s' (%s)", o.name, o.metavar, text, range)
+  end
   return v
 end
 
@@ -291,6 +298,9 @@ function options.parse(spec, argv)
     i = i + 1
   end
 
+  for _, o in ipairs(spec.options) do
+    if o.required and res[o.key] == nil then usage("missing %s %s (required)", o.name, o.metavar) end
+  end
   if spec.args then
     local min, max = spec.args[1] or 0, spec.args[2] or 0
     if #pos < min then usage("missing argument (usage: %s)", spec.usage) end

@@ -69,6 +69,16 @@ T.group("kinds of values", function()
   local m = parse("-m", "a", "-m", "none").map
   T.ok(m[1] == "a" and m[2] == false and #m == 2, "multi collects the values (false stays)")
   T.eq(usage_msg(parse, "-m", "a", "-m", "b", "-m", "c"), "-m/--map: twice at most", "... up to multi")
+  local R = options.spec { usage = "r",
+    { "p", "port", "PORT", "port", kind = "integer", min = 0, max = 65535 },
+    { nil, "level", "DB", "level", kind = "number", max = 0 },
+    { "o", "output", "OUT", "out", required = true },
+    { "h", "help", nil, "help", kind = "help" } }
+  T.eq(options.parse(R, { "-p", "0", "-o", "x" }).port, 0, "min: the bound itself is good")
+  T.eq(usage_msg(options.parse, R, { "-p", "65536", "-o", "x" }), "-p/--port: bad PORT '65536' (0..65535)", "min, max: out of range")
+  T.eq(usage_msg(options.parse, R, { "--level=1", "-o", "x" }), "--level: bad DB '1' (<= 0)", "max alone")
+  T.eq(usage_msg(options.parse, R, {}), "missing -o/--output OUT (required)", "a required option left out")
+  T.eq(options.parse(R, { "-h" }).help, true, "... but -h needs none")
 end)
 
 T.group("syntax: sox and getopt forms", function()

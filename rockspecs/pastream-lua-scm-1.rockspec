@@ -70,6 +70,7 @@ build = {
     ["pastream"] = "lua/pastream/init.lua",
     ["pastream.chunks"] = "lua/pastream/chunks.lua",
     ["pastream.cli"] = "lua/pastream/cli.lua",
+    ["pastream.options"] = "lua/pastream/options.lua",
     ["pastream.output"] = "lua/pastream/output.lua",
     ["pastream.recipe"] = "lua/pastream/recipe.lua",
     ["pastream.roundtrip"] = "lua/pastream/roundtrip.lua",

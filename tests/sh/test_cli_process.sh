@@ -58,6 +58,26 @@ print(b:frames(), ok)
 LUA
 check_eq "... every frame went through the hook (7 chunks of 700 and the rest)" "$($PL "$tmp/all.lua" "$tmp/rec.wav")" "$(printf '5000\ttrue')"
 
+# a hook recording over an existing file (-y) follows pastream.output's
+# policy: the file is replaced only at a good end; a hook that fails in
+# the middle of the run leaves the old file as it was
+cat >"$tmp/late.lua" <<'LUA'
+local n = 0
+return function(chunk)
+  n = n + 1
+  if n == 4 then error("the hook gives up") end
+end, 700
+LUA
+cp "$tmp/in.wav" "$tmp/keep.wav"
+$PS -D loopback -n 5000 -y --process "$tmp/late.lua" null "$tmp/keep.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check_eq "a hook failing while recording over a file with -y: exit 1" "$rc" 1
+check "... with its message" grep -q "the hook gives up" "$tmp/e"
+check_eq "... the old file is left as it was" "$($PL "$tmp/cmp.lua" "$tmp/in.wav" "$tmp/keep.wav")" same
+check_eq "... and no temporary file is left beside it" "$(ls -a "$tmp" | grep -c partial)" 0
+$PS -D loopback -n 5000 -y --process "$tmp/half.lua" null "$tmp/keep.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check_eq "a hook recording over a file with -y: exit 0" "$rc" 0
+check_eq "... replaces it with the recording" "$($PL "$tmp/all.lua" "$tmp/keep.wav")" "$(printf '5000\ttrue')"
+
 # bad hooks: a usage error before anything plays
 echo 'return 42' >"$tmp/bad.lua"
 $PS -D loopback --process "$tmp/bad.lua" "$tmp/in.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?

@@ -72,7 +72,7 @@ cp "$tmp/in.wav" "$tmp/keep.wav"
 $PS -D loopback -n 5000 -y --process "$tmp/late.lua" null "$tmp/keep.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
 check_eq "a hook failing while recording over a file with -y: exit 1" "$rc" 1
 check "... with its message" grep -q "the hook gives up" "$tmp/e"
-check_eq "... the old file is left as it was" "$($PL "$tmp/cmp.lua" "$tmp/in.wav" "$tmp/keep.wav")" same
+check_eq "... the old file is left as it was" "$($PL tests/sh/same.lua "$tmp/in.wav" "$tmp/keep.wav")" same
 check_eq "... and no temporary file is left beside it" "$(ls -a "$tmp" | grep -c partial)" 0
 $PS -D loopback -n 5000 -y --process "$tmp/half.lua" null "$tmp/keep.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
 check_eq "a hook recording over a file with -y: exit 0" "$rc" 0

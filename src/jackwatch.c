@@ -23,7 +23,7 @@ static struct {
 static int state;               /* 0 not tried, 1 watching, -1 nothing to watch */
 static jack_client *client;
 static atomic_int down;         /* set by the shutdown callback (a JACK thread) */
-static int probe_pa;            /* PortAudio's client could be found by name */
+static const char *(*probe_name)(void);  /* the client asked after; NULL: none */
 
 static void on_shutdown(void *arg)
 {
@@ -50,6 +50,8 @@ static const char *pa_client_name(void)
     return PaJack_GetClientName(&name) == paNoError ? name : NULL;
 }
 
+static const char *own_name(void) { return J.client_name(client); }
+
 void ps_jack_watch(void)
 {
     if (state)
@@ -73,11 +75,12 @@ void ps_jack_watch(void)
     if (!client)
         return;
     J.on_shutdown(client, on_shutdown, NULL);
-    /* Asking after PortAudio's client by name is only trusted if the
-     * server answers it now (a JACK library that answers differently,
-     * PipeWire's say, then falls back to the shutdown callback alone). */
+    /* Ask after PortAudio's client (which the server may also have thrown
+     * out), else after ours, whichever the server answers for now; a JACK
+     * library that answers for neither (PipeWire's, say) is watched by
+     * the shutdown callback alone. */
     const char *name = pa_client_name();
-    probe_pa = name && known(name);
+    probe_name = name && known(name) ? pa_client_name : known(own_name()) ? own_name : NULL;
     state = 1;
 }
 
@@ -87,14 +90,10 @@ int ps_jack_gone(int probe)
         return 0;
     if (atomic_load(&down))
         return 1;
-    if (!probe)
+    if (!probe || !probe_name)
         return 0;
-    /* PortAudio's client if the server answers for it, else ours: a
-     * server that died answers for neither. */
-    const char *name = probe_pa ? pa_client_name() : NULL;
-    if (!name)
-        name = J.client_name(client);
-    return !known(name) || atomic_load(&down);
+    const char *name = probe_name();
+    return !name || !known(name) || atomic_load(&down);
 }
 
 void ps_jack_unwatch(void)

@@ -15,7 +15,12 @@
  *
  * libjack is not linked: it is found in the process (dlopen RTLD_NOLOAD),
  * where PortAudio loaded it; without it (a PortAudio without JACK) the
- * server is never said to be gone.  Lua thread only. */
+ * server is never said to be gone.  Lua thread only.
+ *
+ * The watch opens with the first JACK stream, so that a program that only
+ * lists devices (pastream -l) pays for no second client.  The price: one
+ * that initialised PortAudio, opened no JACK stream, and outlived its
+ * server still aborts in Pa_Terminate at exit. */
 #ifndef PS_JACKWATCH_H
 #define PS_JACKWATCH_H
 

@@ -20,14 +20,14 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LUV_LIBS   = $(shell pkg-config --libs lua5.4-luv 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS) -Isrc -DPS_SHAREDIR='"$(SHAREDIR)"' -DPS_CMODDIR='"$(CMODDIR)"'
-LIBS     = $(PKG_LIBS) -lm -pthread
+LIBS     = $(PKG_LIBS) -lm -pthread -ldl
 # The host links Lua, luv and libuv only: it finds the C core, and with it
 # PortAudio and libsndfile, as pastream/core.so on package.cpath when a
 # script requires it (the build tree's $(B)/, the installed $(CMODDIR)/).
 HOST_LIBS = $(LUV_LIBS) $(shell pkg-config --libs lua5.4 libuv 2>/dev/null) -lm
 
 B = build
-CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/copy.c src/engine.c src/device.c src/disk.c src/sfformat.c src/sigchain.c \
+CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/copy.c src/engine.c src/device.c src/jackwatch.c src/disk.c src/sfformat.c src/sigchain.c \
            src/lbuffer.c src/lstream.c src/lstream_io.c src/lstream_props.c src/lwholefile.c src/lsoundfile.c src/lcore.c src/ldsp.c \
            src/image.c src/lpicture.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)

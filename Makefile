@@ -10,6 +10,7 @@ BINDIR   = $(PREFIX)/bin
 SHAREDIR = $(PREFIX)/share
 LUADIR   = $(SHAREDIR)/lua/5.4
 CMODDIR  = $(PREFIX)/lib/lua/5.4
+LUACDIR  = $(PREFIX)/lib/pastream-lua/luac
 
 CC      ?= cc
 PKGS     = portaudio-2.0 sndfile samplerate lua5.4 libuv kissfft-float libpng
@@ -19,14 +20,14 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LUV_LIBS   = $(shell pkg-config --libs lua5.4-luv 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS) -Isrc -DPS_SHAREDIR='"$(SHAREDIR)"' -DPS_CMODDIR='"$(CMODDIR)"'
-LIBS     = $(PKG_LIBS) -lm -pthread
+LIBS     = $(PKG_LIBS) -lm -pthread -ldl
 # The host links Lua, luv and libuv only: it finds the C core, and with it
 # PortAudio and libsndfile, as pastream/core.so on package.cpath when a
 # script requires it (the build tree's $(B)/, the installed $(CMODDIR)/).
 HOST_LIBS = $(LUV_LIBS) $(shell pkg-config --libs lua5.4 libuv 2>/dev/null) -lm
 
 B = build
-CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/copy.c src/engine.c src/device.c src/disk.c src/sfformat.c src/sigchain.c \
+CORE_SRC = src/ringbuf.c src/wake.c src/sample.c src/copy.c src/engine.c src/device.c src/jackwatch.c src/disk.c src/sfformat.c src/sigchain.c \
            src/lbuffer.c src/lstream.c src/lstream_io.c src/lstream_props.c src/lwholefile.c src/lsoundfile.c src/lcore.c src/ldsp.c \
            src/image.c src/lpicture.c
 CORE_OBJ = $(CORE_SRC:src/%.c=$(B)/%.o)
@@ -37,7 +38,21 @@ TESTS    = $(B)/test_ringbuf $(B)/test_engine $(B)/test_disk $(B)/pa_probe $(B)/
 
 .PHONY: all deps test-deps test check check-paths demo install uninstall clean
 
-all: pastream-lua bin/pastream $(B)/pastream/core.so $(TESTS)
+# The Lua modules precompiled (src/host.c's bytecode searcher): each
+# .luac has its source's chunk name and, by touch -r, its modification
+# time, which the host checks before it uses one.  The dump runs the host
+# just built; DUMP_SRC, DUMP_NAME (the chunk name) and DUMP_OUT say what.
+LUA_SRC  = $(wildcard lua/pastream/*.lua)
+LUAC     = $(LUA_SRC:lua/%.lua=$(B)/luac/%.luac)
+LUA_DUMP = ./pastream-lua -e 'local i = assert(io.open(os.getenv("DUMP_SRC"), "rb")) \
+  local f = assert(load(i:read("a"), "@" .. os.getenv("DUMP_NAME"))) i:close() \
+  local o = assert(io.open(os.getenv("DUMP_OUT"), "wb")) o:write(string.dump(f)) assert(o:close())'
+all: pastream-lua bin/pastream $(B)/pastream/core.so $(LUAC) $(TESTS)
+
+$(B)/luac/pastream/%.luac: lua/pastream/%.lua pastream-lua
+	@mkdir -p $(@D)
+	@DUMP_SRC=$< DUMP_NAME=$(CURDIR)/$< DUMP_OUT=$@ $(LUA_DUMP)
+	@touch -r $< $@
 
 # bin/pastream: the CLI without a shell in between.  The host run under the
 # name pastream runs the bundled CLI itself (src/host.c), busybox-style;
@@ -128,7 +143,11 @@ install: all
 	           $(DESTDIR)$(DOCDIR)
 	install -m 755 pastream-lua $(DESTDIR)$(BINDIR)/pastream-lua
 	ln -sf pastream-lua $(DESTDIR)$(BINDIR)/pastream
-	install -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
+	install -p -m 644 lua/pastream/*.lua $(DESTDIR)$(LUADIR)/pastream/
+	install -d $(DESTDIR)$(LUACDIR)/pastream
+	for f in lua/pastream/*.lua; do n=$${f#lua/}; \
+	  DUMP_SRC=$$f DUMP_NAME=$(LUADIR)/$$n DUMP_OUT=$(DESTDIR)$(LUACDIR)/$${n}c $(LUA_DUMP) && \
+	  touch -r $$f $(DESTDIR)$(LUACDIR)/$${n}c || exit 1; done
 	install -m 755 $(B)/pastream/core.so $(DESTDIR)$(CMODDIR)/pastream/core.so
 	install -m 644 scripts/*.lua $(DESTDIR)$(RECIPEDIR)/
 	install -m 644 scripts/hooks/*.lua $(DESTDIR)$(RECIPEDIR)/hooks/
@@ -140,11 +159,13 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pastream-lua $(DESTDIR)$(BINDIR)/pastream $(DESTDIR)$(CMODDIR)/pastream/core.so
 	rm -f $(addprefix $(DESTDIR)$(LUADIR)/pastream/,$(notdir $(wildcard lua/pastream/*.lua)))
+	rm -f $(addprefix $(DESTDIR)$(LUACDIR)/pastream/,$(notdir $(LUAC)))
 	rm -f $(addprefix $(DESTDIR)$(RECIPEDIR)/,$(notdir $(wildcard scripts/*.lua)))
 	rm -f $(addprefix $(DESTDIR)$(RECIPEDIR)/hooks/,$(notdir $(wildcard scripts/hooks/*.lua)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(MANPAGES)) $(DESTDIR)$(COMPDIR)/pastream \
 	      $(DESTDIR)$(COMPDIR)/pastream-lua $(DESTDIR)$(DOCDIR)/API.md
 	-rmdir $(DESTDIR)$(LUADIR)/pastream $(DESTDIR)$(CMODDIR)/pastream $(DESTDIR)$(RECIPEDIR)/hooks \
+	       $(DESTDIR)$(LUACDIR)/pastream $(DESTDIR)$(LUACDIR) $(DESTDIR)$(PREFIX)/lib/pastream-lua \
 	       $(DESTDIR)$(RECIPEDIR) \
 	       $(DESTDIR)$(SHAREDIR)/pastream-lua $(DESTDIR)$(DOCDIR) 2>/dev/null
 

@@ -51,7 +51,7 @@ build = {
     ["pastream.core"] = {
       sources = {
         "src/ringbuf.c", "src/wake.c", "src/sample.c", "src/copy.c", "src/engine.c",
-        "src/device.c", "src/disk.c", "src/sfformat.c", "src/sigchain.c", "src/lbuffer.c",
+        "src/device.c", "src/jackwatch.c", "src/disk.c", "src/sfformat.c", "src/sigchain.c", "src/lbuffer.c",
         "src/lstream.c", "src/lstream_io.c", "src/lstream_props.c", "src/lwholefile.c",
         "src/lsoundfile.c", "src/lcore.c", "src/ldsp.c", "src/image.c", "src/lpicture.c",
       },
@@ -65,12 +65,13 @@ build = {
         "$(PORTAUDIO_LIBDIR)", "$(SNDFILE_LIBDIR)", "$(SAMPLERATE_LIBDIR)",
         "$(LIBUV_LIBDIR)", "$(KISSFFT_LIBDIR)", "$(LIBPNG_LIBDIR)",
       },
-      libraries = { "portaudio", "sndfile", "samplerate", "uv", "kissfft-float", "png", "m", "pthread" },
+      libraries = { "portaudio", "sndfile", "samplerate", "uv", "kissfft-float", "png", "m", "pthread", "dl" },
     },
     ["pastream"] = "lua/pastream/init.lua",
     ["pastream.chunks"] = "lua/pastream/chunks.lua",
     ["pastream.process"] = "lua/pastream/process.lua",
     ["pastream.cli"] = "lua/pastream/cli.lua",
+    ["pastream.options"] = "lua/pastream/options.lua",
     ["pastream.output"] = "lua/pastream/output.lua",
     ["pastream.recipe"] = "lua/pastream/recipe.lua",
     ["pastream.roundtrip"] = "lua/pastream/roundtrip.lua",

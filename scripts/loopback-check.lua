@@ -8,10 +8,10 @@ local opt = recipe.parse(arg, {
        .. "connected to its input, find the delay, and check every frame that comes back.\n"
        .. "Exits 1 if any frame was lost or changed (a bit-exact path is needed: a loopback\n"
        .. "device, or a digital loop).",
-  { "D", "device", "DEVICE", "device: index or name (default: the system's)", recipe.device },
-  { "d", "duration", "SECONDS", "how much audio to check (default 2)", recipe.positive, 2 },
-  { "c", "channels", "CH", "channels (default 2)", recipe.integer, 2 },
-  { "s", "seed", "SEED", "the pseudorandom seed (default 1)", recipe.integer, 1 },
+  { "D", "device", "DEVICE", "device: index or name (default: the system's)", "device" },
+  { "d", "duration", "SECONDS", "how much audio to check (default 2)", "seconds", 2 },
+  { "c", "channels", "CH", "channels (default 2)", "integer", 2 },
+  { "s", "seed", "SEED", "the pseudorandom seed (default 1)", "integer", 1 },
 })
 
 recipe.main(arg, function()

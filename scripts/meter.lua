@@ -7,9 +7,9 @@ local opt = recipe.parse(arg, {
   usage = "meter.lua [-D DEVICE] [-d SECONDS] [-c CH]",
   about = "Show the peak and RMS level of every input channel in dBFS, as bars on stderr:\n"
        .. "one refreshing line on a terminal (20 per second), else one line per second.",
-  { "D", "device", "DEVICE", "input device: index or name (default: the system's)", recipe.device },
-  { "d", "duration", "SECONDS", "how long (default: until Ctrl-C)", recipe.positive },
-  { "c", "channels", "CH", "channels (default: 2, or fewer if the device has fewer)", recipe.integer },
+  { "D", "device", "DEVICE", "input device: index or name (default: the system's)", "device" },
+  { "d", "duration", "SECONDS", "how long (default: until Ctrl-C)", "seconds" },
+  { "c", "channels", "CH", "channels (default: 2, or fewer if the device has fewer)", "integer" },
   more = "example: pastream-lua meter.lua -D loopback -d 10",
 })
 

@@ -11,18 +11,17 @@ local opt = recipe.parse(arg, {
        .. "input is recorded to OUT (by a C disk thread; the page shows the file's size),\n"
        .. "without it the input is only watched.  The page is read-only.",
   args = { 0, 1 },
-  { "D", "device", "DEVICE", "input device: index or name (default: the system's)", recipe.device },
-  { "c", "channels", "CH", "channels (default: 2, or fewer if the device has fewer)", recipe.integer },
-  { "r", "rate", "RATE", "sample rate in Hz (default: the device's)", recipe.positive },
-  { "d", "duration", "SECONDS", "how long (default: until Ctrl-C)", recipe.positive },
-  { "p", "port", "PORT", "the TCP port (default 8000; 0: a free one, printed)", recipe.integer, 8000 },
+  { "D", "device", "DEVICE", "input device: index or name (default: the system's)", "device" },
+  { "c", "channels", "CH", "channels (default: 2, or fewer if the device has fewer)", "integer" },
+  { "r", "rate", "RATE", "sample rate in Hz (default: the device's)", "positive" },
+  { "d", "duration", "SECONDS", "how long (default: until Ctrl-C)", "seconds" },
+  { "p", "port", "PORT", "the TCP port (default 8000; 0: a free one, printed)", "integer", 8000, min = 0, max = 65535 },
   { nil, "host", "HOST", "the address to listen on (default 127.0.0.1: this machine only)", nil, "127.0.0.1" },
   { "y", "overwrite", nil, "replace OUT if it exists" },
   more = "examples: pastream-lua monitor.lua -D loopback            # then open http://127.0.0.1:8000/\n"
       .. "          pastream-lua monitor.lua take1.wav -d 60 -p 8080",
 })
 
-if opt.port < 0 or opt.port > 65535 then recipe.usage_error(arg, "port must be 0..65535 (0: a free one)") end
 local out = opt[1]
 if out then recipe.check_output(arg, out, opt.overwrite) end
 

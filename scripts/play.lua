@@ -6,7 +6,7 @@ local opt = recipe.parse(arg, {
   usage = "play.lua IN [-D DEVICE] [--loop]",
   about = "Play IN ('-' is stdin) at its own rate and channel count; a C disk thread reads it.",
   args = { 1, 1 },
-  { "D", "device", "DEVICE", "output device: index or name (default: the system's)", recipe.device },
+  { "D", "device", "DEVICE", "output device: index or name (default: the system's)", "device" },
   { "l", "loop", nil, "play it again and again, until Ctrl-C" },
   more = "example: pastream-lua play.lua take1.flac -D loopback",
 })

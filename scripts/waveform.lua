@@ -11,7 +11,7 @@ local opt = recipe.parse(arg, {
        .. "or beyond the clip level (full scale) is drawn red, with red marks on the pane's\n"
        .. "edges.  The file is read once, in offline chunks; the envelope is computed in C.",
   args = { 1, 1 },
-  { "o", "output", "OUT.png", "the PNG picture to write (required)", nil },
+  { "o", "output", "OUT.png", "the PNG picture to write (required)", nil, required = true },
   { "x", "width", "W", "plot width in pixels (time columns); default 1000", recipe.integer },
   { "y", "height", "H", "height of each channel's pane; default 240 mono, 160 more", recipe.integer },
   { nil, "db", nil, "a dBFS scale (mirrored about -inf in the middle) instead of linear" },
@@ -22,7 +22,6 @@ local opt = recipe.parse(arg, {
       .. "          pastream-lua waveform.lua take1.wav -o take1.png -x 1600 --db -z 60",
 })
 
-if not opt.output then recipe.usage_error(arg, "missing -o OUT.png") end
 if opt.range and not opt.db then recipe.usage_error(arg, "-z/--range is for the dB scale (--db)") end
 
 recipe.main(arg, function()

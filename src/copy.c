@@ -108,11 +108,7 @@ ps_copy_kind ps_copy_plan(int dst_ch, int src_ch, const int *map, size_t ss,
  * at the end (AVX2); the overlapping stores write the same values twice.
  * SSE2 and C end with a single frame.  Below AVX2 an identity copy is
  * memcpy (one call; the vector kernels beat it for the callback's sizes).
- *
- * Measured (tests/bench/bench_callback, the callback with both maps "2 1",
- * stereo float32 duplex, 256-frame blocks, AMD Zen 4): the SSE2 loop these
- * replace 0.69 ns/frame; the C kernels 0.66, SSE2 0.34, AVX2 0.24,
- * AVX-512 0.25; a plain memcpy of the same bytes 0.19. */
+ * Their figures: tests/bench/NOTES.md. */
 
 /* 32-bit sample access through memcpy: any alignment, and one plain move
  * once compiled. */
@@ -324,8 +320,7 @@ static ps_copy_fn const kernels[PS_NISA][PS_NCOPY] = {
 
 /* The best set this machine runs, found once; and the cap on what is used:
  * AVX2 unless a test or benchmark sets another.  The AVX-512 kernels were
- * no faster than the AVX2 ones here (AMD Zen 4: about 2% slower in
- * bench_callback), and on Intel CPUs 512-bit vectors can lower the core's
+ * no faster than the AVX2 ones (tests/bench/NOTES.md), and on Intel CPUs 512-bit vectors can lower the core's
  * clock and stall it while it switches (glibc's memcpy avoids them there
  * for that reason), so they are kept, and tested, but only used when asked
  * for: ps_copy_set_isa(PS_ISA_AVX512). */

@@ -54,7 +54,7 @@ ps_copy_fn ps_copy_kernel(ps_copy_kind kind, size_t frame_bytes);
 
 /* PS_ISA_*: the best set this CPU (and OS) runs, detected once; the set
  * kernels come from: the best, capped at PS_ISA_AVX2 by default (AVX-512
- * was no faster here, see copy.c); and for tests and benchmarks, set that
+ * was no faster: tests/bench/NOTES.md); and for tests and benchmarks, set that
  * cap (an out-of-range one restores the default) for kernels asked for
  * afterwards: a map set before keeps its kernel.  Returns the set now in
  * use. */

@@ -1,4 +1,5 @@
 #include "device.h"
+#include "jackwatch.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,11 +45,25 @@ void ps_pa_abandon(void)
 void ps_pa_terminate(void)
 {
     /* Pa_Terminate closes every stream PortAudio still holds, an abandoned
-     * one included, and waits for its dead host thread for ever; the
+     * one included, and waits for its dead host thread for ever; after the
+     * JACK server went away it aborts the process (src/jackwatch.h).  The
      * process is exiting, so leaving PortAudio as it is loses nothing. */
-    if (pa_state > 0 && !pa_abandoned)
+    if (pa_state > 0 && !pa_abandoned && !ps_jack_gone(1))
         Pa_Terminate();
+    ps_jack_unwatch();
     pa_state = 0;
+}
+
+static int on_jack(int device)
+{
+    const PaDeviceInfo *info = device >= 0 ? Pa_GetDeviceInfo(device) : NULL;
+    const PaHostApiInfo *api = info ? Pa_GetHostApiInfo(info->hostApi) : NULL;
+    return api && api->type == paJACK;
+}
+
+int ps_device_gone(const ps_open_params *p)
+{
+    return (on_jack(p->device[0]) || on_jack(p->device[1])) && ps_jack_gone(1);
 }
 
 const char *ps_device_name(int device, char *buf, size_t len)
@@ -135,11 +150,18 @@ PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_
         snprintf(err, errlen, "a stream needs an input or an output device");
         return NULL;
     }
+    if (on_jack(p->device[0]) || on_jack(p->device[1]))
+        ps_jack_watch();            /* before the stream: see ps_device_gone */
     PaStreamFlags flags = p->dither ? paNoFlag : paDitherOff;
     r = Pa_OpenStream(&stream, sp[0], sp[1], p->samplerate, p->blocksize, flags,
                       ps_engine_callback, e);
     if (r != paNoError) {
-        explain(p, sp, r, err, errlen);
+        if (ps_device_gone(p))      /* PortAudio's error would say "Insufficient memory" */
+            snprintf(err, errlen, "cannot open a stream on %s: the JACK server went away, and "
+                     "PortAudio cannot reach a JACK server again in this process",
+                     ps_device_name(p->device[sp[0] ? 0 : 1], (char[160]){0}, 160));
+        else
+            explain(p, sp, r, err, errlen);
         return NULL;
     }
     r = Pa_SetStreamFinishedCallback(stream, ps_engine_finished);

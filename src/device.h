@@ -35,6 +35,13 @@ typedef struct ps_open_params {
  * and writes a message to err. */
 PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_t errlen);
 
+/* 1 when a stream opened with p must no longer be stopped or closed
+ * through PortAudio, because its host went away: PortAudio's JACK host
+ * API waits ten minutes in Pa_StopStream and aborts the process in
+ * Pa_CloseStream once its JACK server is gone (src/jackwatch.h).  Asks the
+ * server (a round trip) for streams on JACK; always 0 for other hosts. */
+int ps_device_gone(const ps_open_params *p);
+
 /* "name" of a device, or "device N" if there is none. */
 const char *ps_device_name(int device, char *buf, size_t len);
 

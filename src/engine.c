@@ -16,7 +16,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_BOOL_LOCK_FREE == 2,
  * ps_engine_arm resets them while no callback runs): a relaxed load and
  * store, not an atomic add.  On x86 an add is a locked instruction, a full
  * barrier that waits until the block's copied bytes have left the store
- * buffer: a few ns a callback, measured. */
+ * buffer (its cost: tests/bench/NOTES.md). */
 static inline void bump64(_Atomic int64_t *c, int64_t k)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, RLX) + k, RLX);
@@ -527,10 +527,10 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
         ps_wake_signal(e->wake[0]);
     /* The others are disk threads.  They move whatever is there when woken
      * and sleep at most a tenth of a second, so they are woken once an
-     * eighth of the smaller ring has moved, not after every block: a
-     * wake-up costs a thread about 10 us of CPU here, and at short periods
-     * a recording's disk thread would spend more on waking than on
-     * writing.  Seven eighths of the ring stay as the margin. */
+     * eighth of the smaller ring has moved, not after every block: at
+     * short periods a recording's disk thread would spend more on waking
+     * than on writing (tests/bench/NOTES.md).  Seven eighths of the ring
+     * stay as the margin. */
     e->disk_pending += (int64_t)nframes;
     if (e->disk_pending >= disk_batch(e)) {
         e->disk_pending = 0;

@@ -18,6 +18,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <luv/luv.h>
+#include <sys/stat.h>
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -178,11 +179,63 @@ static void set_cpath(lua_State *L, const char *const dirs[], int n)
     lua_pop(L, 1);
 }
 
+/* pastream's modules precompiled: the searcher put before Lua's own takes
+ * "pastream" and "pastream.*" from LUAC_DIR/pastream/NAME.luac (made by
+ * make, with the source's chunk name) when that file has exactly the
+ * modification time of the source package.path finds under LUA_DIR (make
+ * copies it with touch -r): any edit of the source, to an older time too,
+ * makes Lua's own searcher load the source.  Compiling cli.lua and what it
+ * needs was most of `pastream -h`'s start.  Upvalues: LUA_DIR, LUAC_DIR. */
+static int bytecode_searcher(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    if (strncmp(name, "pastream", 8) != 0 || (name[8] != '\0' && name[8] != '.'))
+        return 0;
+    size_t dirlen;
+    const char *lua_dir = lua_tolstring(L, lua_upvalueindex(1), &dirlen);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchpath");
+    lua_pushvalue(L, 1);
+    lua_getfield(L, -3, "path");
+    lua_call(L, 2, 1);
+    const char *src = lua_tostring(L, -1);
+    size_t n = src ? strlen(src) : 0;
+    if (!src || n <= dirlen + 4 || strncmp(src, lua_dir, dirlen) != 0 || src[dirlen] != '/' ||
+        strcmp(src + n - 4, ".lua") != 0)
+        return 0;
+    const char *bc = lua_pushfstring(L, "%s%sc", lua_tostring(L, lua_upvalueindex(2)), src + dirlen);
+    struct stat ss, bs;
+    if (stat(src, &ss) != 0 || stat(bc, &bs) != 0 || bs.st_size == 0 ||
+        ss.st_mtim.tv_sec != bs.st_mtim.tv_sec || ss.st_mtim.tv_nsec != bs.st_mtim.tv_nsec)
+        return 0;
+    if (luaL_loadfilex(L, bc, "b") != LUA_OK)
+        return 0;                       /* unreadable: the source serves */
+    lua_pushstring(L, bc);
+    return 2;
+}
+
+/* Insert bytecode_searcher as package.searchers[2], before Lua's own file
+ * searcher (package is on the stack top). */
+static void add_bytecode_searcher(lua_State *L, const char *lua_dir, const char *luac_dir)
+{
+    lua_getfield(L, -1, "searchers");
+    lua_Integer n = luaL_len(L, -1);
+    for (lua_Integer i = n; i >= 2; i--) {
+        lua_rawgeti(L, -1, i);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushstring(L, lua_dir);
+    lua_pushstring(L, luac_dir);
+    lua_pushcclosure(L, bytecode_searcher, 2);
+    lua_rawseti(L, -2, 2);
+    lua_pop(L, 1);
+}
+
 /* Put pastream's own modules first on package.path and package.cpath: the
  * build tree's when this binary runs from one, else the installed ones. */
 static void set_paths(lua_State *L)
 {
-    char dir[PATH_MAX], probe[PATH_MAX + 64], lua_dir[PATH_MAX + 64] = "";
+    char dir[PATH_MAX], probe[PATH_MAX + 64], lua_dir[PATH_MAX + 64] = "", luac_dir[PATH_MAX + 64] = "";
     /* the C core: the build tree's build/, the sanitizer build directory
      * the host sits in (build-asan/pastream/core.so), the installed one */
     char cdir[3][PATH_MAX + 64];
@@ -190,12 +243,15 @@ static void set_paths(lua_State *L)
     int have = exe_dir(dir, sizeof dir) == 0;
     if (have) {
         snprintf(probe, sizeof probe, "%s/lua/pastream/task.lua", dir);
-        if (exists(probe))
+        if (exists(probe)) {
             snprintf(lua_dir, sizeof lua_dir, "%s/lua", dir);
-        else {
+            snprintf(luac_dir, sizeof luac_dir, "%s/build/luac", dir);
+        } else {
             snprintf(probe, sizeof probe, "%s/../share/lua/5.4/pastream/task.lua", dir);
-            if (exists(probe))
+            if (exists(probe)) {
                 snprintf(lua_dir, sizeof lua_dir, "%s/../share/lua/5.4", dir);
+                snprintf(luac_dir, sizeof luac_dir, "%s/../lib/pastream-lua/luac", dir);
+            }
         }
         snprintf(cdir[0], sizeof cdir[0], "%s/build", dir);
         snprintf(cdir[1], sizeof cdir[1], "%s", dir);
@@ -209,6 +265,8 @@ static void set_paths(lua_State *L)
     lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", lua_dir, lua_dir, lua_tostring(L, -1));
     lua_setfield(L, -3, "path");
     lua_pop(L, 1);
+    if (luac_dir[0] && getenv("PASTREAM_LUA_NO_BYTECODE") == NULL)
+        add_bytecode_searcher(L, lua_dir, luac_dir);
     set_cpath(L, cdirs, have ? 3 : 0);
     lua_pushstring(L, dir);
     lua_setfield(L, -2, "pastream_bindir");

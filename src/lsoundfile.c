@@ -28,26 +28,6 @@ static ps_soundfile *tofile(lua_State *L)
     return f;
 }
 
-static const char *optstr(lua_State *L, int t, const char *k)
-{
-    if (lua_type(L, t) != LUA_TTABLE)
-        return NULL;
-    lua_getfield(L, t, k);
-    const char *v = lua_tostring(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static int optint(lua_State *L, int t, const char *k)
-{
-    if (lua_type(L, t) != LUA_TTABLE)
-        return 0;
-    lua_getfield(L, t, k);
-    int v = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
 /* ps.open(path [, "r"|"w" [, {type, subtype, endian, samplerate, channels}]])
  * -> file | nil, message.  Writing needs samplerate and channels; reading a
  * RAW file needs samplerate, channels and subtype.  "-" is stdin/stdout. */
@@ -55,40 +35,27 @@ static int sf_open_lua(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     const char *mode = luaL_optstring(L, 2, "r");
-    char list[600];
     luaL_argcheck(L, strcmp(mode, "r") == 0 || strcmp(mode, "w") == 0, 2, "\"r\" or \"w\" expected");
     int writing = mode[0] == 'w';
-    const char *type = optstr(L, 3, "type"), *sub = optstr(L, 3, "subtype");
-    const char *end = optstr(L, 3, "endian");
-    if (!sub)
-        sub = optstr(L, 3, "encoding");
 
     ps_soundfile *f = lua_newuserdatauv(L, sizeof *f, 0);
     memset(f, 0, sizeof *f);
     luaL_setmetatable(L, PS_SOUNDFILE);
-    int major = type ? ps_sf_major(type) : ps_sf_major_from_path(path);
-    if (type && major < 0) {
-        ps_sf_list_majors(list, sizeof list);
-        return luaL_error(L, "unknown file type '%s' (%s)", type, list);
-    }
-    int st = sub ? ps_sf_subtype(sub) : 0;
-    if (sub && st < 0) {
-        ps_sf_list_subtypes(list, sizeof list);
-        return luaL_error(L, "unknown encoding '%s' (%s)", sub, list);
-    }
-    int en = end ? ps_sf_endian(end) : 0;
-    if (end && en < 0)
-        return luaL_error(L, "unknown endian '%s' (file, little, big, cpu)", end);
-    f->info.samplerate = optint(L, 3, "samplerate");
-    f->info.channels = optint(L, 3, "channels");
     if (writing) {
+        /* the file options every file call shares (lwholefile.c) */
+        int major = ps_sf_major_from_path(path), given;
         if (!major)
             major = strcmp(path, "-") == 0 ? SF_FORMAT_AU : SF_FORMAT_WAV;
-        if (!f->info.samplerate || !f->info.channels)
+        int w = ps_sf_format_word(L, 3, major, &given);
+        major = w & SF_FORMAT_TYPEMASK;
+        int st = given ? w & SF_FORMAT_SUBMASK : 0;
+        f->info.samplerate = (int)ps_optfieldint(L, 3, "samplerate", 0);
+        f->info.channels = (int)ps_optfieldint(L, 3, "channels", 0);
+        if (f->info.samplerate <= 0 || f->info.channels <= 0)
             return luaL_error(L, "writing %s needs samplerate and channels", path);
         if (!st && major == SF_FORMAT_OGG)
             st = ps_sf_subtype_from_path(path);
-        f->info.format = major | (st ? st : ps_sf_subtype_for(major, PS_FLOAT32)) | en;
+        f->info.format = major | (st ? st : ps_sf_subtype_for(major, PS_FLOAT32)) | (w & SF_FORMAT_ENDMASK);
         char err[300];
         if (!sf_format_check(&f->info)) {
             lua_pushnil(L);
@@ -102,16 +69,14 @@ static int sf_open_lua(lua_State *L)
                             ps_sf_major_name(major), ps_sf_subtype_name(f->info.format), err);
             return 2;
         }
-    } else if (major == SF_FORMAT_RAW) {
-        const char *missing = !f->info.samplerate ? "samplerate" : !f->info.channels ? "channels"
-                            : !st ? "subtype (encoding)" : NULL;
+    } else {
+        const char *missing = ps_sf_read_info(L, 3, path, &f->info);
         if (missing) {
             lua_pushnil(L);
             lua_pushfstring(L, "%s: a RAW file needs samplerate, channels and subtype; %s is missing",
                             path, missing);
             return 2;
         }
-        f->info.format = major | st | en;
     }
     if (writing && lua_type(L, 3) == LUA_TTABLE) {
         lua_getfield(L, 3, "dither");

@@ -129,6 +129,22 @@ static int check_alive(ps_lstream *s)
     return 1;
 }
 
+/* Whether the stream's host went away (the JACK server died): then
+ * PortAudio must not be asked to stop it (that waits ten minutes for a
+ * callback) or to close it (that aborts the process), whether it ran or
+ * not (ps_device_gone).  It is given up on as a stalled stream is: the
+ * PortAudio stream is leaked, with its engine in the graveyard, and a run
+ * still going ends as a DeviceError.  Returns 1 when it is (now) given up. */
+static int host_gone(ps_lstream *s)
+{
+    if (s->dead)
+        return 1;
+    if (!ps_device_gone(&s->params))
+        return 0;
+    abandon(s, -1);
+    return 1;
+}
+
 /* The registry reference that keeps a running stream from the collector
  * (as luv anchors an active handle): taken when a run starts, let go when
  * it is seen to end (_watchdog), is stopped, or the stream is closed. */
@@ -153,7 +169,7 @@ static void stream_release(lua_State *L, ps_lstream *s)
 {
     unanchor(L, s);
     if (s->pa) {
-        if (!check_alive(s)) {
+        if (!check_alive(s) && !host_gone(s)) {
             if (!Pa_IsStreamStopped(s->pa))
                 Pa_AbortStream(s->pa);
             Pa_CloseStream(s->pa);
@@ -484,8 +500,12 @@ static int stream_start(lua_State *L)
     if (running(s))
         return luaL_error(L, "the stream is already running");
     check_run(L, s);
-    if (!Pa_IsStreamStopped(s->pa))
+    if (!Pa_IsStreamStopped(s->pa)) {
+        if (host_gone(s))
+            return luaL_error(L, "the stream's device stopped working (%s); open a new stream",
+                              "DeviceError");
         Pa_StopStream(s->pa);           /* ended by itself: reset it */
+    }
     arm_run(s);
     s->watch_count = 0;
     s->watch_time = ps_now();
@@ -512,7 +532,7 @@ static int stop_or_abort(lua_State *L, int abort)
 {
     ps_lstream *s = ps_checkstream(L, 1);
     unanchor(L, s);
-    if (!check_alive(s) && !Pa_IsStreamStopped(s->pa)) {
+    if (!check_alive(s) && !Pa_IsStreamStopped(s->pa) && !host_gone(s)) {
         ps_engine_end(s->e, PS_STOPPED);
         pa_check(L, s, abort ? Pa_AbortStream(s->pa) : Pa_StopStream(s->pa),
                  abort ? "abort" : "stop");
@@ -609,7 +629,10 @@ static int stream_error(lua_State *L)
         break;
     }
     case PS_DEVICE_ERROR:
-        if (s->dead) {
+        if (s->dead && s->dead_after < 0)
+            lua_pushfstring(L, "DeviceError: the audio server went away after %I frames",
+                            (lua_Integer)at);
+        else if (s->dead) {
             char secs[32];
             snprintf(secs, sizeof secs, "%.1f", s->dead_after);
             lua_pushfstring(L, "DeviceError: the audio device stopped calling back "

@@ -86,7 +86,8 @@ typedef struct ps_lstream {
     int anchor;                   /* registry reference while running (LUA_NOREF: none) */
     /* The watchdog (stream_watchdog): the frame count last seen, when it
      * last moved, the limit in seconds (0: off), and whether the stream
-     * was given up on, after how many seconds without a callback. */
+     * was given up on, after how many seconds without a callback (-1: its
+     * host went away, host_gone in lstream.c). */
     int64_t watch_count;
     double watch_time, watch_limit;
     int dead;

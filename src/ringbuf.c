@@ -166,8 +166,8 @@ void ps_ring_read_advance(ps_ring *r, size_t n)
 }
 
 /* The copying calls: the same index logic as the region calls, without
- * their out-parameters (a quarter of the cost of a 256-byte write and read), and the
- * copy as at most two memcpy calls in bytes.  Return how many elements
+ * their out-parameters (cheaper: tests/bench/NOTES.md), and the copy as at
+ * most two memcpy calls in bytes.  Return how many elements
  * were copied. */
 size_t ps_ring_write(ps_ring *r, const void *src, size_t n)
 {

@@ -60,6 +60,20 @@ function T.listing(dir)
   return table.concat(names, " ")
 end
 
+-- A new private directory for a test's files: its path, and path(name)
+-- for a file in it.  T.rmtree(dir) removes it with what it holds.
+function T.tmpdir()
+  local uv = require "luv"
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(uv.fs_mkdir(dir, 448))
+  return dir, function(name) return dir .. "/" .. name end
+end
+
+function T.rmtree(dir)
+  os.execute("rm -rf '" .. dir .. "'")
+end
+
 function T.done()
   print(string.format("# %d checks, %d failed", T.n, T.failed))
   if T.failed > 0 then os.exit(1) end

@@ -8,6 +8,9 @@
 -- starts), 128 + the signal's number when SIGINT/SIGTERM stopped it.
 -- The parsers and the renderers of the status and summary lines are pure
 -- functions, exported for the tests.
+local options = require "pastream.options"
+local output = require "pastream.output"
+
 local cli = {}
 
 local PROG = "pastream"
@@ -279,6 +282,20 @@ function cli.is_null(s)
   return s == nil or s == "" or s == "^" or s == "{}" or s:lower() == "null"
 end
 
+--- cli.output_message(path, why, code, what) -> the CLI's words for a
+-- refusal of pastream.output.check (its message, code and subject).
+function cli.output_message(path, why, code, what)
+  local words = {
+    directory = "output file '%s' is a directory",
+    input = "output file '%s' is the same file as the input '%s'",
+    exists = "output file '%s' exists (use -y/--overwrite to replace it)",
+    nodir = "output file '%s': directory '%s' does not exist",
+    notdir = "output file '%s': '%s' is not a directory",
+  }
+  if words[code] then return string.format(words[code], path, what) end
+  return why
+end
+
 --- cli.parse_pair(value [, convert]) -> {input = a, output = b}.
 -- "a,b" gives a pair, "a" the same value for both; a null placeholder gives
 -- nil (the default) on its side.  convert(text) turns each present value
@@ -391,67 +408,150 @@ local function time_value(allow_unlimited)
   end
 end
 
--- Every option: short and long name, the key it sets, and how its value is
--- read (none for flags; optional for --pad; multi for --map).
-local OPTIONS = {
-  { "h", "help", flag = true },
-  { "l", "list", flag = true },
-  { "q", "quiet", flag = true },
-  { nil, "version", flag = true },
-  { "i", "info", flag = true },
-  { "V", "verbosity", parse = function(v) return cli.verbosity(v) end, optional = true },
-  { "v", "volume", parse = function(v) return cli.volume(v) end, single = true },
-  { nil, "buffersize", parse = function(v) return cli.parse_size(v, true) end },
-  { "d", "duration", parse = time_value(true) },
-  { "o", "offset", parse = time_value(false) },
-  { "n", "frames", parse = cli.parse_frames },
-  { "p", "pad", parse = time_value(true), optional = true },
-  { nil, "loop", flag = true },
-  { nil, "align", flag = true },
-  { nil, "process", parse = function(v) return v end },
-  { nil, "fatal-xruns", key = "fatal_xruns", flag = true },
-  { nil, "monitor", parse = function(v) return require("pastream.monitor").parse_port(v) end, optional = true },
-  { "y", "overwrite", flag = true },
-  { "b", "blocksize", parse = function(v) return cli.blocksize(v) end, single = true },
-  { "c", "channels", parse = function(v) return cli.parse_pair(v, channels_value) end },
-  { "D", "device", parse = function(v) return cli.parse_pair(v) end, keep_text = true },
-  { "f", "format", parse = function(v) return cli.parse_pair(v, one_of(FORMATS, "sample format")) end },
-  { "r", "rate", parse = cli.parse_rate, single = true },
-  { "m", "map", parse = function(v) return { cli.parse_map(v) } end, multi = true },
-  { "t", "file-type", key = "file_type", parse = function(v) return cli.parse_pair(v, string.lower) end },
-  { "e", "encoding", parse = function(v) return cli.parse_pair(v, string.lower) end },
-  { nil, "endian", parse = function(v) return cli.parse_pair(v, one_of(ENDIANS, "byte order")) end },
-}
-local by_short, by_long = {}, {}
-for _, o in ipairs(OPTIONS) do
-  o.short, o.long = o[1], o[2]
-  o.key = o.key or o.long
-  o.name = (o.short and ("-" .. o.short .. "/") or "") .. "--" .. o.long
-  if o.short then by_short[o.short] = o end
-  by_long[o.long] = o
-end
-cli.options = OPTIONS
-
-local function set_option(res, o, value)
-  if o.flag then res[o.key] = true return end
-  if value == true then res[o.key] = true return end    -- --pad without a value
-  if o.single and value:find(",", 1, true) then
-    usage_error("%s: '%s': give one value (a stream has one %s)", o.name, value, o.long)
-  end
-  local ok, v = pcall(o.parse, value)
-  if not ok then usage_error("%s: %s", o.name, clean(v)) end
-  if o.keep_text then res[o.key .. "_text"] = value end   -- -D: see cli.device_sides
-  if o.multi then
-    local list = res[o.key] or {}
-    if #list == 2 then
-      usage_error("%s: given more than twice (once for each direction)", o.name)
+-- Every option, in the order --help shows them: short and long name, the
+-- METAVAR and help text, and how its value is read (none for flags;
+-- optional for -V, -p and --monitor; multi for --map).  pastream.options
+-- parses by this table and writes --help from it (cli.help).
+local function single(parse, what)    -- a stream has one rate, volume, blocksize
+  return function(v)
+    if v:find(",", 1, true) then
+      error(string.format("'%s': give one value (a stream has one %s)", v, what), 0)
     end
-    list[#list + 1] = v[1] or false
-    res[o.key] = list
-  else
-    res[o.key] = v
+    return parse(v)
   end
 end
+local function pair(convert) return function(v) return cli.parse_pair(v, convert) end end
+
+local SPEC = {
+  prog = PROG,
+  usage = [[pastream [options] input|NULL [output|NULL]
+       pastream rec FILE [options]     record into FILE (as sox's rec)
+       pastream play FILE [options]    play FILE (as sox's play)
+       pastream -i FILE...             what soxi says of each FILE]],
+  about = [[
+
+Play a sound file, record one, or both at once (full duplex) through an
+audio device. A live status line goes to standard error.
+
+  input      the file to play; - reads standard input
+  output     the file to record into; - writes standard output; an
+             existing file is kept unless -y is given
+             null, ^ or '' in place of a file: only record, or only play]],
+  column = 26, value_sep = "=",
+  argfile = function(path) return cli.read_argfile(path) end,
+
+  { heading = "general options" },
+  { "h", "help", nil, "show this help and exit", kind = "help" },
+  { "l", "list", nil, "list the audio devices (defaults marked) and exit" },
+  { "q", "quiet", nil, "no status line and no summary (errors still show)" },
+  { "V", "verbosity", "N", [[-V0 silent, -V1 errors only, -V2 (default) the
+status line and summary, -V3 (-V alone) device and
+format details too]], parse = function(v) return cli.verbosity(v) end, optional = true, bare = 3 },
+  { "i", "info", nil, [[print each file's type, encoding, rate, channels,
+frames, duration and size, as soxi does, and exit]] },
+  { nil, "version", nil, "print the versions and exit" },
+  { row = "@FILE", help = [[read more arguments from FILE: one or more a line,
+'' and "" quote, # starts a comment]] },
+
+  { heading = "playback/record options" },
+  { nil, "buffersize", "N", [[ring buffer frames between the device and the files,
+a power of two (default 65536, also written 64K)]], parse = function(v) return cli.parse_size(v, true) end },
+  { "d", "duration", "TIME", [[stop after TIME, an input shorter than that ending
+in silence (as sox does); -1 (default): at the end
+of the input, or at Ctrl-C when only recording]], parse = time_value(true) },
+  { "n", "frames", "N", "the same as a frame count: 480k is 480000 frames", parse = cli.parse_frames },
+  { "o", "offset", "TIME", [[drop TIME from the start of the recording (e.g. the
+round-trip latency), counted in the duration]], parse = time_value(false) },
+  { "v", "volume", "FACTOR", [[scale the playback by FACTOR (0.5, 2) or decibels
+(-6dB); what passes full scale is clipped, and
+the summary counts it]], parse = single(function(v) return cli.volume(v) end, "volume") },
+  { "p", "pad", "TIME", [[play TIME of silence after the input; with no value,
+pad out to the duration (forever without one)]], parse = time_value(true), optional = true },
+  { nil, "loop", nil, "play the input again and again" },
+  { nil, "process", "SCRIPT", [[run the Lua chunk SCRIPT's function on the audio:
+file to device when playing a file, else device
+to file (return function(chunk) ... end[, size];
+scripts/hooks/highpass.lua is an example); with
+null null, live: device -> SCRIPT -> device a
+fixed time later (s:process; the summary says
+the latency and the frames it was too late for)]] },
+  { nil, "align", nil, [[measure the device's round trip (a short burst)
+and line the recording up with the playback: the
+round trip is dropped from the front of the
+recording and played as silence at the end]] },
+  { nil, "fatal-xruns", nil, "stop at the first xrun (exit status 1)" },
+  { nil, "monitor", "PORT", [[serve a live monitor page on http://127.0.0.1:PORT/
+(default 8000): meters, spectrum, time, xruns, file]],
+    parse = function(v) return require("pastream.monitor").parse_port(v) end, optional = true },
+  { text = [==[
+  TIME is [[hh:]mm:]ss[.frac] (10:00 is ten minutes, 2.5 is 2.5 seconds) or
+  samples with an s suffix and an optional multiplier: 480000s, 480ks
+  (k 1000, K 1024, m 1000000, M 1048576: 1Ks is 1024 samples). -1 means
+  unlimited.]==] },
+
+  { heading = "audio device options" },
+  { "b", "blocksize", "N", [[frames per callback (default 0: the host decides,
+the lowest latency)]], parse = single(function(v) return cli.blocksize(v) end, "blocksize") },
+  { "c", "channels", "N[,N]", [[channels (default: the input file's for playback,
+where a mono file plays on every output; up to 2
+for recording)]], parse = pair(channels_value) },
+  { "D", "device", "DEV[,DEV]", "device index, or name: every word must occur in it",
+    parse = pair(), raw = true },    -- the text: see cli.device_sides
+  { "f", "format", "F[,F]", [[sample format: float32 (default), int32, int24,
+int16, int8, uint8]], parse = pair(one_of(FORMATS, "sample format")) },
+  { "r", "rate", "RATE", [[sample rate in Hz, k for kHz: 48000, 48k, 44.1k
+(default: the input file's, else the device's)]], parse = single(cli.parse_rate, "rate") },
+  { "m", "map", "CHIN[:CHOUT][,...]", [[channel map: entry k sends channel CHIN to channel
+CHOUT (k if omitted); CHIN 0 is silence. Playing, it
+maps input file channels to device outputs;
+recording, device inputs to output file channels.
+Playing and recording, the first -m maps the
+playback and a second the recording (-m null for
+none). 2,1 swaps a stereo pair; 1:2 plays file
+channel 1 on device output 2 only.]],
+    parse = function(v) return cli.parse_map(v) or false end,   -- false: -m null
+    multi = 2, too_many = "given more than twice (once for each direction)" },
+  { text = [[
+  Options with N[,N] take one value for both sides or a pair INPUT,OUTPUT in
+  the order of the files: the first for the playback side (input file to
+  device output), the second for the recording side (device input to output
+  file). null, ^ or '' on a side keeps its default.]] },
+
+  { heading = "audio file options" },
+  { "t", "file-type", "T[,T]", [[file type: wav, aiff, au, raw, flac, ogg, opus, mp3,
+caf, w64, rf64, ... (default: from the file name's
+extension, and a name without one is wav; a
+recording to - is au). An extension that names no
+type this libsndfile writes is refused]], parse = pair(string.lower) },
+  { "e", "encoding", "E[,E]", [[sample encoding: pcm_16, pcm_24, pcm_32, float, ...
+(default: the device's sample format where the file
+type allows it)]], parse = pair(string.lower) },
+  { nil, "endian", "E[,E]", "file, little, big or cpu", parse = pair(one_of(ENDIANS, "byte order")) },
+  { "y", "overwrite", nil, [[replace an existing output file; it is replaced
+only once the audio has started, so a failed
+start leaves it as it was]] },
+  { text = "  A RAW input needs -r, -c and -e.", blank = false },
+
+  more = [[
+Values attach as -c1, -c 1, -c=1, --channels=1 or --channels 1; -- ends
+the options.
+
+examples
+  pastream -l                                  list the devices
+  pastream input.wav output.wav                play and record at once
+  sox -n -t au - synth 3 sine 440 | pastream - output.wav
+  pastream -c1 -r48k -e=pcm_16 input.raw       play a RAW file
+  pastream null output.wav -r48k -d10:00       record ten minutes
+  pastream null output.wav -r48k -n=480k       record 480000 frames
+  pastream -D loopback -p -d 2 in.wav out.wav  play, pad, record 2 seconds
+
+exit status: 0 done, 1 a failure while running, 2 a usage error (nothing
+was played), 130 or 143 stopped by SIGINT or SIGTERM (the files are
+finalized; a second signal aborts at once).]],
+}
+options.spec(SPEC)
+cli.spec = SPEC
+cli.options = SPEC.options
 
 --- cli.parse_args(argv) -> options table; raises an error naming the
 -- option and the problem (tostring(err) is the message, err.code 2).
@@ -464,85 +564,14 @@ end
 function cli.parse_args(argv)
   local args = {}
   for i = 1, #argv do args[i] = argv[i] end
-  local res = { positional = {} }
-  local i, only_positional, expansions = 1, false, 0
   -- `pastream rec FILE [options]` and `pastream play FILE [options]`, as
   -- sox's rec and play: record into FILE only, or play FILE only
   local mode
   if args[1] == "rec" or args[1] == "play" then mode = table.remove(args, 1) end
-
-  local function next_value(o)
-    i = i + 1
-    if args[i] == nil then usage_error("%s needs a value", o.name) end
-    return args[i]
-  end
-  -- an option with an optional value (-p): the next argument only if it
-  -- parses as one, else true
-  local function optional_value(o)
-    local nx = args[i + 1]
-    if nx and pcall(o.parse, nx) then i = i + 1 return nx end
-    return true
-  end
-
-  while i <= #args do
-    local a = args[i]
-    if only_positional then
-      res.positional[#res.positional + 1] = a
-    elseif a:sub(1, 1) == "@" and #a > 1 then
-      expansions = expansions + 1
-      if expansions > 64 then usage_error("too many @argfiles (does one include itself?)") end
-      local ok, list = pcall(cli.read_argfile, a:sub(2))
-      if not ok then usage_error("%s", clean(list)) end
-      table.remove(args, i)
-      for k = #list, 1, -1 do table.insert(args, i, list[k]) end
-      i = i - 1
-    elseif a == "--" then
-      only_positional = true
-    elseif a:sub(1, 2) == "--" then
-      local name, value = a:match("^%-%-([^=]+)=(.*)$")
-      name = (name or a:sub(3)):gsub("_", "-")
-      local o = by_long[name]
-      if not o then usage_error("unknown option '--%s'", name) end
-      if o.flag then
-        if value then usage_error("%s takes no value (got '%s')", o.name, a) end
-        set_option(res, o, nil)
-      elseif value then
-        set_option(res, o, value)
-      elseif o.optional then
-        set_option(res, o, optional_value(o))
-      else
-        set_option(res, o, next_value(o))
-      end
-    elseif a:sub(1, 1) == "-" and #a > 1 then
-      -- a cluster of short options: -ql, -c1, -r48k, -e=pcm_16, -qc 1
-      local k = 2
-      while k <= #a do
-        local ch = a:sub(k, k)
-        local o = by_short[ch]
-        if not o then
-          if k == 2 then usage_error("unknown option '%s'", a) end
-          usage_error("unknown option '-%s' (in '%s')", ch, a)
-        end
-        if o.flag then
-          set_option(res, o, nil)
-          k = k + 1
-        else
-          local rest = a:sub(k + 1)
-          if rest:sub(1, 1) == "=" then rest = rest:sub(2) end
-          if rest ~= "" or a:sub(k + 1, k + 1) == "=" then
-            set_option(res, o, rest)
-          elseif o.optional then
-            set_option(res, o, optional_value(o))
-          else
-            set_option(res, o, next_value(o))
-          end
-          break
-        end
-      end
-    else
-      res.positional[#res.positional + 1] = a
-    end
-    i = i + 1
+  local ok, res = pcall(options.parse, SPEC, args)
+  if not ok then
+    if options.is_error(res) then usage_error("%s", res.message) end
+    error(res, 0)
   end
 
   local pos = res.positional
@@ -553,7 +582,6 @@ function cli.parse_args(argv)
     if mode == "rec" then table.insert(pos, 1, "null") end
   end
   res.npositional = #pos
-  if res.verbosity == true then res.verbosity = 3 end      -- -V alone: the details
   if res.help or res.list or res.version then return res end
   if res.info then
     if #pos == 0 then usage_error("-i/--info: give one or more files (- for standard input)") end
@@ -595,125 +623,6 @@ end
 -- Help, version, device list
 ---------------------------------------------------------------------------
 
-local HELP = [==[
-usage: pastream [options] input|NULL [output|NULL]
-       pastream rec FILE [options]     record into FILE (as sox's rec)
-       pastream play FILE [options]    play FILE (as sox's play)
-       pastream -i FILE...             what soxi says of each FILE
-
-Play a sound file, record one, or both at once (full duplex) through an
-audio device. A live status line goes to standard error.
-
-  input      the file to play; - reads standard input
-  output     the file to record into; - writes standard output; an
-             existing file is kept unless -y is given
-             null, ^ or '' in place of a file: only record, or only play
-
-general options
-  -h, --help              show this help and exit
-  -l, --list              list the audio devices (defaults marked) and exit
-  -q, --quiet             no status line and no summary (errors still show)
-  -V, --verbosity[=N]     -V0 silent, -V1 errors only, -V2 (default) the
-                          status line and summary, -V3 (-V alone) device and
-                          format details too
-  -i, --info              print each file's type, encoding, rate, channels,
-                          frames, duration and size, as soxi does, and exit
-      --version           print the versions and exit
-  @FILE                   read more arguments from FILE: one or more a line,
-                          '' and "" quote, # starts a comment
-
-playback/record options
-      --buffersize=N      ring buffer frames between the device and the files,
-                          a power of two (default 65536, also written 64K)
-  -d, --duration=TIME     stop after TIME, an input shorter than that ending
-                          in silence (as sox does); -1 (default): at the end
-                          of the input, or at Ctrl-C when only recording
-  -n, --frames=N          the same as a frame count: 480k is 480000 frames
-  -o, --offset=TIME       drop TIME from the start of the recording (e.g. the
-                          round-trip latency), counted in the duration
-  -v, --volume=FACTOR     scale the playback by FACTOR (0.5, 2) or decibels
-                          (-6dB); what passes full scale is clipped, and
-                          the summary counts it
-  -p, --pad[=TIME]        play TIME of silence after the input; with no value,
-                          pad out to the duration (forever without one)
-      --loop              play the input again and again
-      --process=SCRIPT    run the Lua chunk SCRIPT's function on the audio:
-                          file to device when playing a file, else device
-                          to file (return function(chunk) ... end[, size];
-                          scripts/hooks/highpass.lua is an example); with
-                          null null, live: device -> SCRIPT -> device a
-                          fixed time later (s:process; the summary says
-                          the latency and the frames it was too late for)
-      --align             measure the device's round trip (a short burst)
-                          and line the recording up with the playback: the
-                          round trip is dropped from the front of the
-                          recording and played as silence at the end
-      --fatal-xruns       stop at the first xrun (exit status 1)
-      --monitor[=PORT]    serve a live monitor page on http://127.0.0.1:PORT/
-                          (default 8000): meters, spectrum, time, xruns, file
-
-  TIME is [[hh:]mm:]ss[.frac] (10:00 is ten minutes, 2.5 is 2.5 seconds) or
-  samples with an s suffix and an optional multiplier: 480000s, 480ks
-  (k 1000, K 1024, m 1000000, M 1048576: 1Ks is 1024 samples). -1 means
-  unlimited.
-
-audio device options
-  -b, --blocksize=N       frames per callback (default 0: the host decides,
-                          the lowest latency)
-  -c, --channels=N[,N]    channels (default: the input file's for playback,
-                          where a mono file plays on every output; up to 2
-                          for recording)
-  -D, --device=DEV[,DEV]  device index, or name: every word must occur in it
-  -f, --format=F[,F]      sample format: float32 (default), int32, int24,
-                          int16, int8, uint8
-  -r, --rate=RATE         sample rate in Hz, k for kHz: 48000, 48k, 44.1k
-                          (default: the input file's, else the device's)
-  -m, --map=CHIN[:CHOUT][,...]
-                          channel map: entry k sends channel CHIN to channel
-                          CHOUT (k if omitted); CHIN 0 is silence. Playing, it
-                          maps input file channels to device outputs;
-                          recording, device inputs to output file channels.
-                          Playing and recording, the first -m maps the
-                          playback and a second the recording (-m null for
-                          none). 2,1 swaps a stereo pair; 1:2 plays file
-                          channel 1 on device output 2 only.
-
-  Options with N[,N] take one value for both sides or a pair INPUT,OUTPUT in
-  the order of the files: the first for the playback side (input file to
-  device output), the second for the recording side (device input to output
-  file). null, ^ or '' on a side keeps its default.
-
-audio file options
-  -t, --file-type=T[,T]   file type: wav, aiff, au, raw, flac, ogg, opus, mp3,
-                          caf, w64, rf64, ... (default: from the file name's
-                          extension, and a name without one is wav; a
-                          recording to - is au). An extension that names no
-                          type this libsndfile writes is refused
-  -e, --encoding=E[,E]    sample encoding: pcm_16, pcm_24, pcm_32, float, ...
-                          (default: the device's sample format where the file
-                          type allows it)
-      --endian=E[,E]      file, little, big or cpu
-  -y, --overwrite         replace an existing output file; it is replaced
-                          only once the audio has started, so a failed
-                          start leaves it as it was
-  A RAW input needs -r, -c and -e.
-
-Values attach as -c1, -c 1, -c=1, --channels=1 or --channels 1; -- ends
-the options.
-
-examples
-  pastream -l                                  list the devices
-  pastream input.wav output.wav                play and record at once
-  sox -n -t au - synth 3 sine 440 | pastream - output.wav
-  pastream -c1 -r48k -e=pcm_16 input.raw       play a RAW file
-  pastream null output.wav -r48k -d10:00       record ten minutes
-  pastream null output.wav -r48k -n=480k       record 480000 frames
-  pastream -D loopback -p -d 2 in.wav out.wav  play, pad, record 2 seconds
-
-exit status: 0 done, 1 a failure while running, 2 a usage error (nothing
-was played), 130 or 143 stopped by SIGINT or SIGTERM (the files are
-finalized; a second signal aborts at once).
-]==]
 
 -- A sample rate as text: 48000, or 22050.5.
 local function hz(r)
@@ -722,7 +631,7 @@ local function hz(r)
 end
 
 --- cli.help() -> the --help text.
-function cli.help() return HELP end
+function cli.help() return options.help(SPEC) .. "\n" end
 
 -- What to check when PortAudio finds no device at all.
 local function no_devices_help()
@@ -1201,7 +1110,7 @@ function cli.process_hook(ps, o, p, stream, ro, state)
     channels = type(channels) == "table" and channels[1] or channels
     local hook, size = cli.load_hook(o.process, { samplerate = stream.samplerate, channels = channels, side = "rec" })
     local chunk = ps.Buffer(size, channels)
-    local fill, f, path = 0, nil, ro.out
+    local fill, f, plan, path = 0, nil, nil, ro.out
     local fo = { samplerate = math.floor(stream.samplerate), channels = channels,
                  type = ro.output_file and ro.output_file.type, subtype = ro.output_file and ro.output_file.subtype }
     local function flush()
@@ -1212,12 +1121,34 @@ function cli.process_hook(ps, o, p, stream, ro, state)
       fill = 0
       chunk:resize(size)
     end
-    state.hook_flush = function() if f then flush() f:close() end end
+    -- The end of the run: good, the last chunk is written and the file
+    -- takes its name (an existing one is replaced only now); else what
+    -- was written goes and an existing file stays as it was
+    -- (pastream.output's policy, as for a recording without a hook).
+    state.hook_flush = function(good)
+      if not f then return end
+      local flushed, ferr = true, nil
+      if good then flushed, ferr = pcall(flush) end
+      f:close()
+      f = nil
+      if not (good and flushed) then
+        output.discard(plan)
+        if not flushed then error(ferr, 0) end
+        return
+      end
+      local done, cerr = output.commit(plan)
+      if not done then runtime_error("%s: cannot replace it (%s)", plan.final, tostring(cerr)) end
+    end
     return nil, function(buf)
       if not f then      -- opened once the audio runs: a failed start keeps an old file
         local err
-        f, err = ps.open(path, "w", fo)
-        if not f then error(err, 0) end
+        plan = output.prepare(path, { overwrite = ro.overwrite })
+        fo.type = fo.type or plan.type
+        f, err = ps.open(plan.path, "w", fo)
+        if not f then
+          output.discard(plan)
+          error(output.rename_msg(plan, err), 0)
+        end
       end
       local n, at = buf:frames(), 0
       while at < n do
@@ -1294,31 +1225,12 @@ local function plan(ps, o, env)
   end
 
   -- The output: never an existing file unless -y, never the input, never
-  -- a directory.  Checked before anything opens, so nothing plays.
+  -- a directory (pastream.output's policy, which the recording then
+  -- follows).  Checked before anything opens, so nothing plays.
   if recording and o.output ~= "-" and not env.record then
-    local uv = require "luv"
-    local st = uv.fs_stat(o.output)
-    if st and st.type == "directory" then
-      usage_error("output file '%s' is a directory", o.output)
-    end
     local input = env.playback == nil and o.input or nil
-    if st and input and input ~= "-" then
-      local si = uv.fs_stat(input)
-      if si and si.dev == st.dev and si.ino == st.ino then
-        usage_error("output file '%s' is the same file as the input '%s'", o.output, input)
-      end
-    end
-    if st and st.type == "file" and not o.overwrite then
-      usage_error("output file '%s' exists (use -y/--overwrite to replace it)", o.output)
-    end
-    local dir = o.output:match("^(.*)/[^/]*$")
-    if not st and dir and dir ~= "" then
-      local sd = uv.fs_stat(dir)
-      if not sd then usage_error("output file '%s': directory '%s' does not exist", o.output, dir) end
-      if sd.type ~= "directory" then
-        usage_error("output file '%s': '%s' is not a directory", o.output, dir)
-      end
-    end
+    local st, why, code, what = output.check(o.output, { overwrite = o.overwrite, inputs = { input } })
+    if st == nil then usage_error("%s", cli.output_message(o.output, why, code, what)) end
   end
 
   -- What the recording is written as: decided here, so that a name that
@@ -1653,7 +1565,7 @@ local function run(ps, o, env, state)
     env.stderr:write("\r\27[K")
   end
   state.completed = waited and not state.interrupted
-  if state.hook_flush then state.hook_flush() end      -- the last, short chunk
+  if state.hook_flush then state.hook_flush(waited) end   -- the last, short chunk; commit or discard
   if state.hook_file then state.hook_file:close() end
   if not waited then
     if is_failure(werr) then error(werr, 0) end
@@ -1756,7 +1668,7 @@ function cli.main(argv, env)
     report = function(e) return is_failure(e) and e.code or 1 end   -- -V0: silent
   end
   if o.verbosity and o.verbosity <= 1 then o.quiet = true end
-  if o.help then out:write(HELP) return 0 end
+  if o.help then out:write(cli.help()) return 0 end
 
   local loaded, ps = pcall(require, "pastream")
   if not loaded then return report(ps) end
@@ -1818,6 +1730,8 @@ function cli.main(argv, env)
     if s and state.started and not s.closed then pcall(s.stop, s) end
   end
   local good, e = pcall(run, ps, o, renv, state)
+  -- a hook's recording that run() left open: what was written goes
+  if not good and state.hook_flush then pcall(state.hook_flush, false) end
   ps.on_signal = saved
   if state.monitor then state.monitor:close() end
 

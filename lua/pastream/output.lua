@@ -42,8 +42,11 @@ end
 
 --- output.check(path, {overwrite, inputs}) -> st (the existing file's
 -- fs_stat, or false for a new file or "-"), or nil, why `path` may not be
--- written and a code ("name", "input", "nodir", "directory", "exists"): a directory, the same file as one of `inputs`, a directory
--- that does not exist, or an existing regular file without overwrite.
+-- written, a code and what the code is about: "name" (no path), "input"
+-- (the same file as one of `inputs`; that input), "nodir" (a directory
+-- that does not exist, or "notdir" one that is not a directory; that
+-- directory), "directory" (path is one) or "exists" (an existing regular
+-- file without overwrite).  A caller may word its own message from them.
 -- Changes nothing on disk: the CLI and the recipes call it before anything
 -- opens.
 function output.check(path, o)
@@ -55,15 +58,15 @@ function output.check(path, o)
   local st = uv.fs_stat(path)
   for _, input in ipairs(o.inputs or {}) do
     if type(input) == "string" and input ~= "-" and same_file(path, input) then
-      return nil, string.format("%s is the same file as the input %s: choose another output file", path, input), "input"
+      return nil, string.format("%s is the same file as the input %s: choose another output file", path, input), "input", input
     end
   end
   if not st then
     local dir = path:match("^(.*)/[^/]*$")
     if dir and dir ~= "" then
       local ds = uv.fs_stat(dir)
-      if not ds then return nil, path .. ": directory " .. dir .. " does not exist", "nodir" end
-      if ds.type ~= "directory" then return nil, path .. ": " .. dir .. " is not a directory", "nodir" end
+      if not ds then return nil, path .. ": directory " .. dir .. " does not exist", "nodir", dir end
+      if ds.type ~= "directory" then return nil, path .. ": " .. dir .. " is not a directory", "notdir", dir end
     end
     return false
   end

@@ -5,14 +5,19 @@
 --     usage = "record.lua OUT [options]",
 --     about = "Record from an input device to a sound file.",
 --     args = { 1, 1 },                          -- min, max positional arguments
---     { "d", "duration", "SECONDS", "how long to record", number },
+--     { "d", "duration", "SECONDS", "how long to record", kind = "seconds" },
 --     { "l", "loop", nil, "play the file again and again" },   -- a flag
 --   })
 --   opt.duration, opt.loop, opt[1]
 --
+-- The table is pastream.options' (lua/pastream/options.lua), the parser
+-- the CLI uses too: [5] may be a kind's name or a converter (recipe.positive,
+-- or a function returning nil for a bad value), [6] a default.
 -- -h/--help prints the help and exits 0; a usage error prints the problem
 -- and exits 2; recipe.main(fn) runs the recipe and turns an error into a
 -- one-line message and exit 1.
+local options = require "pastream.options"
+
 local recipe = {}
 
 local function progname(arg)
@@ -36,92 +41,44 @@ function recipe.die(arg, message, code)
   recipe.exit(code or 1, string.format("%s: %s", progname(arg), message))
 end
 
-local function help(spec)
-  local lines = { "usage: " .. spec.usage, spec.about, "" }
-  local rows = {}
-  for _, o in ipairs(spec) do
-    local left = (o[1] and ("-" .. o[1] .. ", ") or "    ") .. "--" .. o[2] .. (o[3] and (" " .. o[3]) or "")
-    rows[#rows + 1] = { left, o[4] }
+--- recipe.spec(arg, spec) -> the options.spec of a recipe's table (see
+-- lua/pastream/options.lua): prog from arg[0], -h/--help added, and an
+-- argument such as -12 is an argument.
+function recipe.spec(arg, spec)
+  if rawget(spec, "options") == nil then      -- not yet an options.spec
+    spec.prog = spec.prog or progname(arg)
+    spec.numbers = true
+    spec.args = spec.args or { 0, 0 }
+    local has_help = false
+    for _, o in ipairs(spec) do
+      if (o.long or o[2]) == "help" then has_help = true end
+    end
+    if not has_help then spec[#spec + 1] = { "h", "help", nil, "print this help", kind = "help" } end
   end
-  rows[#rows + 1] = { "-h, --help", "print this help" }
-  local w = 0
-  for _, r in ipairs(rows) do w = math.max(w, #r[1]) end
-  for _, r in ipairs(rows) do lines[#lines + 1] = string.format("  %-" .. w .. "s  %s", r[1], r[2]) end
-  if spec.more then lines[#lines + 1] = ""; lines[#lines + 1] = spec.more end
-  return table.concat(lines, "\n")
+  return options.spec(spec)
 end
 
---- Parse arg by spec (see above).  Options not given take o[6] (a default);
--- o[5] converts a value (number, or a function returning nil on error).
+--- recipe.help(arg, spec) -> the --help text of a recipe's table.
+function recipe.help(arg, spec) return options.help(recipe.spec(arg, spec)) end
+
+--- Parse arg by spec, pastream's one option parser (pastream.options,
+-- which the CLI uses too): -h/--help prints the help and exits 0; a
+-- usage error exits 2, naming the option.  Returns the options by key,
+-- with the arguments as opt[1], opt[2], ...
 function recipe.parse(arg, spec)
-  local opt, byshort, bylong = {}, {}, {}
-  for _, o in ipairs(spec) do
-    if o[1] then byshort[o[1]] = o end
-    bylong[o[2]] = o
-    opt[o[2]] = o[6]
+  spec = recipe.spec(arg, spec)
+  local ok, res = pcall(options.parse, spec, arg)
+  if not ok then
+    if options.is_error(res) then recipe.usage_error(arg, res.message) end
+    error(res, 0)
   end
-  local function set(o, value, shown)
-    if not o[3] then opt[o[2]] = true return end
-    if value == nil then recipe.usage_error(arg, "option " .. shown .. " needs " .. o[3]) end
-    local conv = o[5]
-    -- '' is the default device, as filter.lua and spectrum.lua document it
-    if conv == recipe.device and value == "" then opt[o[2]] = o[6] return end
-    if conv then
-      local v = conv(value)
-      if v == nil then recipe.usage_error(arg, string.format("bad %s for %s: '%s'", o[3], shown, value)) end
-      value = v
-    end
-    opt[o[2]] = value
+  if res.help then
+    print(options.help(spec))
+    recipe.exit(0)
   end
-  local i, only_args = 1, false
-  while i <= #arg do
-    local a = arg[i]
-    if only_args or a == "-" or a:sub(1, 1) ~= "-" or a:match("^%-%d") then
-      opt[#opt + 1] = a
-    elseif a == "--" then
-      only_args = true
-    elseif a == "-h" or a == "--help" then
-      print(help(spec))
-      recipe.exit(0)
-    elseif a:sub(1, 2) == "--" then
-      local name, value = a:match("^%-%-([^=]+)=(.*)$")
-      name = name or a:sub(3)
-      local o = bylong[name]
-      if not o then recipe.usage_error(arg, "unknown option '--" .. name .. "'") end
-      if o[3] and value == nil then i = i + 1; value = arg[i] end
-      if not o[3] and value ~= nil then recipe.usage_error(arg, "option --" .. name .. " takes no value") end
-      set(o, value, "--" .. name)
-    else
-      -- a cluster of short options, as the CLI takes them: -yd 0.2, -yd0.2,
-      -- -qy; the first option that takes a value takes the rest of the
-      -- word, or else the next argument
-      local k = 2
-      while k <= #a do
-        local ch = a:sub(k, k)
-        local o = byshort[ch]
-        if not o and ch == "h" then
-          print(help(spec))
-          recipe.exit(0)
-        end
-        if not o then
-          recipe.usage_error(arg, k == 2 and ("unknown option '" .. a .. "'")
-            or string.format("unknown option '-%s' (in '%s')", ch, a))
-        end
-        if o[3] then
-          local value = a:sub(k + 1)
-          if value == "" then i = i + 1; value = arg[i] end
-          set(o, value, "-" .. ch)
-          break
-        end
-        set(o, nil, "-" .. ch)
-        k = k + 1
-      end
-    end
-    i = i + 1
-  end
-  local min, max = (spec.args or {})[1] or 0, (spec.args or {})[2] or 0
-  if #opt < min then recipe.usage_error(arg, "missing argument (usage: " .. spec.usage .. ")") end
-  if #opt > max then recipe.usage_error(arg, "unexpected argument '" .. opt[max + 1] .. "'") end
+  local opt = {}
+  for k, v in pairs(res) do if k ~= "positional" then opt[k] = v end end
+  for i, a in ipairs(res.positional) do opt[i] = a end
   return opt
 end
 
@@ -137,20 +94,14 @@ function recipe.check_output(arg, path, overwrite, inputs)
   end
 end
 
---- Converters for option values.
-function recipe.positive(v)
-  v = tonumber(v)
-  return v and v > 0 and v or nil
-end
-function recipe.nonnegative(v)
-  v = tonumber(v)
-  return v and v >= 0 and v or nil
-end
-function recipe.integer(v)
-  return math.tointeger(tonumber(v))
-end
---- A device: an index stays a string (ps.device takes both), "" is the default.
-function recipe.device(v) return v ~= "" and v or nil end
+--- Converters for option values: the kinds of pastream.options (a
+-- recipe's table may name the kind instead: kind = "positive").
+recipe.positive = options.kinds.positive.parse
+recipe.nonnegative = options.kinds.nonnegative.parse
+recipe.integer = options.kinds.integer.parse
+--- A device: an index stays a string (ps.device takes both); the parser
+-- gives an option of this kind its default for "".
+recipe.device = options.kinds.device.parse
 
 --- Run fn() and turn an error into "NAME: message" and exit 1 (a table
 -- error with an exit status, such as recipe.exit's or a signal's

@@ -134,7 +134,9 @@ static void line_hook(lua_State *L1, lua_Debug *ar)
     if (!lua_getinfo(L1, "S", ar) || ar->source[0] != '@')
         return;
     size_t n = strlen(ar->source);
-    if (n < 8 || strcmp(ar->source + n - 8, "/cli.lua") != 0)
+    /* cli.lua, and pastream.options, the parser it runs */
+    if (!(n >= 8 && strcmp(ar->source + n - 8, "/cli.lua") == 0)
+        && !(n >= 12 && strcmp(ar->source + n - 12, "/options.lua") == 0))
         return;
     unsigned h = ((unsigned)prev * 2654435761u ^ (unsigned)ar->currentline) % NCOUNTERS;
     lua_edges[h]++;

@@ -373,6 +373,8 @@ local rows = {
   { "CLI: a directory as output", cli = "-D loopback -d 0.1 null adir", want = "output file 'adir' is a directory" },
   { "CLI: output in a missing directory", cli = "-D loopback -d 0.1 null nodir/c.wav",
     want = "output file 'nodir/c.wav': directory 'nodir' does not exist", absent = { "nodir" } },
+  { "CLI: output under a file", cli = "-D loopback -d 0.1 null good.wav/c.wav",
+    want = "output file 'good.wav/c.wav': 'good.wav' is not a directory", keep = { "good.wav" } },
   { "CLI: output in /sys", cli = "-D loopback -d 0.1 null /sys/pastream-test.wav",
     want = "/sys/pastream-test.wav: System error : Permission denied" },
   { "CLI: output is the input", cli = "-D loopback -y good.wav good.wav",

@@ -22,10 +22,7 @@ local T = require "tap"
 local ps = require "pastream"
 local uv = require "luv"
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(uv.fs_mkdir(dir, 493))
-local function P(name) return dir .. "/" .. name end
+local dir, P = T.tmpdir()
 local function exists(p) return uv.fs_stat(p) ~= nil end
 
 local N = 4800
@@ -279,5 +276,5 @@ T.group("TPDF dither: off by default, within 1.5 LSB and unbiased when asked", f
   T.eq(ps.load(P("fl.wav"))[1], b[1], "a float file is never dithered")
 end)
 
-os.execute("rm -rf '" .. dir .. "'")
+T.rmtree(dir)
 T.done()

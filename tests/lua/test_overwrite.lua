@@ -8,10 +8,7 @@ local T = require "tap"
 local ps = require "pastream"
 local uv = require "luv"
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(uv.fs_mkdir(dir, 493))
-local function P(name) return dir .. "/" .. name end
+local dir, P = T.tmpdir()
 
 local read = T.read
 
@@ -156,5 +153,5 @@ T.group("character devices and FIFOs are not existing files", function()
   T.eq(uv.fs_stat(P("fifo.au")).type, "fifo", "the FIFO is still a FIFO")
 end)
 
-os.execute("rm -rf " .. dir)
+T.rmtree(dir)
 T.done()

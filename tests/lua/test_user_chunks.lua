@@ -6,10 +6,7 @@ local T = require "tap"
 local ps = require "pastream"
 local uv = require "luv"
 
-local dir = os.tmpname()
-os.remove(dir)
-assert(uv.fs_mkdir(dir, 448))
-local function path(name) return dir .. "/" .. name end
+local dir, path = T.tmpdir()
 
 -- Seeded float32 noise, stereo: every sample distinct.
 local function noise(n, seed)

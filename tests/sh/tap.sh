@@ -47,3 +47,12 @@ rig_roundtrip() {
   ${PASTREAM_LUA:-./pastream-lua} -e 'local s = require("pastream").DuplexStream{ device = "loopback" }
     print(s:roundtrip_frames()) s:close()'
 }
+
+# The CLI tests' setting: PS the CLI, PL the host, $tmp a private directory
+# removed at exit.
+cli_setup() {
+  PS=scripts/pastream
+  PL=${PASTREAM_LUA:-./pastream-lua}
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+}

@@ -217,40 +217,21 @@ check "... and the summary" grep -q '^pastream: 4800 frames' "$tmp/e"
 # ---- files ------------------------------------------------------------------
 
 # The input: the driver's pseudorandom stereo float32, as WAV and as AU.
-cat >"$tmp/make.lua" <<'LUA'
-local ps = require "pastream"
-local n = 48000
-local b = ps.Buffer(n, 2)
-local x = 54321
-for i = 1, #b do
-  x = (x * 1103515245 + 12345) % 2147483648
-  b[i] = x / 2147483648 * 1.8 - 0.9
-end
-for _, path in ipairs(arg) do assert(ps.save(path, b, 48000)) end
-LUA
-# cmp.lua A B: "same" when the files hold the same samples; info.lua F: frames, subtype
-cat >"$tmp/cmp.lua" <<'LUA'
-local ps = require "pastream"
-local a, ea = ps.load(arg[1])
-local b, eb = ps.load(arg[2])
-if not a or not b then print("unreadable: " .. tostring(a and eb or ea)) return end
-print(a:equals(b) and "same" or string.format("differ (%dx%d, %dx%d)",
-  a:frames(), a:channels(), b:frames(), b:channels()))
-LUA
+# info.lua F: frames, channels, subtype
 cat >"$tmp/info.lua" <<'LUA'
 local i = assert(require("pastream").file_info(arg[1]))
 print(i.frames, i.channels, i.subtype)
 LUA
-$PL "$tmp/make.lua" "$tmp/in.wav" "$tmp/in.au"
+$PL tests/sh/noise.lua 0.9 "$tmp/in.wav" "$tmp/in.au"
 
 $PS -D loopback -o ${RT}s -p -n $N1 "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
 check_eq "file to file through loopback: exit 0" "$rc" 0
-check_eq "file to file: the recording is the input, bit-exact" "$($PL "$tmp/cmp.lua" "$tmp/in.wav" "$tmp/out.wav")" "same"
+check_eq "file to file: the recording is the input, bit-exact" "$($PL tests/sh/same.lua "$tmp/in.wav" "$tmp/out.wav")" "same"
 check "file to file: the summary" grep -q "^pastream: $N1 frames ($N1S s at 48000 Hz); xruns" "$tmp/e"
 
 cat "$tmp/in.au" | $PS -D loopback -o ${RT}s -p -n $N1 - - 2>"$tmp/e" | cat >"$tmp/out.au"; rc=$?
 check "stdin to stdout: exit 0" test -s "$tmp/out.au"
-check_eq "stdin to stdout through pipes: sample by sample the same" "$($PL "$tmp/cmp.lua" "$tmp/in.au" "$tmp/out.au")" "same"
+check_eq "stdin to stdout through pipes: sample by sample the same" "$($PL tests/sh/same.lua "$tmp/in.au" "$tmp/out.au")" "same"
 check "stdin to stdout: the summary is on stderr" grep -q "^pastream: $N1 frames" "$tmp/e"
 
 if command -v sox >/dev/null; then

@@ -4,37 +4,9 @@
 # recording lines up with the playback to the frame: bit-exact on the rig,
 # whatever its period.
 . tests/sh/tap.sh
-PS=scripts/pastream
-PL=${PASTREAM_LUA:-./pastream-lua}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cli_setup   # PS, PL and $tmp (tests/sh/tap.sh)
 
-cat >"$tmp/make.lua" <<'LUA'
-local ps = require "pastream"
-local n = 48000
-local b = ps.Buffer(n, 2)
-local x = 54321
-for i = 1, #b do
-  x = (x * 1103515245 + 12345) % 2147483648
-  b[i] = x / 2147483648 * 1.8 - 0.9
-end
-for _, path in ipairs(arg) do assert(ps.save(path, b, 48000)) end
-LUA
-$PL "$tmp/make.lua" "$tmp/in.wav" "$tmp/in.au"
-# cmp.lua A B [N]: "same" when B holds A's first N frames (all of A)
-# exactly; else where the first difference is
-cat >"$tmp/cmp.lua" <<'LUA'
-local ps = require "pastream"
-local a, b = assert(ps.load(arg[1])), assert(ps.load(arg[2]))
-local n = tonumber(arg[3]) or a:frames()
-if b:frames() ~= n then print(string.format("%d frames, want %d", b:frames(), n)) return end
-if a:sub(1, n):equals(b) then print("same") return end
-for f = 1, n do
-  for c = 1, 2 do
-    if a:sample(f, c) ~= b:sample(f, c) then print(string.format("differ at frame %d channel %d", f, c)) return end
-  end
-end
-LUA
+$PL tests/sh/noise.lua 0.9 "$tmp/in.wav" "$tmp/in.au"
 
 # ---- the measurement itself ------------------------------------------------
 
@@ -68,7 +40,7 @@ check "measure_roundtrip on an InputStream: a clear error" contains "$out" "the 
 align_file() {
   rm -f "$tmp/out.wav"
   $PS -D loopback --align "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
-  got=$($PL "$tmp/cmp.lua" "$tmp/in.wav" "$tmp/out.wav")
+  got=$($PL tests/sh/same.lua "$tmp/in.wav" "$tmp/out.wav")
   [ "$rc" = 0 ] && [ "$got" = same ] && rig_ok=1
   case $got in differ*) rig_fault=1 ;; esac
 }
@@ -79,7 +51,7 @@ check "... the summary counts the round trip played at the end" grep -q "^pastre
 align_dur() {
   rm -f "$tmp/out.wav"
   $PS -D loopback --align -d 0.5 "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
-  got=$($PL "$tmp/cmp.lua" "$tmp/in.wav" "$tmp/out.wav" 24000)
+  got=$($PL tests/sh/same.lua "$tmp/in.wav" "$tmp/out.wav" 24000)
   [ "$rc" = 0 ] && [ "$got" = same ] && rig_ok=1
   case $got in differ*) rig_fault=1 ;; esac
 }
@@ -89,7 +61,7 @@ else fail "--align -d 0.5: the first half second, bit-exact" "exit $rc: $got"; f
 align_pipe() {
   rm -f "$tmp/out.wav"
   $PS -D loopback --align - "$tmp/out.wav" <"$tmp/in.au" 2>"$tmp/e"; rc=$?
-  got=$($PL "$tmp/cmp.lua" "$tmp/in.au" "$tmp/out.wav")
+  got=$($PL tests/sh/same.lua "$tmp/in.au" "$tmp/out.wav")
   [ "$rc" = 0 ] && [ "$got" = same ] && rig_ok=1
   case $got in differ*) rig_fault=1 ;; esac
 }

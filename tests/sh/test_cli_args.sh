@@ -3,10 +3,7 @@
 # @argfile's trailing backslash and line numbers, -b given as a bit depth,
 # -D '' in record.lua, combined short options in recipes, demo.lua --help.
 . tests/sh/tap.sh
-PS=scripts/pastream
-PL=${PASTREAM_LUA:-./pastream-lua}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cli_setup   # PS, PL and $tmp (tests/sh/tap.sh)
 
 # ---- -D: a whole name first, then a pair whose parts all name devices ----
 

@@ -4,10 +4,7 @@
 # extension exits 2 before anything plays, listing the writable types; a
 # name with no extension is WAV, as the help says.
 . tests/sh/tap.sh
-PS=scripts/pastream
-PL=${PASTREAM_LUA:-./pastream-lua}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cli_setup   # PS, PL and $tmp (tests/sh/tap.sh)
 
 # type.lua FILE: "type subtype frames", or "unreadable"
 cat >"$tmp/type.lua" <<'LUA'

@@ -4,25 +4,13 @@
 # reads the same samples as libsndfile does.  A reader that goes away ends
 # the run with a plain message.
 . tests/sh/tap.sh
-PS=scripts/pastream
-PL=${PASTREAM_LUA:-./pastream-lua}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cli_setup   # PS, PL and $tmp (tests/sh/tap.sh)
 
 if ! command -v sox >/dev/null; then
   fail "sox is installed (scripts/install-deps.sh installs it)"
   exit 0
 fi
 
-# same.lua A B: "same" when the two files hold the same samples (float)
-cat >"$tmp/same.lua" <<'LUA'
-local ps = require "pastream"
-local a, ea = ps.load(arg[1])
-local b, eb = ps.load(arg[2])
-if not a or not b then print("unreadable: " .. tostring(a and eb or ea)) return end
-print(a:equals(b) and "same" or string.format("differ (%dx%d, %dx%d)",
-  a:frames(), a:channels(), b:frames(), b:channels()))
-LUA
 
 # finite runs: every type flag, float and 16-bit; sox reads them silently
 n=0
@@ -44,7 +32,7 @@ for case in "|-" "-t au|-" "-t au|-t au -" "-t wav|-" "-t wav|-t wav -" \
   case $flags in *au*|"") ext=au ;; *) ext=wav ;; esac
   cp "$tmp/raw$n" "$tmp/raw$n.$ext"
   check_eq "$name | sox $reader: sox reads the samples libsndfile reads" \
-    "$($PL "$tmp/same.lua" "$tmp/raw$n.$ext" "$tmp/sox$n.wav")" same
+    "$($PL tests/sh/same.lua "$tmp/raw$n.$ext" "$tmp/sox$n.wav")" same
 done
 
 # a run with no end: sox takes half a second and goes; pastream says so

@@ -10,18 +10,7 @@ HOOK=scripts/hooks/highpass.lua
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-cat >"$tmp/make.lua" <<'LUA'
-local ps = require "pastream"
-local n = 48000
-local b = ps.Buffer(n, 2)
-local x = 54321
-for i = 1, #b do
-  x = (x * 1103515245 + 12345) % 2147483648
-  b[i] = x / 2147483648 * 0.8 - 0.4
-end
-assert(ps.save(arg[1], b, 48000))
-LUA
-$PL "$tmp/make.lua" "$tmp/in.wav"
+$PL tests/sh/noise.lua 0.4 "$tmp/in.wav"
 # offline.lua IN HOOK OUT: the hook applied to IN in its own chunk size
 cat >"$tmp/offline.lua" <<'LUA'
 local ps = require "pastream"
@@ -38,24 +27,13 @@ end
 assert(ps.save(arg[3], out, 48000))
 LUA
 HIGHPASS_HZ=200 $PL "$tmp/offline.lua" "$tmp/in.wav" "$HOOK" "$tmp/want.wav"
-cat >"$tmp/cmp.lua" <<'LUA'
-local ps = require "pastream"
-local a, b = assert(ps.load(arg[1])), assert(ps.load(arg[2]))
-if a:frames() ~= b:frames() then print("frames " .. b:frames()) return end
-if a:equals(b) then print("same") return end
-for f = 1, a:frames() do
-  for c = 1, a:channels() do
-    if a:sample(f, c) ~= b:sample(f, c) then print(string.format("differ at frame %d channel %d", f, c)) return end
-  end
-end
-LUA
 check "the offline filter changes the signal (a real high-pass)" \
-  sh -c "[ \"\$($PL '$tmp/cmp.lua' '$tmp/in.wav' '$tmp/want.wav')\" != same ]"
+  sh -c "[ \"\$($PL tests/sh/same.lua '$tmp/in.wav' '$tmp/want.wav')\" != same ]"
 
 hook_run() {
   rm -f "$tmp/out.wav"
   HIGHPASS_HZ=200 $PS -D loopback --align --process "$HOOK" "$tmp/in.wav" "$tmp/out.wav" 2>"$tmp/e"; rc=$?
-  got=$($PL "$tmp/cmp.lua" "$tmp/want.wav" "$tmp/out.wav")
+  got=$($PL tests/sh/same.lua "$tmp/want.wav" "$tmp/out.wav")
   [ "$rc" = 0 ] && [ "$got" = same ] && rig_ok=1
   case $got in differ*) rig_fault=1 ;; esac
 }
@@ -79,6 +57,26 @@ for f = 1, b:frames() do if b:sample(f, 1) ~= 0.5 or b:sample(f, 2) ~= -0.25 the
 print(b:frames(), ok)
 LUA
 check_eq "... every frame went through the hook (7 chunks of 700 and the rest)" "$($PL "$tmp/all.lua" "$tmp/rec.wav")" "$(printf '5000\ttrue')"
+
+# a hook recording over an existing file (-y) follows pastream.output's
+# policy: the file is replaced only at a good end; a hook that fails in
+# the middle of the run leaves the old file as it was
+cat >"$tmp/late.lua" <<'LUA'
+local n = 0
+return function(chunk)
+  n = n + 1
+  if n == 4 then error("the hook gives up") end
+end, 700
+LUA
+cp "$tmp/in.wav" "$tmp/keep.wav"
+$PS -D loopback -n 5000 -y --process "$tmp/late.lua" null "$tmp/keep.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check_eq "a hook failing while recording over a file with -y: exit 1" "$rc" 1
+check "... with its message" grep -q "the hook gives up" "$tmp/e"
+check_eq "... the old file is left as it was" "$($PL tests/sh/same.lua "$tmp/in.wav" "$tmp/keep.wav")" same
+check_eq "... and no temporary file is left beside it" "$(ls -a "$tmp" | grep -c partial)" 0
+$PS -D loopback -n 5000 -y --process "$tmp/half.lua" null "$tmp/keep.wav" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check_eq "a hook recording over a file with -y: exit 0" "$rc" 0
+check_eq "... replaces it with the recording" "$($PL "$tmp/all.lua" "$tmp/keep.wav")" "$(printf '5000\ttrue')"
 
 # bad hooks: a usage error before anything plays
 echo 'return 42' >"$tmp/bad.lua"

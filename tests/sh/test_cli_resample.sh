@@ -3,10 +3,7 @@
 # that it is resampled, and the summary counts the file's frames and the
 # device's apart.
 . tests/sh/tap.sh
-PS=scripts/pastream
-PL=${PASTREAM_LUA:-./pastream-lua}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cli_setup   # PS, PL and $tmp (tests/sh/tap.sh)
 
 cat >"$tmp/mk.lua" <<'LUA'
 local ps = require "pastream"

@@ -2,10 +2,7 @@
 # pipe), -v/--volume (scaled in the C disk path, clipping counted), the -V
 # levels, and the `pastream rec` / `pastream play` shorthands.
 . tests/sh/tap.sh
-PS=scripts/pastream
-PL=${PASTREAM_LUA:-./pastream-lua}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cli_setup   # PS, PL and $tmp (tests/sh/tap.sh)
 
 cat >"$tmp/mk.lua" <<'LUA'
 local ps = require "pastream"

@@ -4,10 +4,7 @@
 # zero are one word; the live meter shows every channel; -q prints
 # nothing; a non-terminal stderr gets the summary only.
 . tests/sh/tap.sh
-PS=scripts/pastream
-PL=${PASTREAM_LUA:-./pastream-lua}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cli_setup   # PS, PL and $tmp (tests/sh/tap.sh)
 
 # loud.wav: channel 1 at half scale with a full-scale sample every 100
 # frames (240 in all), channel 2 silent

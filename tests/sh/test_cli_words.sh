@@ -1,10 +1,7 @@
 # Durations and padding in the CLI's words (issue 18, point 4), and help
 # when there is no device (point 7).
 . tests/sh/tap.sh
-PS=scripts/pastream
-PL=${PASTREAM_LUA:-./pastream-lua}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cli_setup   # PS, PL and $tmp (tests/sh/tap.sh)
 
 cat >"$tmp/mk.lua" <<'LUA'
 local ps = require "pastream"

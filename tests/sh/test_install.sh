@@ -20,6 +20,10 @@ out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'pr
 check_eq "the installed pastream-lua loads the installed core.so" "$(realpath "$out" 2>/dev/null)" "$(realpath "$d/usr/lib/lua/5.4/pastream/core.so")"
 out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'print(package.searchpath("pastream.task", package.path))')
 check_eq "the installed pastream-lua runs the installed task.lua" "$(realpath "$out" 2>/dev/null)" "$(realpath "$d/usr/share/lua/5.4/pastream/task.lua")"
+out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'local _, p = require "pastream.cli" print(p)')
+check_eq "... precompiled: the installed cli.luac" "$(realpath "$out" 2>/dev/null)" "$(realpath "$d/usr/lib/pastream-lua/luac/pastream/cli.luac")"
+out=$(cd "$tmp" && env -u LUA_PATH -u LUA_CPATH "$d/usr/bin/pastream-lua" -e 'print(debug.getinfo(require("pastream.cli").main, "S").source)')
+check_eq "... named as the installed source (PREFIX=/usr)" "$out" "@/usr/share/lua/5.4/pastream/cli.lua"
 check "the installed pastream-lua runs (-v)" sh -c "'$d/usr/bin/pastream-lua' -v | grep -q PortAudio"
 check "the installed pastream runs (-h)" sh -c "cd '$tmp' && '$d/usr/bin/pastream' -h | grep -q usage"
 check "the installed pastream lists the rig's devices (-l)" sh -c "cd '$tmp' && '$d/usr/bin/pastream' -l | grep -q loopback"

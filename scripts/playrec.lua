@@ -6,9 +6,9 @@ local opt = recipe.parse(arg, {
   usage = "playrec.lua IN OUT [-D DEVICE] [-c CH] [-a] [-t TYPE] [-e ENCODING] [-y]",
   about = "Play IN through a duplex stream and record what comes back to OUT.\n"
        .. "The recording runs on for the round trip, to catch the tail: PortAudio's figure,\n"
-       .. "or with --align the one measured first (a quarter-second burst of noise through\n"
-       .. "the device: PortAudio's figure is off by a period or more through ALSA's JACK\n"
-       .. "plugin and netjack2).",
+       .. "or with --align the one measured first (a burst of noise through the device, in\n"
+       .. "a third of a second: PortAudio's figure is off by a period or more through ALSA's\n"
+       .. "JACK plugin and netjack2).",
   args = { 2, 2 },
   { "D", "device", "DEVICE", "device: index or name (default: the system's)", recipe.device },
   { "c", "channels", "CH", "input channels (default: as many as IN has, if the device has them)", recipe.integer },

@@ -611,7 +611,8 @@ audio device. A live status line goes to standard error.
 
 general options
   -h, --help              show this help and exit
-  -l, --list              list the audio devices (defaults marked) and exit
+  -l, --list              list the audio devices by host API (defaults marked)
+                          and exit
   -q, --quiet             no status line and no summary (errors still show)
   -V, --verbosity[=N]     -V0 silent, -V1 errors only, -V2 (default) the
                           status line and summary, -V3 (-V alone) device and

@@ -5,7 +5,8 @@ local recipe = require "pastream.recipe"
 recipe.parse(arg, {
   usage = "devices.lua",
   about = "List every device (index, channels, default rate and latency) and host API.\n"
-       .. "The -D option of the other recipes takes a device's index or words of its name.",
+       .. "The -D option of the other recipes takes a device's index, its name, HOSTAPI:NAME\n"
+       .. "(jack:loopback, alsa:default), hw:CARD,DEV or words of its name.",
 })
 
 print(string.format("%4s  %-28s %-26s %3s %3s %7s %9s", "#", "device", "host API", "in", "out", "rate", "latency"))

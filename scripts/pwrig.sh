@@ -12,7 +12,9 @@
 #   pwrig.sh env   [--name NAME]   # eval: clients then load pipewire-jack's libjack
 #   pwrig.sh log   [--name NAME]
 #
-# Defaults: NAME pastream-pwrig, R 48000, P 1024.  The daemon is stopped by
+# Defaults: NAME pastream-pwrig, R 48000, P 1024.  The log holds PipeWire's
+# own xrun reports ("client too slow!", PIPEWIRE_DEBUG=W,pw.node:I, or
+# $PWRIG_DEBUG), which the loopback tests read as the server's xruns.  The daemon is stopped by
 # the PID recorded at start, never by name.  Its socket lives in the rig's
 # state directory (PIPEWIRE_RUNTIME_DIR), so it meets no other PipeWire on
 # the machine.  State: ${JACKRIG_DIR:-${TMPDIR:-/tmp}/jackrig-$UID}/NAME.pw.
@@ -116,6 +118,10 @@ CONF
             eval "exec $fd>&-" 2>/dev/null || true
         done
         export PIPEWIRE_RUNTIME_DIR="$RUN" XDG_RUNTIME_DIR="$RUN"
+        # PipeWire's xruns in the log: "(NODE-ID) client too slow!" is an
+        # info line of the pw.node topic (0.3.65: at most one per 2 s, its
+        # rate limit); warnings of every other topic
+        export PIPEWIRE_DEBUG="${PWRIG_DEBUG:-W,pw.node:I}"
         exec setsid pipewire -c "$CONF"
     ) </dev/null >"$LOG_FILE" 2>&1 &
     local pid=$! t0

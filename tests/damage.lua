@@ -21,14 +21,16 @@ local M = {}
 
 local SCALE = 1 << 24
 
--- The counter signal as a Buffer of n frames (two channels, float32).
-function M.signal(ps, n)
+-- The counter signal as a Buffer of n frames (two channels, float32),
+-- after `lead` frames of silence (default 0).
+function M.signal(ps, n, lead)
   assert(n < SCALE, "the counter signal holds at most 2^24 - 1 frames")
-  local buf = ps.Buffer(n, 2)
+  lead = lead or 0
+  local buf = ps.Buffer(lead + n, 2)
   for f = 0, n - 1 do
     local v = (f + 1) / SCALE
-    buf[2 * f + 1] = v
-    buf[2 * f + 2] = -v
+    buf[2 * (lead + f) + 1] = v
+    buf[2 * (lead + f) + 2] = -v
   end
   return buf
 end
@@ -128,6 +130,28 @@ function M.account(bursts, marks, xruns, window)
   return accounted, orphans
 end
 
+M.decode = decode
+
+-- What a burst of damage holds, for the record of one no xrun explains:
+-- the source frames (or silence, or "noise": no frame of the signal) at
+-- its first and last frame and either side, and where the signal arrived.
+function M.describe(rec, n, b)
+  local frames = rec:frames()
+  local function at(i)
+    if i < 0 or i >= frames then return "-" end
+    local k = decode(rec[2 * i + 1], rec[2 * i + 2], n)
+    if k == nil then return string.format("noise(%.3g)", rec[2 * i + 1]) end
+    return tostring(k)
+  end
+  local arrival
+  for i = 0, frames - 1 do
+    if decode(rec[2 * i + 1], rec[2 * i + 2], n) == 0 then arrival = i break end
+  end
+  return string.format("holds [%d]=%s [%d]=%s .. [%d]=%s [%d]=%s; frame 0 of the signal at %s",
+    b.first - 1, at(b.first - 1), b.first, at(b.first), b.last, at(b.last), b.last + 1, at(b.last + 1),
+    tostring(arrival))
+end
+
 -- The verdict of one accounted run, as TAP lines through T (tests/tap.lua):
 -- the signal came back start to end, and every damaged period lies within
 -- `window` seconds of a reported xrun; prints the tally ("N periods
@@ -143,8 +167,9 @@ function M.verdict(T, label, rec, n, P, marks, xruns, client, window)
                       sum.periods, #orphans == 0 and "" or " (NOT: see below)"))
   T.eq(accounted, sum.periods, label .. ": every damaged period at a reported xrun")
   for _, b in ipairs(orphans) do
-    print(string.format("#   frames %d..%d (%d period(s)) at %.3f s, no xrun within %.1f s",
-      b.first, b.last, b.periods, M.time_of(marks, b.first) - marks[1].t, window))
+    print(string.format("#   frames %d..%d (%d period(s)) at %.3f s, no xrun within %.1f s; %s",
+      b.first, b.last, b.periods, M.time_of(marks, b.first) - marks[1].t, window,
+      M.describe(rec, n, b)))
   end
   return sum, orphans
 end

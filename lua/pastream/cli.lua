@@ -442,7 +442,8 @@ audio device. A live status line goes to standard error.
 
   { heading = "general options" },
   { "h", "help", nil, "show this help and exit", kind = "help" },
-  { "l", "list", nil, "list the audio devices (defaults marked) and exit" },
+  { "l", "list", nil, [[list the audio devices by host API (defaults marked)
+and exit]] },
   { "q", "quiet", nil, "no status line and no summary (errors still show)" },
   { "V", "verbosity", "N", [[-V0 silent, -V1 errors only, -V2 (default) the
 status line and summary, -V3 (-V alone) device and
@@ -495,7 +496,8 @@ the lowest latency)]], parse = single(function(v) return cli.blocksize(v) end, "
   { "c", "channels", "N[,N]", [[channels (default: the input file's for playback,
 where a mono file plays on every output; up to 2
 for recording)]], parse = pair(channels_value) },
-  { "D", "device", "DEV[,DEV]", "device index, or name: every word must occur in it",
+  { "D", "device", "DEV[,DEV]", [[device: an index, a name, HOSTAPI:NAME (jack:NAME,
+alsa:NAME), hw:CARD,DEV, or words of its name]],
     parse = pair(), raw = true },    -- the text: see cli.device_sides
   { "f", "format", "F[,F]", [[sample format: float32 (default), int32, int24,
 int16, int8, uint8]], parse = pair(one_of(FORMATS, "sample format")) },
@@ -646,30 +648,46 @@ local function no_devices_help()
   }, "\n")
 end
 
---- cli.format_devices(devices) -> a table of the devices, one a line, with
+--- cli.format_devices(devices [, hostapis]) -> a table of the devices,
+-- grouped by host API (in PortAudio's order; hostapis is ps.hostapis(),
+-- without it the order the devices come in), each group headed by its
+-- name and the -D prefix that picks among its devices, one device a line,
 -- the default input (>) and output (<) marked (* both).
-function cli.format_devices(devices)
-  local rows = { { "", "#", "name", "host API", "in", "out", "rate" } }
-  for _, d in ipairs(devices) do
-    local mark = (d.default_input and d.default_output) and "*"
-      or d.default_input and ">" or d.default_output and "<" or ""
-    rows[#rows + 1] = { mark, tostring(d.index), d.name, d.hostapi_name or "",
-      tostring(d.max_input_channels), tostring(d.max_output_channels),
-      hz(d.default_samplerate or 0) }
+function cli.format_devices(devices, hostapis)
+  local devname = require "pastream.devname"
+  local rows = { { "", "#", "name", "in", "out", "rate" } }
+  for _, g in ipairs(devname.group(devices, hostapis or {})) do
+    if #g.devices > 0 then
+      local prefix = devname.prefix(g.name)
+      rows[#rows + 1] = g.name .. (prefix and (" (-D " .. prefix .. ":NAME)") or "")
+      for _, d in ipairs(g.devices) do
+        local mark = (d.default_input and d.default_output) and "*"
+          or d.default_input and ">" or d.default_output and "<" or ""
+        rows[#rows + 1] = { mark, tostring(d.index), d.name,
+          tostring(d.max_input_channels), tostring(d.max_output_channels),
+          hz(d.default_samplerate or 0) }
+      end
+    end
   end
   local width = {}
   for _, r in ipairs(rows) do
-    for c, v in ipairs(r) do width[c] = math.max(width[c] or 0, utf8.len(v) or #v) end
+    if type(r) == "table" then
+      for c, v in ipairs(r) do width[c] = math.max(width[c] or 0, utf8.len(v) or #v) end
+    end
   end
-  local right = { false, true, false, false, true, true, true }
+  local right = { false, true, false, true, true, true }
   local lines = {}
   for _, r in ipairs(rows) do
-    local cells = {}
-    for c, v in ipairs(r) do
-      local pad = string.rep(" ", width[c] - (utf8.len(v) or #v))
-      cells[c] = right[c] and pad .. v or v .. pad
+    if type(r) == "string" then
+      lines[#lines + 1] = r                     -- a host API's heading
+    else
+      local cells = {}
+      for c, v in ipairs(r) do
+        local pad = string.rep(" ", width[c] - (utf8.len(v) or #v))
+        cells[c] = right[c] and pad .. v or v .. pad
+      end
+      lines[#lines + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
     end
-    lines[#lines + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
   end
   if #devices == 0 then
     lines[#lines + 1] = "(no audio devices)"
@@ -1692,7 +1710,7 @@ function cli.main(argv, env)
     return code
   end
   if o.list then
-    local good, text = pcall(function() return cli.format_devices(ps.devices()) end)
+    local good, text = pcall(function() return cli.format_devices(ps.devices(), ps.hostapis()) end)
     if not good then return report(text) end
     out:write(text)
     return 0

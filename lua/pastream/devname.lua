@@ -33,6 +33,16 @@ M.aliases = {
   coreaudio = "Core Audio", core = "Core Audio", sndio = "sndio", audioio = "audio(4)",
 }
 
+--- prefix(hostapi_name) -> the shortest alias of a host API (what -D
+-- takes before the colon: "alsa", "jack"), or nil when it has none.
+function M.prefix(name)
+  local best
+  for k, v in pairs(M.aliases) do
+    if v == name and (not best or #k < #best or (#k == #best and k < best)) then best = k end
+  end
+  return best
+end
+
 local function has_kind(d, kind)
   if kind == "input" then return (d.max_input_channels or 0) > 0 end
   if kind == "output" then return (d.max_output_channels or 0) > 0 end
@@ -82,10 +92,60 @@ local function known_prefix(hostapis, prefix)
   return M.aliases[prefix:lower()] ~= nil or M.hostapi(hostapis, prefix) ~= nil
 end
 
--- One match among `list`, or nil and a message.
+-- Levenshtein distance between a and b (short strings: names, words).
+local function distance(a, b)
+  if a == b then return 0 end
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur, ca = { [0] = i }, a:byte(i)
+    for j = 1, #b do
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca == b:byte(j) and 0 or 1))
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- Is a word of the query close to a word of a name?  Within a third of
+-- its length (a typo or two: "loopbak", "sytem"), or one holds the other
+-- and shares three letters ("alc" of "alc892", "hdmi" of "hdmi0").
+local function close(qw, nw)
+  if #qw >= 3 and #nw >= 3 and (nw:find(qw, 1, true) or qw:find(nw, 1, true)) then return true end
+  return #qw >= 3 and distance(qw, nw) <= math.max(1, #qw // 3)
+end
+
+-- The devices of pool whose name is near the query: some word of the
+-- query is close to some word of the name (words split at anything that
+-- is not a letter or a digit, so "hw:0,0" has the words hw, 0, 0).
+local function near(pool, query)
+  local qws = {}
+  for w in query:lower():gmatch("[%w_]+") do if #w >= 3 then qws[#qws + 1] = w end end
+  local out = {}
+  for _, d in ipairs(pool) do
+    local hit = false
+    for nw in d.name:lower():gmatch("[%w_]+") do
+      for _, qw in ipairs(qws) do
+        if close(qw, nw) then hit = true break end
+      end
+      if hit then break end
+    end
+    if hit then out[#out + 1] = d end
+  end
+  return out
+end
+M.distance = distance
+
+-- One match among `list`, or nil and a message: when nothing matches, the
+-- near matches (a typo, a word of the name) if there are any, else all.
 local function one(found, query, what, pool, hostapis)
   if #found == 1 then return found[1] end
   if #found == 0 then
+    local n = near(pool, query)
+    if #n > 0 and #n < #pool then
+      return nil, string.format("no %s matches '%s' (near: %s; %d in all)", what, query,
+        describe(n, hostapis), #pool)
+    end
     return nil, string.format("no %s matches '%s' (%s: %s)", what, query,
       #pool > 0 and "there are" or "there are none", describe(pool, hostapis))
   end

@@ -19,6 +19,7 @@ local output = require "pastream.output"
 local wake = require "pastream.wake"
 local run = require "pastream.run"
 local errors = require "pastream.errors"
+local devname = require "pastream.devname"
 
 local ps = {
   version = core.version,
@@ -93,18 +94,13 @@ ps.default = {
 function ps.devices() return core.devices() end
 function ps.hostapis() return core.hostapis() end
 
-local function has_kind(d, kind)
-  if kind == "input" then return d.max_input_channels > 0 end
-  if kind == "output" then return d.max_output_channels > 0 end
-  return true
-end
-
---- Find a device: by index (PortAudio's, 0-based) or by name.  A name is
--- matched case-insensitively; every word of the query must occur in the
--- device's name; an exact name wins; several matches are an error that
--- lists them.  kind ("input"/"output") keeps only devices that have it.
--- ps.find_device(query, kind) -> the device, or nil and why not (for a
--- script's own message); ps.device raises that message.
+--- Find a device as users name it (pastream.devname says how): by index
+-- (PortAudio's, 0-based), by exact name, as HOSTAPI:NAME ("jack:loopback",
+-- "alsa:default"), by an ALSA hw:CARD,DEV form, or by words of its name
+-- (case-insensitive).  Several matches are an error that lists them; no
+-- match, one that lists the near ones.  kind ("input"/"output") keeps only
+-- devices that have it.  ps.find_device(query, kind) -> the device, or nil
+-- and why not (for a script's own message); ps.device raises that message.
 local function find_device(query, kind)
   local devs = core.devices()
   if query == nil then
@@ -114,45 +110,10 @@ local function find_device(query, kind)
     if i < 0 then return nil, "there is no default " .. (kind or "audio") .. " device" end
     return devs[i + 1]
   end
-  if math.type(query) == "integer" or (type(query) == "string" and query:match("^%d+$")) then
-    local d = devs[tonumber(query) + 1]
-    if not d then
-      return nil, string.format("no device %s (there are %d: 0..%d)", query, #devs, #devs - 1)
-    end
-    if not has_kind(d, kind) then
-      return nil, string.format("device %s ('%s') has no %s channels", query, d.name, kind)
-    end
-    return d
-  end
-  if type(query) ~= "string" then
+  if math.type(query) ~= "integer" and type(query) ~= "string" then
     return nil, "bad argument #1 to 'device' (index or name expected, got " .. type(query) .. ")"
   end
-  local q = query:lower()
-  local found = {}
-  for _, d in ipairs(devs) do
-    if has_kind(d, kind) then
-      local name = d.name:lower()
-      if name == q then return d end
-      local all = true
-      for word in q:gmatch("%S+") do
-        if not name:find(word, 1, true) then all = false break end
-      end
-      if all then found[#found + 1] = d end
-    end
-  end
-  if #found == 1 then return found[1] end
-  local what = kind and (kind .. " device") or "device"
-  if #found == 0 then
-    local names = {}
-    for _, d in ipairs(devs) do
-      if has_kind(d, kind) then names[#names + 1] = string.format("%d '%s'", d.index, d.name) end
-    end
-    return nil, string.format("no %s matches '%s' (%s: %s)", what, query,
-      #names > 0 and "there are" or "there are none", table.concat(names, ", "))
-  end
-  local names = {}
-  for _, d in ipairs(found) do names[#names + 1] = string.format("%d '%s'", d.index, d.name) end
-  return nil, string.format("'%s' matches several %ss: %s", query, what, table.concat(names, ", "))
+  return devname.match(devs, core.hostapis(), query, kind)
 end
 ps.find_device = find_device
 

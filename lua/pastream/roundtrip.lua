@@ -9,8 +9,9 @@
 -- round trip measured 3072 frames against 2048 reported, through netjack2
 -- 7168 against 4096.  Where alignment matters it is measured: a short
 -- burst of noise is played, found in what comes back, and its delay, to
--- the frame, is the round trip.  The whole measurement takes a quarter of
--- a second of audio (longer only when the reported latency is longer).
+-- the frame, is the round trip.  The whole measurement takes 0.35 s of
+-- audio (0.1 s of silence first, see LEAD; longer only when the reported
+-- latency is longer).
 --
 -- s:measure_roundtrip([opts]) -> frames, or nil and a message when nothing
 -- came back (the output does not reach the input).  The stream must be a
@@ -24,6 +25,13 @@ local ps = require "pastream"
 local M = {}
 
 local BURST = 256                -- frames of noise: unmistakable, and short
+-- Silence before the burst, in seconds: the first period a stream plays can
+-- be lost.  PipeWire's JACK library (0.3.65) returns from jack_connect
+-- before the link is active, so PortAudio's JACK host API starts the
+-- stream while its ports are still being linked, and a period or so of
+-- what it plays goes nowhere, with no xrun reported (tests/sh/test_paths.sh
+-- shows it under injected stalls).  A burst played then never comes back.
+local LEAD = 0.1
 local measured = setmetatable({}, { __mode = "k" })   -- stream -> frames
 
 local function pick(v, i) if type(v) == "table" then return v[i] end return v end
@@ -86,20 +94,26 @@ function Stream:measure_roundtrip(o)
   if self.active then error("measure_roundtrip: the stream is running", 2) end
   local level = o.level or 0.5
   local rate = self.samplerate
+  -- PortAudio's figure widens the window; one over a second is not
+  -- believed (pipewire-jack's port latencies read as 2^33 - 2048 frames)
   local reported = self:roundtrip_frames()
-  local listen = math.floor((o.seconds or 0.25) * rate + 0.5) + reported + BURST
+  if reported > rate then reported = 0 end
+  local lead = math.floor(LEAD * rate + 0.5)
+  local listen = lead + math.floor((o.seconds or 0.25) * rate + 0.5) + reported + BURST
   local nout = pick(self.channels, 2)
   local values = burst_values(level)
-  local buf = ps.Buffer(BURST, nout, "float32")
+  local buf = ps.Buffer(lead + BURST, nout, "float32")
   for f = 1, BURST do
-    for c = 1, nout do buf:sample(f, c, values[f]) end
+    for c = 1, nout do buf:sample(lead + f, c, values[f]) end
   end
   local rec = self:playrec(buf, { frames = listen, pad = -1 })
   local at = M.find(rec, values)
+  if at and at < lead then at = nil end         -- before the burst was played: not it
   if not at then
     return nil, string.format("no sound came back within %.2f s: is the output connected to the input?",
-      listen / rate)
+      (listen - lead) / rate)
   end
+  at = at - lead
   measured[self] = at
   return at
 end

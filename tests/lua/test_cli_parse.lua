@@ -360,14 +360,28 @@ T.group("format_devices", function()
   local t = cli.format_devices(devs)
   local lines = {}
   for l in t:gmatch("[^\n]+") do lines[#lines + 1] = l end
-  T.eq(#lines, 6, "a header, one line per device, a legend")
+  T.eq(#lines, 8, "a header, a heading per host API, one line per device, a legend")
   T.ok(lines[1]:find("#", 1, true) and lines[1]:find("name", 1, true) and lines[1]:find("rate", 1, true), "the header")
-  T.ok(lines[2]:match("^%*%s+0%s+system%s+JACK%s+2%s+2%s+48000$"), "default input and output: *", lines[2])
-  T.ok(lines[3]:match("^%s+1%s+loopback%s+JACK%s+2%s+2%s+48000$"), "not a default: no mark", lines[3])
-  T.ok(lines[4]:match("^>%s+2%s+mic%s+ALSA%s+1%s+0%s+44100$"), "default input: >", lines[4])
-  T.ok(lines[5]:match("^<%s+3%s+speaker"), "default output: <", lines[5])
-  T.eq(lines[6], "> default input, < default output, * both", "the legend")
-  T.eq(lines[2]:find("system", 1, true), lines[3]:find("loopback", 1, true), "names are aligned")
+  T.eq(lines[2], "JACK", "a host API's heading (no -D prefix for a name it does not know)")
+  T.ok(lines[3]:match("^%*%s+0%s+system%s+2%s+2%s+48000$"), "default input and output: *", lines[3])
+  T.ok(lines[4]:match("^%s+1%s+loopback%s+2%s+2%s+48000$"), "not a default: no mark", lines[4])
+  T.eq(lines[5], "ALSA (-D alsa:NAME)", "the next host API's heading names its -D prefix")
+  T.ok(lines[6]:match("^>%s+2%s+mic%s+1%s+0%s+44100$"), "default input: >", lines[6])
+  T.ok(lines[7]:match("^<%s+3%s+speaker"), "default output: <", lines[7])
+  T.eq(lines[8], "> default input, < default output, * both", "the legend")
+  T.eq(lines[3]:find("system", 1, true), lines[6]:find("mic", 1, true), "names are aligned across groups")
+  -- with PortAudio's host API list: its order, full names, empty ones left out
+  local apis = { { index = 0, name = "ALSA" }, { index = 1, name = "OSS" },
+                 { index = 2, name = "JACK Audio Connection Kit" } }
+  for _, d in ipairs(devs) do
+    if d.hostapi_name == "JACK" then d.hostapi_name = "JACK Audio Connection Kit" end
+  end
+  local heads = {}
+  for l in cli.format_devices(devs, apis):gmatch("[^\n]+") do
+    if not l:find("%d") and not l:find("#", 1, true) and not l:find("default", 1, true) then heads[#heads + 1] = l end
+  end
+  T.eq(table.concat(heads, " | "), "ALSA (-D alsa:NAME) | JACK Audio Connection Kit (-D jack:NAME)",
+    "groups in PortAudio's host API order, each with its -D prefix; OSS (no devices) left out")
   T.ok(cli.format_devices({}):find("(no audio devices)", 1, true), "no devices")
 end)
 

@@ -68,7 +68,19 @@ T.ok(tostring(idx("alsa:")):find("no device name", 1, true), "a prefix with no n
 T.eq(idx("alc892"), 0, "words of a name, case-insensitive")
 T.ok(tostring(idx("hda")):find("matches several devices: 0 'HDA Intel PCH: ALC892 Analog (hw:0,0)' (ALSA)", 1, true),
   "several matches are listed with their host APIs")
-T.ok(tostring(idx("nosuch")):find("no device matches 'nosuch'", 1, true), "no match names the query")
+T.ok(tostring(idx("nosuch")):find("no device matches 'nosuch' (there are: 0 'HDA", 1, true),
+  "no match names the query, and with nothing near it lists every device")
+T.eq(idx("loopbak"), "no device matches 'loopbak' (near: 8 'loopback' (JACK Audio Connection Kit); 10 in all)",
+  "a typo: the near match is listed, not all ten")
+T.eq(idx("jack:sytem"), "no device of JACK Audio Connection Kit matches 'sytem' (near: 7 'system' "
+  .. "(JACK Audio Connection Kit); 3 in all)", "a typo after a prefix: near matches on that host API")
+T.ok(tostring(idx("alc893", "input")):find("(near: 0 'HDA Intel PCH: ALC892 Analog (hw:0,0)' (ALSA); 9 in all)", 1, true),
+  "a word of the name one letter off is near")
+T.ok(tostring(idx("pipe wire2")):find("near: 4 'pipewire' (ALSA)", 1, true), "a word held in a name is near")
+T.eq(dn.distance("loopback", "loopbak"), 1, "distance: one letter left out")
+T.eq(dn.prefix("ALSA") .. " " .. dn.prefix("JACK Audio Connection Kit") .. " " .. dn.prefix("Windows DirectSound"),
+  "alsa jack ds", "prefix: the shortest alias of a host API")
+T.eq(dn.prefix("Some Host"), nil, "prefix: none for a host API without an alias")
 T.ok(tostring(idx("  ")):find("empty", 1, true), "an empty name is refused")
 T.raises(function() dn.match(D, H, "x", "both") end, "bad argument #4 to 'match'", "a bad kind raises naming the argument")
 T.raises(function() dn.match(D, H, {}) end, "bad argument #3 to 'match'", "a bad query raises naming the argument")
@@ -91,9 +103,14 @@ local d, msg = dn.match(devs, apis, want[1], "input")
 T.ok(d, "real list: '" .. want[1] .. "' is found", msg)
 if d then
   T.eq(d.hostapi_name .. " / " .. d.name, want[2] .. " / " .. want[3], "real list: '" .. want[1] .. "' is that host API's device")
-  local s = ps.DuplexStream{ device = d.index, channels = 2 }
-  T.ok(s, "real list: a duplex stream opens on the device found")
+  T.eq(ps.device(want[1], "input").index, d.index, "ps.device('" .. want[1] .. "') finds it (ps.device uses devname)")
+  local s = ps.DuplexStream{ device = want[1], channels = 2 }
+  T.eq(s.device[1] .. "," .. s.device[2], d.index .. "," .. d.index,
+    "real list: a duplex stream opens on device = '" .. want[1] .. "'")
   s:close()
+  local ok, err = pcall(ps.DuplexStream, { device = want[1] .. "x" })
+  T.ok(not ok and tostring(err):find("x' (", 1, true) and tostring(err):find("'" .. want[3] .. "' (" .. want[2] .. ")", 1, true),
+    "a stream's device option with a typo: the error lists the device meant", tostring(err))
 end
 -- every real device is found by its own exact name under its host API prefix
 local prefix = { ALSA = "alsa", ["JACK Audio Connection Kit"] = "jack", OSS = "oss" }

@@ -41,7 +41,9 @@ check_eq "-l exits 0" "$rc" 0
 # device, where libasound2-plugins is installed, comes first).
 lp=$($PL -e 'print(require("pastream").device("loopback").index)')
 din=$($PL -e 'local ps = require "pastream" print(ps.device(nil, "input").index, ps.device(nil, "input").name)')
-check "-l lists loopback" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^ +$lp +loopback +JACK'" - "$out"
+check "-l lists loopback" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^ +$lp +loopback +2 +2 +48000$'" - "$out"
+check "-l groups the devices by host API: JACK's heading, then its devices" \
+  sh -c "printf '%s\n' \"\$1\" | sed -n '/^JACK Audio Connection Kit (-D jack:NAME)$/,/^[A-Z]/p' | grep -Eq '^ +$lp +loopback '" - "$out"
 check "-l marks the default input and output (${din#*	})" sh -c "printf '%s\n' \"\$1\" | grep -Eq '^\* +${din%%	*} +${din#*	} '" - "$out"
 check "-l explains the marks" contains "$out" "> default input, < default output, * both"
 check_eq "-l writes nothing on stderr" "$(cat "$tmp/e")" ""
@@ -89,10 +91,12 @@ usage_err "a missing input file" "input file '$tmp/missing.wav': No such file or
 : >"$tmp/x.raw"
 usage_err "RAW without rate, channels, encoding" "input file '$tmp/x.raw' is RAW: give its -r/--rate, -c/--channels, -e/--encoding" "$tmp/x.raw"
 usage_err "RAW without encoding" "input file '$tmp/x.raw' is RAW: give its -e/--encoding" -c1 -r48k "$tmp/x.raw"
-alldev=$($PL -e 'local t = {} for _, d in ipairs(require("pastream").devices()) do if d.max_input_channels > 0 then t[#t + 1] = string.format("%d %q", d.index, d.name):gsub("\"", "'"'"'") end end io.write(table.concat(t, ", "))')
+alldev=$($PL -e 'local t = {} for _, d in ipairs(require("pastream").devices()) do if d.max_input_channels > 0 then t[#t + 1] = string.format("%d %q (%s)", d.index, d.name, d.hostapi_name):gsub("\"", "'"'"'") end end io.write(table.concat(t, ", "))')
 usage_err "no such device" "-D/--device: no input device matches 'nosuch' (there are: $alldev)" -D nosuch null out.wav
 usage_err "no such device index" "-D/--device: no device 9" -D 9 null out.wav
-usage_err "an ambiguous device" "-D/--device: ' ' matches several input devices: $alldev" -D ' ' null out.wav
+usage_err "a blank device name" "-D/--device: an empty device name" -D ' ' null out.wav
+usage_err "a typo: the near device" "-D/--device: no input device matches 'loopbak' (near: $lp 'loopback' (JACK Audio Connection Kit); " -D loopbak null out.wav
+usage_err "a host API PortAudio lacks" "-D/--device: 'asio:loopback': PortAudio has no host API 'asio' here" -D asio:loopback null out.wav
 usage_err "too many channels" "-c/--channels: device 'loopback' has 2 input channels, 5 asked for" -D loopback -c5 null out.wav
 usage_err "a map out of range" "-m/--map: device 'loopback' has 2 input channels, 3 asked for" -D loopback -m 3 null out.wav
 usage_err "a map beyond -c" "-m/--map: device input 2 is out of range (-c/--channels is 1)" -D loopback -c1 -m 2 null out.wav
@@ -165,6 +169,8 @@ check_eq "duplex: the summary on stderr (not a terminal): counts, peaks, round t
 check "duplex: the summary's format" grep -Eq "$summary_re" "$tmp/e"
 check "duplex: the summary counts the frames" grep -q "^pastream: $N1 frames ($N1S s at 48000 Hz)" "$tmp/e"
 
+out=$($D duplex in out -D jack:loopback -n $N1 -o ${RT}s -p 2>"$tmp/e"); rc=$?
+check_eq "-D jack:loopback (a host API prefix): the recording is the playback, bit-exact" "$rc $out" "0 exact"
 out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p -m 2,1 2>"$tmp/e"); rc=$?
 check_eq "-m 2,1 on the playback swaps the channels" "$out" "swapped"
 out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p -m null -m 2,1 2>"$tmp/e"); rc=$?

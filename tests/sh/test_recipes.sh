@@ -166,6 +166,7 @@ playrec_align() {
 through_rig 3 playrec_align
 check_eq "playrec.lua --align exits 0" "$rc" 0
 check_eq "playrec.lua --align: the recording is what was played" "$got" true
+check "playrec.lua --align says the round trip is measured" contains "$out" "(round trip $RT frames, measured; PortAudio reports $RT)"
 playrec_late() {
   rm -f "$tmp/back2.wav"
   "$PL" scripts/playrec.lua "$tmp/noise.wav" "$tmp/back2.wav" -D loopback >/dev/null
@@ -212,13 +213,13 @@ check_eq "tone.lua -l 3 (above 0 dBFS) exits 2" "$rc" 2
 out=$("$PL" scripts/latency.lua -D loopback -n 2); rc=$?
 check_eq "latency.lua exits 0" "$rc" 0
 ms() { awk "BEGIN { printf \"%.2f\", $1 * 1000 / 48000 }"; }
-line="latency: $RT frames ($(ms $RT) ms); PortAudio reports $RT frames ($(ms $RT) ms)"
+line="latency: measured $RT frames ($(ms $RT) ms); PortAudio reports $RT frames ($(ms $RT) ms)"
 check_eq "latency.lua on loopback: $RT frames (one period), as PortAudio reports" "$out" \
   "$(printf '%s\n%s' "$line" "$line")"
 out=$("$PL" scripts/latency.lua -D loopback -b 512); rc=$?
 RT512=$((RT + 512))
 check "latency.lua -b 512 measures what PortAudio reports ($RT512 frames)" contains "$out" \
-  "latency: $RT512 frames ($(ms $RT512) ms); PortAudio reports $RT512 frames ($(ms $RT512) ms)"
+  "latency: measured $RT512 frames ($(ms $RT512) ms); PortAudio reports $RT512 frames ($(ms $RT512) ms)"
 out=$("$PL" scripts/latency.lua -D system); rc=$?
 check_eq "latency.lua with nothing connected exits 1" "$rc" 1
 check "... and says so" contains "$out" "no clear echo"

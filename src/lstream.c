@@ -347,11 +347,8 @@ static int optbool(lua_State *L, int t, const char *k, int def)
     return v;
 }
 
-/* s:configure{frames, pad, offset, loop, fatal_xruns, fill_gaps, meter,
- * until_eof}; omitted fields get their defaults (-1, 0, 0, false...).
- * until_eof: the transmit ring's producer calls set_eof at its end (the
- * Lua side's source functions do), so a dry ring before it is an underrun
- * rather than the end of the source. */
+/* s:configure{frames, pad, offset, loop, fatal_xruns, fill_gaps}; omitted
+ * fields get their defaults (-1, 0, 0, false, false, false). */
 static int stream_configure(lua_State *L)
 {
     ps_lstream *s = ps_checkstream(L, 1);
@@ -367,8 +364,7 @@ static int stream_configure(lua_State *L)
     r->fatal_xruns = optbool(L, 2, "fatal_xruns", 0);
     r->flags = (optbool(L, 2, "fill_gaps", 0) ? PS_FILL_GAPS : 0) |
                (optbool(L, 2, "meter", 0) ? PS_METER : 0) |
-               (optbool(L, 2, "quiet", 0) ? PS_QUIET : 0) |
-               (optbool(L, 2, "until_eof", 0) ? PS_UNTIL_EOF : 0);
+               (optbool(L, 2, "quiet", 0) ? PS_QUIET : 0);
     return 0;
 }
 
@@ -448,8 +444,8 @@ static void arm_run(ps_lstream *s)
     e->loop = r->loop;
     e->fatal_xruns = r->fatal_xruns;
     e->flags = r->flags;
-    if (e->txring && r->rd.disk)
-        e->flags |= PS_UNTIL_EOF;       /* a file's disk thread says where it ends */
+    if (e->txring && (r->rd.disk || r->tx_until_eof))
+        e->flags |= PS_UNTIL_EOF;       /* its producer says where it ends (set_eof) */
     r->flags &= ~PS_QUIET;
     if (e->rxring && !r->wr.disk)
         ps_ring_reset(e->rxring);       /* nothing left over from an earlier run */

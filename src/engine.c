@@ -110,6 +110,12 @@ void ps_engine_arm(ps_engine *e)
     e->txbuf_pos = 0;
     e->rxbuf_pos = 0;
     e->pad_left = e->pad;
+    /* pastream's frames do not count pad: the run is frames + pad long */
+    if (e->frames >= 0 && e->pad >= 0)
+        e->total = e->pad > INT64_MAX - e->frames ? INT64_MAX : e->frames + e->pad;
+    else
+        e->total = e->frames;
+    e->src_left = e->frames;
     e->offset_left = e->offset > 0 ? e->offset : 0;
     e->gap.pos = e->gap.count = 0;
     e->disk_pending = 0;
@@ -188,72 +194,101 @@ static void rx_copy(ps_engine *e, unsigned char *dst, const unsigned char *in, s
 
 /* Fill up to n frames of output from the source, then padding.  Returns
  * the number of frames of playback produced (source + pad); fewer than n
- * means playback ended (phase DONE) or the ring underran (*underrun). */
+ * means playback ended (phase DONE) or it cannot go on (*underrun: the
+ * ring underran, or the source ended before frames: then phase DONE). */
 static size_t tx_fill(ps_engine *e, unsigned char *out, size_t n, bool *underrun)
 {
     size_t got = 0;
     *underrun = false;
     while (got < n && e->phase != PS_PHASE_DONE) {
         if (e->phase == PS_PHASE_SOURCE) {
+            /* the source phase lasts frames frames (pastream's frames: pad
+             * comes after them), or until the source ends when frames < 0 */
+            if (e->src_left == 0) {
+                e->phase = PS_PHASE_PAD;
+                continue;
+            }
+            size_t want = n - got, k;
+            if (e->src_left > 0 && (int64_t)want > e->src_left)
+                want = (size_t)e->src_left;
+            bool ended = false;
             if (e->txbuf) {
                 int64_t avail = e->txbuf_frames - e->txbuf_pos;
                 if (avail <= 0) {
-                    if (e->loop && e->txbuf_frames > 0)
+                    if (e->loop && e->txbuf_frames > 0) {
                         e->txbuf_pos = 0;
-                    else
-                        e->phase = PS_PHASE_PAD;
-                    continue;
+                        continue;
+                    }
+                    ended = true;
+                    k = 0;
+                } else {
+                    k = (size_t)avail < want ? (size_t)avail : want;
+                    size_t fb = (size_t)e->tx_channels * e->out_ss;
+                    tx_copy(e, out, got, e->txbuf + (size_t)e->txbuf_pos * fb, k);
+                    e->txbuf_pos += (int64_t)k;
+                    bump64(&e->tx_frames, (int64_t)k);
                 }
-                size_t k = (size_t)avail < n - got ? (size_t)avail : n - got;
-                size_t fb = (size_t)e->tx_channels * e->out_ss;
-                tx_copy(e, out, got, e->txbuf + (size_t)e->txbuf_pos * fb, k);
-                e->txbuf_pos += (int64_t)k;
-                got += k;
-                bump64(&e->tx_frames, (int64_t)k);
             } else if (e->txring) {
                 void *p1, *p2;
                 size_t n1, n2;
                 if (e->tx_debt > 0) {
                     /* PS_TX_CLOCKED: frames whose time has passed (silence
                      * played in their place) are dropped as they come */
-                    size_t k = ps_ring_read_regions(e->txring, (size_t)e->tx_debt, &p1, &n1, &p2, &n2);
-                    ps_ring_read_advance(e->txring, k);
-                    e->tx_debt -= (int64_t)k;
+                    size_t d = ps_ring_read_regions(e->txring, (size_t)e->tx_debt, &p1, &n1, &p2, &n2);
+                    ps_ring_read_advance(e->txring, d);
+                    e->tx_debt -= (int64_t)d;
                 }
-                size_t k = e->tx_debt > 0 ? 0
-                         : ps_ring_read_regions(e->txring, n - got, &p1, &n1, &p2, &n2);
+                k = e->tx_debt > 0 ? 0 : ps_ring_read_regions(e->txring, want, &p1, &n1, &p2, &n2);
                 if (k == 0) {
                     /* eof is published after the last write, so once it is
                      * seen, an empty ring really is the end. */
                     if (atomic_load_explicit(&e->tx_eof, memory_order_acquire)) {
                         if (ps_ring_read_available(e->txring) == 0)
-                            e->phase = PS_PHASE_PAD;
-                        continue;
-                    }
-                    /* keep-alive, as in pastream: with frames < 0 and
-                     * pad < 0 a dry ring plays silence until data comes */
-                    if ((e->flags & (PS_FILL_GAPS | PS_TX_CLOCKED)) || (e->frames < 0 && e->pad < 0)) {
-                        tx_silence(e, out, got, n - got);
-                        bump64(&e->tx_lost, (int64_t)(n - got));
+                            ended = true;
+                        else
+                            continue;
+                    } else if ((e->flags & (PS_FILL_GAPS | PS_TX_CLOCKED)) || (e->frames < 0 && e->pad < 0)) {
+                        /* keep-alive, as in pastream: with frames < 0 and
+                         * pad < 0 a dry ring plays silence until data comes;
+                         * PS_TX_CLOCKED owes the ring the frames it skips */
+                        tx_silence(e, out, got, want);
+                        bump64(&e->tx_lost, (int64_t)want);
                         if (e->flags & PS_TX_CLOCKED)
-                            e->tx_debt += (int64_t)(n - got);
-                        got = n;
+                            e->tx_debt += (int64_t)want;
+                        k = want;
+                    } else if (!(e->flags & PS_UNTIL_EOF)) {
+                        /* a ring the script writes itself has ended when it
+                         * runs dry, as pastream's ring does ("autoframes") */
+                        ended = true;
+                    } else {
+                        *underrun = true;   /* its producer fell behind */
                         break;
                     }
+                } else {
+                    tx_copy(e, out, got, p1, n1);
+                    if (n2)
+                        tx_copy(e, out, got + n1, p2, n2);
+                    ps_ring_read_advance(e->txring, k);
+                    bump64(&e->tx_frames, (int64_t)k);
+                }
+            } else {
+                /* No playback source: the output plays silence. */
+                tx_silence(e, out, got, want);
+                k = want;
+            }
+            if (ended) {
+                if (e->frames >= 0 && e->pad >= 0) {
+                    /* the source ended before frames */
+                    e->phase = PS_PHASE_DONE;
                     *underrun = true;
                     break;
                 }
-                tx_copy(e, out, got, p1, n1);
-                if (n2)
-                    tx_copy(e, out, got + n1, p2, n2);
-                ps_ring_read_advance(e->txring, k);
-                got += k;
-                bump64(&e->tx_frames, (int64_t)k);
-            } else {
-                /* No playback source: the output plays silence. */
-                tx_silence(e, out, got, n - got);
-                got = n;
+                e->phase = PS_PHASE_PAD;
+                continue;
             }
+            got += k;
+            if (e->src_left > 0)
+                e->src_left -= (int64_t)k;
         } else {   /* PS_PHASE_PAD */
             if (e->pad_left < 0) {
                 tx_silence(e, out, got, n - got);
@@ -488,8 +523,8 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
         return end_run(e, PS_XRUN, done, paAbort);
     }
 
-    if (e->frames >= 0 && (int64_t)n > e->frames - done)
-        n = (size_t)(e->frames - done);
+    if (e->total >= 0 && (int64_t)n > e->total - done)
+        n = (size_t)(e->total - done);
 
     played = n;
     if (out) {
@@ -517,9 +552,9 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
 
     if (underrun)
         return end_run(e, PS_BUFFER_EMPTY, done, paAbort);
-    if (e->phase == PS_PHASE_DONE && e->frames >= 0 && done < e->frames)
+    if (e->phase == PS_PHASE_DONE && e->total >= 0 && done < e->total)
         return end_run(e, PS_BUFFER_EMPTY, done, paAbort);
-    if (e->phase == PS_PHASE_DONE || (e->frames >= 0 && done >= e->frames))
+    if (e->phase == PS_PHASE_DONE || (e->total >= 0 && done >= e->total))
         return end_run(e, PS_COMPLETE, done, paComplete);
     /* wake[0] is the Lua side: it needs every block only when it moves
      * frames itself (a source, a sink, chunks). */

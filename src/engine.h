@@ -7,19 +7,24 @@
  * Everything the other threads may read while it runs is atomic.
  *
  * Stream semantics (the contract kept with the Python pastream):
- *   frames  how many frames the stream runs; < 0: until the playback source
- *           (and its padding) ends, or forever when there is no playback.
- *   pad     zero frames played after the source ends; pad < 0 with
- *           frames >= 0 pads out to exactly frames; with frames < 0 too it
- *           pads forever.
+ *   frames  frames of playback taken from the source; < 0: until the source
+ *           ends.  Without playback: frames of the run (< 0: forever).
+ *   pad     zero frames played after them: the run is frames + pad long.
+ *           pad < 0 with frames >= 0 pads out to exactly frames (a source
+ *           that ends early is followed by silence); with frames < 0 too it
+ *           pads forever, and a ring that runs dry plays silence until data
+ *           comes again (keep-alive).
  *   offset  input frames dropped from the start of the recording; they count
- *           towards frames (frames is the stream's clock, as in playrec).
+ *           towards the run (the stream's clock, as in playrec): a bounded
+ *           run records frames + pad - offset.
  *   loop    a flat playback buffer restarts at its end, seamlessly; a ring
  *           source loops by its producer writing it again.
- * A ring source that runs empty before its producer said end-of-stream is an
- * underrun: BufferEmpty (or silence counted in tx_lost, with PS_FILL_GAPS).
- * Playback (source and padding) that ends before frames does so too.  A full
- * receive ring is BufferFull (or frames counted in rx_lost, PS_FILL_GAPS). */
+ * A source that ends before frames (pad >= 0) is BufferEmpty.  When a ring
+ * source has ended: at its producer's end-of-stream (tx_eof), and, as in
+ * pastream, when it runs dry, unless PS_UNTIL_EOF says its producer
+ * announces its end: then running dry before it is an underrun, BufferEmpty
+ * (or silence counted in tx_lost, with PS_FILL_GAPS).  A full receive ring
+ * is BufferFull (or frames counted in rx_lost, PS_FILL_GAPS). */
 #ifndef PS_ENGINE_H
 #define PS_ENGINE_H
 
@@ -54,11 +59,14 @@ enum { PS_FILL_GAPS = 1,      /* flags: count lost frames instead of aborting */
        PS_METER = 2,          /*        keep per-channel peak levels */
        PS_QUIET = 4,          /*        wake wake[0] (Lua) only when the run ends:
                                         nothing there moves frames */
-       PS_TX_CLOCKED = 8 };   /*        the transmit ring's frame i plays at stream
+       PS_TX_CLOCKED = 8,     /*        the transmit ring's frame i plays at stream
                                         frame i: a dry ring plays silence (counted
                                         in tx_lost) and the frames that come too
                                         late for it are dropped, so a fixed
                                         through latency stays fixed (s:process) */
+       PS_UNTIL_EOF = 16 };   /*        the tx ring's producer sets tx_eof at its
+                                        end (a Lua source, a file's disk thread):
+                                        a dry ring before that is an underrun */
 
 enum { PS_PHASE_SOURCE, PS_PHASE_PAD, PS_PHASE_DONE };
 
@@ -105,6 +113,8 @@ typedef struct ps_engine {
 
     /* --- callback-owned state */
     int phase;
+    int64_t total;                      /* frames of the run (frames + pad), < 0: no end */
+    int64_t src_left;                   /* frames left in the source phase (< 0: no limit) */
     int64_t txbuf_pos, pad_left, offset_left, rxbuf_pos;
     ps_gap gap;                         /* a gap not yet announced (count 0: none) */
     int64_t disk_pending;               /* frames moved since the disk threads' last wake */

@@ -462,6 +462,8 @@ static void arm_run(ps_lstream *s)
     e->loop = r->loop;
     e->fatal_xruns = r->fatal_xruns;
     e->flags = r->flags;
+    if (e->txring && (r->rd.disk || r->tx_until_eof))
+        e->flags |= PS_UNTIL_EOF;       /* its producer says where it ends (set_eof) */
     r->flags &= ~PS_QUIET;
     if (e->rxring && !r->wr.disk)
         ps_ring_reset(e->rxring);       /* nothing left over from an earlier run */

@@ -73,6 +73,8 @@ typedef struct run_spec {
     int has_txmap, rx_channels;   /* has_txmap 2: the mono-file map; rx_channels 0: all inputs */
     int64_t frames, pad, offset;
     bool loop, fatal_xruns;
+    bool tx_until_eof;            /* tx's producer calls set_eof at its end: running
+                                     dry before it is an underrun (open_txring) */
     int flags;                    /* PS_FILL_GAPS, PS_METER, PS_QUIET (one run only) */
 } run_spec;
 

@@ -131,8 +131,11 @@ static void open_ring(lua_State *L, ring_side *r, lua_Integer frames, int channe
     r->channels = channels;
 }
 
-/* s:open_txring(frames, channels): the playback source becomes a ring that
- * Lua or a disk thread fills (s:write).  frames is a power of two. */
+/* s:open_txring(frames, channels [, until_eof]): the playback source becomes
+ * a ring that Lua or a disk thread fills (s:write).  frames is a power of
+ * two.  until_eof: its producer calls set_eof at its end, so running dry
+ * before that is an underrun (BufferEmpty); without it a dry ring is the
+ * end of the source, as pastream's ring is. */
 static int stream_open_txring(lua_State *L)
 {
     ps_lstream *s = ps_checkstream(L, 1);
@@ -143,6 +146,7 @@ static int stream_open_txring(lua_State *L)
     luaL_argcheck(L, ch >= 1 && ch <= PS_MAXCH, 3, "channels out of range");
     ps_stream_finish_file(s, &s->run.rd, 0);       /* its reader must not outlive the ring */
     open_ring(L, &s->run.tx, luaL_checkinteger(L, 2), (int)ch, s->params.format[1]);
+    s->run.tx_until_eof = lua_toboolean(L, 4);
     return 0;
 }
 
@@ -192,6 +196,7 @@ static int stream_close_rings(lua_State *L)
         ps_stream_finish_file(s, &s->run.rd, 0);
         ps_mem_unref(s->run.tx.mem);
         s->run.tx.mem = NULL;
+        s->run.tx_until_eof = false;
     }
     if (strcmp(which, "tx") != 0) {
         ps_stream_finish_file(s, &s->run.wr, 1);

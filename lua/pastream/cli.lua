@@ -457,17 +457,19 @@ frames, duration and size, as soxi does, and exit]] },
   { heading = "playback/record options" },
   { nil, "buffersize", "N", [[ring buffer frames between the device and the files,
 a power of two (default 65536, also written 64K)]], parse = function(v) return cli.parse_size(v, true) end },
-  { "d", "duration", "TIME", [[stop after TIME, an input shorter than that ending
-in silence (as sox does); -1 (default): at the end
-of the input, or at Ctrl-C when only recording]], parse = time_value(true) },
+  { "d", "duration", "TIME", [[play TIME of the input (record TIME when only
+recording); without -p an input shorter than that
+ends in silence (as sox does); -1 (default): to the
+end of the input, or Ctrl-C when only recording]], parse = time_value(true) },
   { "n", "frames", "N", "the same as a frame count: 480k is 480000 frames", parse = cli.parse_frames },
   { "o", "offset", "TIME", [[drop TIME from the start of the recording (e.g. the
-round-trip latency), counted in the duration]], parse = time_value(false) },
+round-trip latency), counted in the run]], parse = time_value(false) },
   { "v", "volume", "FACTOR", [[scale the playback by FACTOR (0.5, 2) or decibels
 (-6dB); what passes full scale is clipped, and
 the summary counts it]], parse = single(function(v) return cli.volume(v) end, "volume") },
-  { "p", "pad", "TIME", [[play TIME of silence after the input; with no value,
-pad out to the duration (forever without one)]], parse = time_value(true), optional = true },
+  { "p", "pad", "TIME", [[play TIME of silence after the input, or after its
+-d/-n part: the run lasts both (as in pastream);
+with no value, pad out to -d (forever without it)]], parse = time_value(true), optional = true },
   { nil, "loop", nil, "play the input again and again" },
   { nil, "process", "SCRIPT", [[run the Lua chunk SCRIPT's function on the audio:
 file to device when playing a file, else device
@@ -1427,8 +1429,9 @@ local function run(ps, o, env, state)
   -- -d/-n longer than the input: silence to the end, as sox does (a
   -- user who asks for 2 s gets 2 s), unless -p says otherwise
   if p.playing and frames >= 0 and not o.pad and not o.loop then pad = -1 end
-  if p.recording and frames >= 0 and offset > frames then
-    usage_error("-o/--offset (%d frames) is longer than the duration (%d frames)", offset, frames)
+  if p.recording and frames >= 0 and offset > frames + math.max(pad, 0) then
+    usage_error("-o/--offset (%d frames) is longer than the duration (%d frames)", offset,
+      frames + math.max(pad, 0))
   end
   -- --align: measure the round trip (a short burst through the device),
   -- then drop that much from the front of the recording and play that
@@ -1439,8 +1442,8 @@ local function run(ps, o, env, state)
     if not rt then runtime_error("--align: %s", why) end
     state.roundtrip = rt
     offset = offset + rt
-    if frames >= 0 then frames = frames + rt
-    elseif pad >= 0 then pad = pad + rt end
+    if pad >= 0 then pad = pad + rt             -- (-d/-n do not count -p)
+    elseif frames >= 0 then frames = frames + rt end
   end
   -- The total in seconds.  A file at another rate is converted to the
   -- device's (libsamplerate, in the disk thread): its length is in its
@@ -1450,7 +1453,7 @@ local function run(ps, o, env, state)
     state.resampled = { from = file_rate, to = rate, frames = p.info.frames }
   end
   state.to_end = frames < 0 and not o.loop      -- the run ends with the input
-  if frames >= 0 then state.total = frames / rate
+  if frames >= 0 then state.total = (frames + math.max(pad, 0)) / rate   -- -p after -d/-n
   elseif p.playing and p.info.frames and p.info.frames >= 0 and not o.loop and pad >= 0 then
     state.total = p.info.frames / (file_rate or rate) + pad / rate
   end

@@ -265,7 +265,7 @@ function run.install(ps)
     fill = math.min(fill, frames)
     local block = o.blocksize or math.max(256, fill // 2)
     self:set_txbuffer(nil)
-    self:open_txring(frames, ch)
+    self:open_txring(frames, ch, true)   -- the pump calls set_eof at its end
     st.source = { fn = fn, block = block, buf = ps.Buffer(block, ch, fmt), fill = fill, room = frames }
   end
 
@@ -530,9 +530,12 @@ function run.install(ps)
   -- play, record, playrec
   -------------------------------------------------------------------------
 
-  -- Frames the recording of a run will hold, or nil when unbounded.
+  -- Frames the recording of a run will hold, or nil when unbounded.  As in
+  -- pastream, frames does not count pad: a run is frames + pad long (pad
+  -- < 0 pads out to frames), and offset counts in it.
   local function record_length(frames, offset, source_frames, pad)
-    if frames and frames >= 0 then return math.max(0, frames - offset) end
+    pad = pad or 0
+    if frames and frames >= 0 then return math.max(0, frames + math.max(pad, 0) - offset) end
     if source_frames and pad >= 0 then return math.max(0, source_frames + pad - offset) end
     return nil
   end
@@ -743,9 +746,10 @@ function run.install(ps)
     check_counts(o, 2)
     local offset = o.offset or 0
     no_playback(self, st)
-    local out = set_recording(self, st, o, record_length(o.frames, offset))
+    local out = set_recording(self, st, o, record_length(o.frames, offset, nil, o.pad))
     local ro = run_opts(o)
-    if ro.frames < 0 and out then ro.frames = out:frames() + offset end
+    -- a Buffer to fill and no frames: the run fills it (as pastream: len(out) + offset)
+    if ro.frames < 0 and out then ro.frames = math.max(0, out:frames() + offset - math.max(ro.pad, 0)) end
     before_start(self, st, self.configure, self, ro)
     return start_and_maybe_wait(self, st, o, out)
   end

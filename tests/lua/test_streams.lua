@@ -14,18 +14,21 @@ local function source(n)
   return b
 end
 
--- The model: what the stream plays at frame t (0-based) and how long it runs.
+-- The model: what the stream plays at frame t (0-based) and how long it
+-- runs.  As in pastream, frames counts the source's frames and pad the
+-- silence after them: the run is frames + pad (pad < 0: frames).
 local function model(n, o)
   local frames, pad = o.frames or -1, o.pad or 0
   local played = function(t)
+    if frames >= 0 and t >= frames then return nil end
     if o.loop then return t % n end
     if t < n then return t end
   end
   local total, err
   if frames >= 0 then
-    total = frames
-    if not o.loop and pad >= 0 and n + pad < frames then
-      total, err = n + pad, "BufferEmpty"
+    total = frames + math.max(pad, 0)
+    if not o.loop and pad >= 0 and n < frames then
+      total, err = n, "BufferEmpty"      -- the source ended before frames
     end
   else
     total = n + pad     -- (pad >= 0 here: the table has no unbounded case)
@@ -69,7 +72,10 @@ local cases = {
   { 4800,  4800,   nil,  nil },            -- source ends exactly at frames
   { 4800,  3000,   nil,  nil },            -- frames cuts the source short
   { 4800,  3000,   -1,   1000 },           -- ... with an offset
-  { 4800,  6000,   500,  nil },            -- source + pad ends before frames: BufferEmpty
+  { 4800,  6000,   500,  nil },            -- source ends before frames (pad or not): BufferEmpty
+  { 4800,  3000,   1000, nil },            -- 3000 frames of the source, then 1000 of pad
+  { 4800,  256,    4800, 64 },             -- frames + pad - offset recorded
+  { 1000,  2500,   300,  nil, true },      -- looped frames, then the pad
   { 4800,  6000,   nil,  nil },            -- no pad, frames too long: BufferEmpty
   { 4801,  20000,  nil,  7, true },        -- loop with a length that divides nothing
   { 1000,  10000,  nil,  nil, true },      -- many loop seams

@@ -1,7 +1,8 @@
 -- Keep-alive playback as in pastream (issue 17, point 4): with frames < 0
 -- and pad < 0, a stream fed from a ring plays silence whenever the ring is
 -- dry and resumes as soon as data comes; pad = -1 alone used to abort with
--- BufferEmpty.
+-- BufferEmpty.  And where a dry ring ends a run (pastream's autoframes) and
+-- where it is an underrun.
 package.path = "tests/?.lua;" .. package.path
 local T = require "tap"
 local ps = require "pastream"
@@ -48,6 +49,34 @@ T.group("a Lua source that has nothing for a while", function()
   ps.sleep(1.5)
   T.eq(s:error(), nil, "a slow producer with pad = -1 causes no BufferEmpty")
   s:abort()
+end)
+
+-- pastream ends a run whose ring runs dry (with frames < 0 and pad >= 0:
+-- the pad, then the end).  A source function says where it ends, so its
+-- ring running dry before that is its producer falling behind: an error,
+-- never a playback cut short without a word.
+T.group("a source function that falls behind is BufferEmpty, pad or not", function()
+  local s <close> = ps.OutputStream{ device = "loopback" }
+  local calls = 0
+  local ok, err = pcall(s.play, s, function(b)
+    calls = calls + 1
+    if calls == 4 then ps.sleep(0.5) end     -- late, far past the ring's fill
+    b:fill(0.1)
+  end, { frames = -1, pad = 48000, source = { fill = 1024, blocksize = 512 } })
+  T.ok(not ok and ps.is(err, ps.BufferEmpty), "BufferEmpty, not the pad and a quiet end", err)
+  T.ok(tostring(err):find("ran dry", 1, true), "it says the source ran dry", err)
+end)
+
+T.group("a ring the script writes ends where it runs dry (pastream's autoframes)", function()
+  local s <close> = ps.OutputStream{ device = "loopback" }
+  s:open_txring(4096)
+  s:configure{ frames = -1, pad = 2400 }
+  s:write(ramp(1000, 0))
+  s:start()
+  local ok, err = pcall(s.wait, s, 5)
+  T.ok(ok and err == true, "the run ends by itself", err)
+  T.eq(s.frame_count, 1000 + 2400, "after the ring's 1000 frames and the pad")
+  T.eq(s.tx_frames, 1000, "tx_frames")
 end)
 
 T.group("pad >= 0 keeps pastream's end", function()

@@ -182,6 +182,13 @@ out=$($D duplex in out -D loopback -n $N1 -o ${RT}s -p -q 2>"$tmp/e"); rc=$?
 check_eq "-q: still exact" "$out" "exact"
 check_eq "-q: nothing on stderr" "$(cat "$tmp/e")" ""
 
+# -p TIME comes after the -d/-n part of the input, as pastream's pad comes
+# after its frames: the round trip as pad and offset lines it up.
+out=$($D duplex in out -D loopback -n 48000 -o ${RT}s -p ${RT}s 2>"$tmp/e"); rc=$?
+check_eq "-n 48000 -p RTs -o RTs: exit 0" "$rc" 0
+check_eq "... the recording is the 48000 frames played, bit-exact" "$out" "exact"
+check "... the run lasts both: 48000 + RT frames" grep -q "^pastream: $N1 frames" "$tmp/e"
+
 out=$($D record null out -D loopback -d 0.5 2>"$tmp/e"); rc=$?
 check_eq "record -d 0.5: exit 0" "$rc" 0
 check "record -d 0.5: 24000 frames, 2 channels" contains "$out" "frames 24000 channels 2"
@@ -210,6 +217,9 @@ check "... -m 1:3 needs a third output" grep -q "^pastream: -m/--map: device 'lo
 FRAMES=4800 $D play in -D loopback -p -d 0.2 2>"$tmp/e"; rc=$?
 check_eq "play, pad out to -d: exit 0" "$rc" 0
 check "play, pad out to -d: 9600 frames" grep -q '^pastream: 9600 frames' "$tmp/e"
+FRAMES=4800 $D play in -D loopback -n 2400 -p 1200s 2>"$tmp/e"; rc=$?
+check_eq "play -n 2400 -p 1200s: exit 0" "$rc" 0
+check "... 2400 frames of the input, then 1200 of silence: 3600 frames" grep -q '^pastream: 3600 frames' "$tmp/e"
 FRAMES=4800 $D play in -D loopback --loop -n 12000 2>"$tmp/e"; rc=$?
 check "--loop -n 12000: 12000 frames" grep -q '^pastream: 12000 frames' "$tmp/e"
 FRAMES=4800 $D play in -D loopback -d 0.2 2>"$tmp/e"; rc=$?

@@ -70,6 +70,21 @@ function T.tmpdir()
   return dir, function(name) return dir .. "/" .. name end
 end
 
+-- The host the test runs on, as an absolute path, for the children a test
+-- starts: PASTREAM_LUA (tests/run.sh sets it for the sanitizer builds),
+-- else this very program when it is pastream-lua (not valgrind's tool,
+-- say), else ./pastream-lua.
+function T.host()
+  local uv = require "luv"
+  local host = os.getenv("PASTREAM_LUA")
+  if not host then
+    local a, e = arg and arg[-1], uv.exepath()
+    host = a and a:match("pastream%-lua$") and a or e and e:match("pastream%-lua$") and e or "./pastream-lua"
+  end
+  if host:sub(1, 1) ~= "/" then host = uv.cwd() .. "/" .. host end
+  return host
+end
+
 function T.rmtree(dir)
   os.execute("rm -rf '" .. dir .. "'")
 end

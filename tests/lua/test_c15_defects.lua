@@ -12,12 +12,8 @@ local ps = require "pastream"
 local uv = require "luv"
 
 local top = uv.cwd()
-local PL = arg and arg[-1] and arg[-1]:match("pastream%-lua$") and arg[-1] or "./pastream-lua"
-if PL:sub(1, 1) ~= "/" then PL = top .. "/" .. PL end
-local dir = os.tmpname()
-os.remove(dir)
-assert(uv.fs_mkdir(dir, 493))
-local function P(name) return dir .. "/" .. name end
+local PL = T.host()
+local dir, P = T.tmpdir()
 
 local function ramp(n, ch)
   local b = ps.Buffer(n, ch or 2)
@@ -241,5 +237,5 @@ G("12", "a recording into an integer file dithers only when asked", function()
   T.eq(far, 0, "within one LSB")
 end)
 
-os.execute("rm -rf '" .. dir .. "'")
+T.rmtree(dir)
 T.done()

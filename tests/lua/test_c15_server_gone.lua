@@ -14,11 +14,7 @@ package.path = "tests/?.lua;" .. package.path
 local T = require "tap"
 local uv = require "luv"
 
-local HOST = os.getenv("PASTREAM_LUA")
-if not HOST then
-  HOST = uv.exepath()
-  if not HOST or not HOST:match("pastream%-lua$") then HOST = "./pastream-lua" end
-end
+local HOST = T.host()
 local BUILD = os.getenv("PS_BUILD") or "build"
 local RIG = string.format("gone-%d", math.tointeger(uv.os_getpid()))
 local TIMEOUT = 20

@@ -29,12 +29,8 @@ local PREAMBLE = 1.0          -- pastream's PREAMBLE (0x7FFFFFFF), as float32
 local PREAMBLESIZE = 4096
 
 local top = uv.cwd()
-local PL = arg and arg[-1] and arg[-1]:match("pastream%-lua$") and arg[-1] or "./pastream-lua"
-if PL:sub(1, 1) ~= "/" then PL = top .. "/" .. PL end
-local dir = os.tmpname()
-os.remove(dir)
-assert(uv.fs_mkdir(dir, 493))
-local function P(name) return dir .. "/" .. name end
+local PL = T.host()
+local dir, P = T.tmpdir()
 
 -- A reproducible noise generator (pastream's randstream with a seed): each
 -- call gives the next sample, a 24-bit value in [-1, 1), never PREAMBLE.
@@ -429,5 +425,5 @@ T.group("test_frames_raises_underflow", function()
   T.ok(tostring(err):find("after 8192 of 9000 frames", 1, true), "after the 8192 frames there were", err)
 end)
 
-os.execute("rm -rf '" .. dir .. "'")
+T.rmtree(dir)
 T.done()

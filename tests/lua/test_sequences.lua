@@ -45,14 +45,8 @@ local SHRINK_TOTAL = env_num("PS_SEQ_SHRINK_TOTAL", 60)
 local FAULT_EVERY = env_num("PS_SEQ_FAULT_EVERY", 8)
 local TIMEOUT = env_num("PS_SEQ_TIMEOUT", 20)
 local ONLY = os.getenv("PS_SEQ_STEPS")
--- The children run the host this test runs on (PASTREAM_LUA, as tests/run.sh
--- sets it for the sanitizer builds), else this very program, unless that is
--- not pastream-lua (valgrind's tool, say: then ./pastream-lua).
-local HOST = os.getenv("PASTREAM_LUA")
-if not HOST then
-  HOST = uv.exepath()
-  if not HOST or not HOST:match("pastream%-lua$") then HOST = "./pastream-lua" end
-end
+-- The children run the host this test runs on (tests/tap.lua's T.host).
+local HOST = T.host()
 local BUILD = os.getenv("PS_BUILD") or "build"
 local SELF = arg[0]
 

@@ -17,14 +17,17 @@ _pastream_options()
     printf '%s\n' "$_pastream_opts"
 }
 
-# Device names from the table `pastream -l` prints: the "name" column runs
-# from the header's "name" to its "host API" (names may hold spaces).
+# Device names from the table `pastream -l` prints, grouped under a line
+# per host API: a device's line is its mark and index up to the header's
+# "name" column, then the name (it may hold spaces), then in, out and rate.
 _pastream_devices()
 {
     "$1" -l 2>/dev/null | awk '
-        /^ *# +name +host API/ { from = index($0, "name"); to = index($0, "host API"); next }
-        from && /^[><] default|^\(no audio devices\)/ { exit }
-        from { s = substr($0, from, to - from); sub(/ +$/, "", s); if (s != "") print s }'
+        /^ *# +name +in +out +rate/ { from = index($0, "name"); next }
+        from && /^[><*] default|^\(no audio devices\)/ { exit }
+        from && substr($0, 1, from - 1) ~ /^[><* ] *[0-9]+ +$/ {
+            s = substr($0, from); sub(/ +[0-9]+ +[0-9]+ +[^ ]+$/, "", s); sub(/ +$/, "", s)
+            if (s != "") print s }'
 }
 
 _pastream()

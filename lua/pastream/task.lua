@@ -393,7 +393,10 @@ end
 function task.main(fn, ...)
   install_signals()
   local h = task.spawn(fn, ...)
-  main_task = main_task or h
+  -- the script is the main task: the first one, or the next once that has
+  -- ended (pastream-lua -e CODE SCRIPT runs CODE, then SCRIPT, each with
+  -- task.main), so that a signal is an error where the script waits
+  if not main_task or main_task.state ~= "running" then main_task = h end
   task.run()
 end
 

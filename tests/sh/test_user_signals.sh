@@ -62,6 +62,16 @@ check_eq "the error is Interrupted, SIGINT" "$(sed -n 2p "$tmp/out")" \
 check_eq "the code after the pcall ran, the stream was stopped" "$(sed -n 3p "$tmp/out")" "$(printf 'cleanup ran\ttrue')"
 check "the file is there" test -f "$tmp/rec.wav"
 
+# the same after a command-line chunk: pastream-lua -e CODE SCRIPT runs
+# CODE, then SCRIPT, each as the main task (make gcstress runs every test
+# so: the signal was the host's exit 130, never an error in the script)
+rm -f "$tmp/out" "$tmp/rec.wav"
+$PL -e 'EARLIER = true' "$tmp/pcall.lua" "$tmp/rec.wav" >"$tmp/out" 2>"$tmp/err" &
+signal INT $!
+check_eq "after -e CODE: the script catches the signal and exits 0" "$rc" 0
+check_eq "... an Interrupted error where it waits" "$(sed -n 2p "$tmp/out")" \
+  "$(printf 'false\tInterrupted\tSIGINT\ttrue\tinterrupted (SIGINT)')"
+
 # plain lua5.4: the same error, in the main chunk
 # (lua5.4 itself is not built with a sanitizer, so it loads the plain
 # build's core even when PS_BUILD names a sanitizer build)

@@ -176,6 +176,27 @@ T.group("misuse", function()
   T.ok(ok and info.chunks == 1 and e.closed, "a body that closes its stream ends the run (" .. tostring(info) .. ")")
 end)
 
+T.group("process on a closed stream, on a running one, and from its own body", function()
+  local c = ps.DuplexStream{ device = "loopback", channels = 2 }
+  c:close()
+  T.raises(function() c:process(function() end, { chunksize = 256 }) end, "closed", "a closed stream: a clear error")
+  local r <close> = ps.DuplexStream{ device = "loopback", channels = 2 }
+  r:play(ps.Buffer(48000, 2), { blocking = false })
+  T.raises(function() r:process(function() end, { chunksize = 256 }) end,
+    "cannot process while the stream is running", "a running stream: refused")
+  r:stop()
+  local inner
+  local ok, err = pcall(r.process, r, function()
+    local iok, ierr = pcall(r.process, r, function() end, { chunksize = 256 })
+    inner = iok and "ran" or tostring(ierr)
+    return false
+  end, { chunksize = 256 })
+  T.ok(ok and inner and inner:find("cannot process while the stream is running", 1, true),
+    "from its own body: refused, and the outer run ends normally (" .. tostring(inner or err) .. ")")
+  local info = r:process(function() return false end, { chunksize = 256 })
+  T.eq(info.chunks, 1, "... and the stream processes again afterwards")
+end)
+
 T.group("SIGINT while processing: an Interrupted error where the script waits", function()
   -- the signal comes from the body itself, at its third chunk: then the
   -- run is surely under way, however slowly this host starts it (a timer

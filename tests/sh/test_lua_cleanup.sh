@@ -57,7 +57,10 @@ local ps = require "pastream"
 local s = ps.InputStream{ device = "loopback" }
 local n = 0
 s:record{ out = function(b) n = n + b:frames() end, blocking = false }
-ps.sleep(0.2)
+-- close once the sink has run (a slow host, ASan at a long period, may
+-- take longer than any fixed sleep), with a hang guard
+local t0 = os.time()
+while n == 0 and os.time() - t0 < 30 do ps.sleep(0.01) end
 s:close()
 ps.sleep(0.3)
 print(n > 0, s.closed, s.ended)'

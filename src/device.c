@@ -2,18 +2,59 @@
 #include "jackwatch.h"
 
 #include <fcntl.h>
+#include <pa_jack.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static int pa_state;           /* 0 not yet, 1 initialised, -1 failed */
 static PaError pa_error;
 static int pa_abandoned;       /* streams given up on: PortAudio may hang in them */
+static char jack_name[64];     /* PortAudio keeps the pointer */
+static char init_why[160];     /* what was wrong before PortAudio was asked */
+
+/* The JACK client name.  JACK2 names a client's notification socket after
+ * the client alone (/dev/shm/jack_NAME_UID_0), not after its server, and
+ * unlinks the path before it binds it: two processes of one user that open
+ * clients of the same name on two servers at once take each other's
+ * socket, and one of the opens fails after the server waited 2 s for an
+ * answer (PortAudio then finds no JACK server at all).  PortAudio's default
+ * name is "PortAudio" in every process, so ours carries the process id,
+ * unless PASTREAM_JACK_NAME sets one (for connection scripts: then it is
+ * the user's to keep unique across servers). */
+static int set_jack_name(void)
+{
+    const char *fixed = getenv("PASTREAM_JACK_NAME");
+    if (fixed && *fixed) {
+        if (strlen(fixed) >= sizeof jack_name || strchr(fixed, ':')) {
+            snprintf(init_why, sizeof init_why, "PASTREAM_JACK_NAME='%.40s%s': %s", fixed,
+                     strlen(fixed) > 40 ? "..." : "",
+                     strchr(fixed, ':') ? "a JACK client name has no ':'"
+                                        : "a JACK client name has at most 63 characters");
+            return -1;
+        }
+        snprintf(jack_name, sizeof jack_name, "%s", fixed);
+    } else {
+        snprintf(jack_name, sizeof jack_name, "pastream-%ld", (long)getpid());
+    }
+    PaJack_SetClientName(jack_name);
+    return 0;
+}
+
+const char *ps_pa_error_text(PaError err)
+{
+    return init_why[0] ? init_why : Pa_GetErrorText(err);
+}
 
 PaError ps_pa_init(void)
 {
     if (pa_state)
         return pa_state > 0 ? paNoError : pa_error;
+    if (set_jack_name() < 0) {
+        pa_state = -1;
+        return pa_error = paInvalidFlag;
+    }
     /* PortAudio probes every host API on start-up and the ALSA and JACK
      * libraries print their attempts on stderr; that is noise for users
      * of a working device, so it is hidden unless asked for. */
@@ -139,7 +180,7 @@ PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_
     PaStream *stream = NULL;
     PaError r = ps_pa_init();
     if (r != paNoError) {
-        snprintf(err, errlen, "PortAudio failed to start: %s", Pa_GetErrorText(r));
+        snprintf(err, errlen, "PortAudio failed to start: %s", ps_pa_error_text(r));
         return NULL;
     }
     if (fill_params(&in, p, 0))

@@ -13,6 +13,9 @@
  * the error; PortAudio's and JACK's start-up chatter on stderr is hidden
  * unless PASTREAM_DEBUG is set. */
 PaError ps_pa_init(void);
+/* ps_pa_init's error as text: PortAudio's, or what was wrong before it was
+ * asked (a bad PASTREAM_JACK_NAME). */
+const char *ps_pa_error_text(PaError err);
 /* Terminate PortAudio if it was initialised (at process exit). */
 void ps_pa_terminate(void);
 

@@ -5,7 +5,9 @@
 #include <portaudio.h>
 #include <pa_jack.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* The few libjack functions used, declared here (their documented
  * signatures in <jack/jack.h>) so that no JACK headers are needed. */
@@ -71,7 +73,9 @@ void ps_jack_watch(void)
     /* The same server PortAudio's client opened: the default one
      * ($JACK_DEFAULT_SERVER), never starting one. */
     int status = 0;
-    client = J.client_open("pastream-watch", JACK_NO_START_SERVER, &status);
+    char own[40];               /* by pid, as PortAudio's (src/device.c) */
+    snprintf(own, sizeof own, "pastream-watch-%ld", (long)getpid());
+    client = J.client_open(own, JACK_NO_START_SERVER, &status);
     if (!client)
         return;
     J.on_shutdown(client, on_shutdown, NULL);

@@ -15,7 +15,7 @@ static void init_or_raise(lua_State *L)
 {
     PaError r = ps_pa_init();
     if (r != paNoError)
-        luaL_error(L, "PortAudio failed to start: %s", Pa_GetErrorText(r));
+        luaL_error(L, "PortAudio failed to start: %s", ps_pa_error_text(r));
 }
 
 #define SETNUM(k, v)  (lua_pushnumber(L, (v)), lua_setfield(L, -2, k))

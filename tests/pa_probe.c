@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pa_jack.h>
 #include <portaudio.h>
 
 /* Redirect fd 2 to /dev/null; returns the saved fd (or -1 if not done). */
@@ -83,6 +84,11 @@ int main(int argc, char **argv)
         }
     }
 
+    /* A JACK client name of its own (src/device.c says why: two probes of
+     * one name on two servers at once can make one fail to open). */
+    char jack_name[40];
+    snprintf(jack_name, sizeof jack_name, "pa_probe-%ld", (long)getpid());
+    PaJack_SetClientName(jack_name);
     int saved = verbose ? -1 : quiet_stderr();
     PaError err = Pa_Initialize();
     restore_stderr(saved);

@@ -1,6 +1,7 @@
 #include "device.h"
 #include "jackwatch.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pa_jack.h>
 #include <stdio.h>
@@ -173,6 +174,32 @@ static void explain(const ps_open_params *p, PaStreamParameters *sp[2], PaError 
              p->samplerate, p->blocksize, Pa_GetErrorText(err));
 }
 
+/* 1 when the JACK library PortAudio loaded is PipeWire's (pipewire-jack:
+ * its version string says "using PipeWire"). */
+static int jack_is_pipewire(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        known = 0;
+        void *lib = dlopen("libjack.so.0", RTLD_LAZY | RTLD_NOLOAD);
+        const char *(*version)(void) = NULL;
+        if (lib)
+            *(void **)&version = dlsym(lib, "jack_get_version_string");
+        const char *v = version ? version() : NULL;
+        known = v && strstr(v, "PipeWire") != NULL;
+        if (lib)
+            dlclose(lib);
+    }
+    return known;
+}
+
+int64_t ps_device_settle(const ps_open_params *p, double samplerate)
+{
+    if (!(on_jack(p->device[0]) || on_jack(p->device[1])) || !jack_is_pipewire())
+        return 0;
+    return (int64_t)(samplerate * PS_PIPEWIRE_SETTLE + 0.999);
+}
+
 PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_t errlen)
 {
     PaStreamParameters in, out;
@@ -205,6 +232,8 @@ PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_
             explain(p, sp, r, err, errlen);
         return NULL;
     }
+    const PaStreamInfo *info = Pa_GetStreamInfo(stream);
+    e->settle = ps_device_settle(p, info ? info->sampleRate : p->samplerate);
     r = Pa_SetStreamFinishedCallback(stream, ps_engine_finished);
     if (r != paNoError) {
         snprintf(err, errlen, "PortAudio: %s", Pa_GetErrorText(r));

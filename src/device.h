@@ -45,6 +45,19 @@ PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_
  * server (a round trip) for streams on JACK; always 0 for other hosts. */
 int ps_device_gone(const ps_open_params *p);
 
+/* The frames a stream opened with p sits out at each start (the engine's
+ * settle): PS_PIPEWIRE_SETTLE seconds on PipeWire's JACK library, else 0.
+ * pipewire-jack (0.3.65) returns from jack_connect before the link is
+ * live ("link ... added complete:0", then "our link ... completed" 3 to
+ * 12 ms later, each link on its own), and PortAudio starts the stream as
+ * soon as its jack_connect calls return: a cycle that runs in between
+ * plays into a port not yet linked and reads silence from one, and no
+ * JACK client can tell when the links are live.  The cycles sat out play
+ * silence and drop their input, outside the run, so the first frame a
+ * user plays is heard and the round trip stays the same. */
+#define PS_PIPEWIRE_SETTLE 0.1
+int64_t ps_device_settle(const ps_open_params *p, double samplerate);
+
 /* "name" of a device, or "device N" if there is none. */
 const char *ps_device_name(int device, char *buf, size_t len);
 

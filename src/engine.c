@@ -117,6 +117,7 @@ void ps_engine_arm(ps_engine *e)
         e->total = e->frames;
     e->src_left = e->frames;
     e->offset_left = e->offset > 0 ? e->offset : 0;
+    e->settle_left = e->settle > 0 ? e->settle : 0;
     e->gap.pos = e->gap.count = 0;
     e->disk_pending = 0;
     e->tx_debt = 0;
@@ -521,6 +522,18 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
         if (out)
             tx_silence(e, out, 0, nframes);
         return end_run(e, PS_XRUN, done, paAbort);
+    }
+
+    /* Whole cycles before the run, until settle frames have passed: the
+     * links of a JACK library that makes them live only after the start
+     * (PipeWire's: ps_device_settle) carry nothing yet, so nothing is
+     * played into them nor taken from them.  Both directions sit out the
+     * same cycles: the round trip stays what it is. */
+    if (e->settle_left > 0) {
+        e->settle_left -= (int64_t)nframes;
+        if (out)
+            tx_silence(e, out, 0, nframes);
+        return paContinue;
     }
 
     if (e->total >= 0 && (int64_t)n > e->total - done)

@@ -90,6 +90,10 @@ typedef struct ps_engine {
     ps_copy_kind rx_plan, tx_plan;      /* how the callback copies through them */
     ps_copy_fn rx_fn, tx_fn;            /* the plan's kernel (ps_copy_kernel), or NULL */
     int64_t frames, pad, offset;
+    int64_t settle;                     /* frames of cycles to sit out at the start, outside
+                                           the run: silence out, input dropped (links a
+                                           JACK library makes live after the start:
+                                           ps_device_settle) */
     bool loop, fatal_xruns;
     int flags;
 
@@ -116,6 +120,7 @@ typedef struct ps_engine {
     int64_t total;                      /* frames of the run (frames + pad), < 0: no end */
     int64_t src_left;                   /* frames left in the source phase (< 0: no limit) */
     int64_t txbuf_pos, pad_left, offset_left, rxbuf_pos;
+    int64_t settle_left;                /* of settle, still to sit out */
     ps_gap gap;                         /* a gap not yet announced (count 0: none) */
     int64_t disk_pending;               /* frames moved since the disk threads' last wake */
     int64_t tx_debt;                    /* PS_TX_CLOCKED: silence played for ring frames

@@ -64,6 +64,7 @@ static int p_status(lua_State *L, ps_lstream *s)
 }
 static int p_frame_count(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->frame_count)); }
 static int p_tx_frames(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->tx_frames)); }
+static int p_settle(lua_State *L, ps_lstream *s) { return push_int(L, s->e->settle); }
 static int p_rx_frames(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->rx_frames)); }
 static int p_tx_lost(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->tx_lost)); }
 static int p_rx_lost(lua_State *L, ps_lstream *s) { return push_int(L, atomic_load(&s->e->rx_lost)); }
@@ -195,6 +196,7 @@ static const struct prop { const char *name; getter get; } props[] = {
     { "rx_frames", p_rx_frames },
     { "rx_lost", p_rx_lost },             { "rx_peak", p_rx_peak },
     { "rxmapping", p_rxmapping },         { "samplerate", p_samplerate },
+    { "settle", p_settle },
     { "status", p_status },               { "stopped", p_stopped },
     { "tap_lost", p_tap_lost },           { "time", p_time },
     { "tx_clips", p_tx_clips },           { "tx_frames", p_tx_frames },

@@ -1306,6 +1306,50 @@ static void test_clocked(void)
     CHECK_EQ(atomic_load(&e.frame_count), 32, "clocked: 32 frames run");
 }
 
+/* settle: whole cycles sat out before the run (PipeWire's links, src/device.h):
+ * silence out, input dropped, nothing counted; then the run as if it began
+ * there, the same cycle on both sides. */
+static void test_settle(void)
+{
+    ps_engine e;
+    static float txbuf[16], rxbuf[16];
+    float in[4], out[4];
+    for (int i = 0; i < 16; i++)
+        txbuf[i] = (float)(i + 1);
+    ps_engine_init(&e);
+    ps_engine_set_input(&e, 1, PS_FLOAT32);
+    ps_engine_set_output(&e, 1, PS_FLOAT32);
+    e.txbuf = (const unsigned char *)txbuf;
+    e.txbuf_frames = 16;
+    e.rxbuf = (unsigned char *)rxbuf;
+    e.rxbuf_frames = 16;
+    e.frames = 8;
+    e.settle = 6;                       /* two cycles of 4: 8 frames >= 6 */
+    for (int start = 0; start < 2; start++) {
+        memset(rxbuf, 0, sizeof rxbuf);
+        ps_engine_arm(&e);
+        for (int cyc = 0; cyc < 2; cyc++) {
+            for (int i = 0; i < 4; i++)
+                in[i] = 100.0f + (float)(4 * cyc + i), out[i] = -1;
+            CHECK_EQ(ps_engine_callback(in, out, 4, NULL, 0, &e), paContinue,
+                     "settle (start %d): cycle %d goes on", start + 1, cyc + 1);
+            CHECK(out[0] == 0 && out[3] == 0, "settle (start %d): cycle %d plays silence", start + 1, cyc + 1);
+            CHECK_EQ(atomic_load(&e.frame_count) + atomic_load(&e.tx_frames) + atomic_load(&e.rx_frames), 0,
+                     "settle (start %d): cycle %d counts nothing", start + 1, cyc + 1);
+        }
+        CHECK(rxbuf[0] == 0, "settle (start %d): the input of those cycles is dropped", start + 1);
+        for (int i = 0; i < 4; i++)
+            in[i] = 200.0f + (float)i;
+        ps_engine_callback(in, out, 4, NULL, 0, &e);
+        CHECK(out[0] == 1 && out[3] == 4, "settle (start %d): then the source from its first frame (%g .. %g)",
+              start + 1, out[0], out[3]);
+        CHECK(rxbuf[0] == 200 && rxbuf[3] == 203, "settle (start %d): and the input of that same cycle", start + 1);
+        CHECK_EQ(ps_engine_callback(in, out, 4, NULL, 0, &e), paComplete, "settle (start %d): 8 frames, done",
+                 start + 1);
+        CHECK_EQ(atomic_load(&e.frame_count), 8, "settle (start %d): a run of 8 frames", start + 1);
+    }
+}
+
 int main(void)
 {
     test_copy_mapped();
@@ -1319,5 +1363,6 @@ int main(void)
     printf("# %d table cases\n", NCASES);
     test_gaps();
     test_clocked();
+    test_settle();
     return CHECK_DONE();
 }

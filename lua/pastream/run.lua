@@ -469,7 +469,7 @@ function run.install(ps)
   for k in ([[active stopped finished ended aborted status frame_count tx_frames rx_frames
       tx_lost rx_lost tap_lost input_underflows input_overflows output_underflows output_overflows
       xruns cpu_load time samplerate blocksize channels device latency format rx_peak tx_peak
-      rx_channels kind loop closed isduplex samplesize device_name]]):gmatch("%S+") do readonly[k] = true end
+      rx_channels kind loop closed isduplex samplesize device_name settle]]):gmatch("%S+") do readonly[k] = true end
   local settable = { txmapping = true, rxmapping = true, buffersize = true,
                      frames = true, pad = true, offset = true }
 

@@ -84,7 +84,9 @@ T.group("an error in a sink goes to the one waiting, once", function()
 end)
 
 T.group("an error in a source while recording to a file: the file is finalized", function()
-  local path = os.tmpname() .. ".wav"
+  local path = os.tmpname()
+  os.remove(path)             -- only its name: no empty file left behind
+  path = path .. ".wav"
   -- a small ring: the source is asked for more as the audio plays
   local d <close> = ps.DuplexStream{ device = "loopback", buffersize = 4096 }
   local src, pos = noise(48000, 5), 0

@@ -96,7 +96,9 @@ ps.spawn(function()
     ps.yield()
   end
 end)
-local path = os.tmpname() .. ".wav"
+local path = os.tmpname()
+os.remove(path)             -- only its name: no empty file left behind
+path = path .. ".wav"
 s:playrec(src, { frames = total, pad = -1, out = path })
 stop = true
 local frate = (garbage - g0) / ((uv.hrtime() - t1) / 1e9) / 1e6

@@ -34,6 +34,7 @@ T.group("the default name carries the process id", function()
   local s <close> = ps.DuplexStream { device = "loopback" }
   T.ok(device("pastream-" .. pid), "an open stream's ports are a client named pastream-" .. pid)
   T.ok(not device("PortAudio"), "... not PortAudio's default name, shared by every process")
+  T.eq(s.settle, 0, "on JACK2 the stream sits out no cycles at its start (its links are live when connected)")
   s:close()
   T.ok(not device("pastream-" .. pid), "closed: its ports are gone")
 end)

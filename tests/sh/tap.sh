@@ -9,6 +9,24 @@ check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$
 # contains TEXT PATTERN: fixed-string match
 contains() { printf '%s' "$1" | grep -qF -- "$2"; }
 
+# wait_until SECONDS COMMAND...: run COMMAND every 0.05 s until it
+# succeeds, for at most SECONDS (a hang guard, not a verdict); fails if it
+# never did.  A test acts once a process has got somewhere (a file holds
+# data, a device is open), never after a fixed sleep that a slow or
+# stalled machine may not honour.
+wait_until() {
+  wu_n=$(($1 * 20)); shift
+  while ! "$@"; do
+    [ "$wu_n" -le 0 ] && return 1
+    wu_n=$((wu_n - 1)); sleep 0.05
+  done
+}
+# bigger PATH BYTES: PATH exists and holds more than BYTES
+bigger() { [ "$(stat -c %s "$1" 2>/dev/null || echo -1)" -gt "$2" ]; }
+# jack_client NAME: the rig's JACK server has a client NAME with ports
+# (pastream's is pastream-PID: src/device.c), as PortAudio lists it
+jack_client() { "${PS_BUILD:-build}/pa_probe" "$1"; }
+
 # rig_xruns: the xruns the test rig's own JACK server has logged so far
 # (scripts/jackrig.sh xruns; run from the top of the tree).
 rig_xruns() { scripts/jackrig.sh xruns --name "${JACK_DEFAULT_SERVER:-pastream-rig}" 2>/dev/null || echo 0; }

@@ -295,7 +295,7 @@ check "--loop plays a 48000-frame file for 120000 frames" grep -q '^pastream: 12
 
 $PS -D loopback null "$tmp/sig.wav" 2>"$tmp/e" &
 pid=$!
-sleep 1
+wait_until 20 bigger "$tmp/sig.wav" 0     # recording: its file holds data
 kill -INT $pid
 wait $pid; rc=$?
 check_eq "SIGINT while recording a file: exit 130" "$rc" 130

@@ -63,7 +63,8 @@ bad "filter: missing input file" "nope.wav" scripts/filter.lua "$tmp/nope.wav" "
 # (The tone runs until the analysis is done; SIGINT then stops it.)
 "$P" tone.lua -D loopback -f 1000 -d 60 >/dev/null 2>&1 &
 tone_pid=$!
-sleep 0.5
+wait_until 30 jack_client "pastream-$tone_pid"    # its stream is open
+sleep 0.2                                         # and started
 live=$("$P" spectrum.lua -D loopback -d 1 2>&1); rc=$?
 kill -INT $tone_pid; wait $tone_pid
 check_eq "live spectrum.lua on the rig exits 0" "$rc" "0"

@@ -9,15 +9,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 T=20      # seconds before a case counts as hung
 
-# interrupt PID: SIGINT to PID after it has run a while; sets rc.  (The
-# process is run directly, not under timeout(1), which would take the
-# signal itself; a guard kills it if it hangs.)
+# interrupt PID READY...: SIGINT to PID once the command READY succeeds
+# (the script has got to where the case begins) and a little audio has run;
+# sets rc.  (The process is run directly, not under timeout(1), which would
+# take the signal itself; a guard kills it if it hangs.)
 interrupt() {
   ( sleep $T; kill -KILL $1 2>/dev/null ) &
   guard=$!
-  sleep 1.5
-  kill -INT $1
-  wait $1; rc=$?
+  pid=$1; shift
+  wait_until $T "$@"
+  sleep 0.3
+  kill -INT $pid
+  wait $pid; rc=$?
   kill $guard 2>/dev/null; wait $guard 2>/dev/null
 }
 
@@ -69,7 +72,7 @@ check_eq "record{out = fn}, close: the sink ran, closed and ended are true" "$ou
 
 # the shipped recipe, live, ended by Ctrl-C
 $PL filter.lua -D loopback -t lowpass -f 1000 >"$tmp/out" 2>"$tmp/err" &
-interrupt $!
+interrupt $! jack_client "pastream-$!"     # its stream is open
 check_eq "filter.lua -D loopback, then SIGINT: exit 0" "$rc" 0
 check "filter.lua -D loopback, then SIGINT: it says what it filtered" contains "$(cat "$tmp/out")" "filtered"
 
@@ -109,7 +112,7 @@ end })
 s:record{ out = arg[1], frames = 48000 * 8 }
 LUA
 $PL "$tmp/sighook.lua" "$tmp/sig.wav" >"$tmp/out" 2>"$tmp/err" &
-interrupt $!
+interrupt $! bigger "$tmp/sig.wav" 0       # recording, the hook set before
 check_eq "ps.on_signal raising during a recording: exit 1 (not luv's 255)" "$rc" 1
 check "the hook's error is reported" contains "$(cat "$tmp/err")" "the hook broke"
 check_eq "the hook's error is reported once" "$(grep -c 'the hook broke' "$tmp/err")" 1
@@ -123,7 +126,7 @@ check_eq "the <close> handlers ran and the file holds every frame received" \
 B=build
 LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;;" LUA_CPATH="$PWD/$B/?.so;;" \
   lua5.4 "$tmp/sighook.lua" "$tmp/sig54.wav" >"$tmp/out" 2>"$tmp/err" &
-interrupt $!
+interrupt $! bigger "$tmp/sig54.wav" 0
 check_eq "lua5.4: ps.on_signal raising during a recording: exit 1 (not luv's 255)" "$rc" 1
 check "lua5.4: the hook's error is reported" contains "$(cat "$tmp/err")" "the hook broke"
 check_eq "lua5.4: the file holds every frame received" "$(frames_of "$tmp/sig54.wav")" "$(cat "$tmp/out")"

@@ -52,7 +52,8 @@ for who in cli recipe; do
   fi
   # started = the final name has become the new file
   i=0; while [ $i -lt 200 ] && [ "$(stat -c %i "$tmp/d/take.wav" 2>/dev/null)" = "$ino" ]; do sleep 0.05; i=$((i + 1)); done
-  sleep 0.5
+  # ... and holds more than 4800 frames (at most 8 bytes a frame, any header)
+  wait_until 30 bigger "$tmp/d/take.wav" $((4800 * 8 + 4096))
   kill -INT $pid
   wait $pid; rc=$?
   want=0; [ $who = cli ] && want=130

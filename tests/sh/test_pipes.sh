@@ -71,8 +71,10 @@ LUA
 for sig in INT TERM; do
   $PL "$tmp/rec.lua" "$tmp/sig$sig.wav" >"$tmp/o" 2>"$tmp/e" &
   pid=$!
-  i=0; while [ $i -lt 100 ] && ! grep -q recording "$tmp/o"; do sleep 0.1; i=$((i + 1)); done
-  sleep 1.2
+  # once the file holds more than 40000 frames of stereo float32 (any
+  # header): the check below is about what the signal leaves, not how fast
+  # the machine recorded
+  wait_until 30 bigger "$tmp/sig$sig.wav" $((40000 * 8 + 4096))
   kill -$sig $pid
   wait $pid
   rc=$?

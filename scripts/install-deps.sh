@@ -18,7 +18,7 @@
 #     libFuzzer runtimes (libclang-rt-14-dev) for make fuzz
 set -eu
 build="gcc make pkg-config portaudio19-dev libsndfile1-dev libsamplerate0-dev liblua5.4-dev lua-luv-dev libuv1-dev libkissfft-dev libpng-dev"
-test="$build jackd2 lua5.4 sox luarocks man-db chromium pipewire pipewire-bin pipewire-jack iproute2 util-linux"
+test="$build jackd2 lua5.4 sox luarocks man-db chromium pipewire pipewire-bin pipewire-jack iproute2 util-linux strace"
 fuzz="clang libclang-rt-14-dev"
 case "${1:-build}" in
   build) want=$build ;;

@@ -43,6 +43,86 @@ static int set_jack_name(void)
     return 0;
 }
 
+static char spare_path[64];     /* the configuration written for ALSA */
+
+static void remove_spare(void)
+{
+    if (spare_path[0])
+        unlink(spare_path);
+}
+
+int ps_pa_spare_alsa(void)
+{
+    if (pa_state || spare_path[0])
+        return 0;
+    /* The system's alsa.conf, without its first @hooks block: the one that
+     * loads /etc/alsa/conf.d, /usr/share/alsa/alsa.conf.d and the users'
+     * asoundrc, where plugin PCMs are declared.  (An empty file would not
+     * do: PortAudio 19.6 then fails an assertion listing ALSA's devices.) */
+    if (getenv("ALSA_CONFIG_PATH"))
+        return 0;                                   /* the user's own choice */
+    const char *top = getenv("ALSA_CONFIG_DIR");    /* where alsa-lib looks too */
+    char conf[512];
+    if (top && *top)
+        snprintf(conf, sizeof conf, "%s/alsa.conf", top);
+    else
+        snprintf(conf, sizeof conf, "%s", PS_ALSA_CONF);
+    FILE *f = fopen(conf, "r");
+    if (!f)
+        return 0;
+    char *text = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *t = realloc(text, cap = cap ? 2 * cap : 65536);
+            if (!t) {
+                free(text);
+                fclose(f);
+                return 0;
+            }
+            text = t;
+        }
+        size_t n = fread(text + len, 1, 4096, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    text[len] = 0;
+    char *hooks = strncmp(text, "@hooks [", 8) == 0 ? text : strstr(text, "\n@hooks [");
+    char *end = hooks ? strstr(hooks, "\n]\n") : NULL;
+    if (!end) {
+        free(text);
+        return 0;
+    }
+    if (hooks != text)
+        hooks++;                                    /* after its newline */
+    end += 3;                                       /* after "\n]\n" */
+    const char *dir = getenv("TMPDIR");
+    snprintf(spare_path, sizeof spare_path, "%s/pastream-alsa-XXXXXX",
+             dir && *dir && strlen(dir) < 40 ? dir : "/tmp");
+    int fd = mkstemp(spare_path);
+    int ok = fd >= 0;
+    if (ok) {
+        FILE *out = fdopen(fd, "w");
+        ok = out && fwrite(text, 1, (size_t)(hooks - text), out) == (size_t)(hooks - text) &&
+             fputs(end, out) >= 0;
+        if (out)
+            ok = (fclose(out) == 0) && ok;
+        else
+            close(fd);
+    }
+    free(text);
+    if (!ok || setenv("ALSA_CONFIG_PATH", spare_path, 1) != 0) {
+        if (fd >= 0)
+            unlink(spare_path);
+        spare_path[0] = 0;
+        return 0;
+    }
+    atexit(remove_spare);
+    return 1;
+}
+
 const char *ps_pa_error_text(PaError err)
 {
     return init_why[0] ? init_why : Pa_GetErrorText(err);

@@ -16,6 +16,21 @@ PaError ps_pa_init(void);
 /* ps_pa_init's error as text: PortAudio's, or what was wrong before it was
  * asked (a bad PASTREAM_JACK_NAME). */
 const char *ps_pa_error_text(PaError err);
+/* Before PortAudio starts, when the device asked for is on another host
+ * API than ALSA: give ALSA (ALSA_CONFIG_PATH) the system's alsa.conf
+ * without the hook that loads conf.d and the users' asoundrc, so that
+ * Pa_Initialize probes no plugin PCM and loads no plugin library (with
+ * libasound2-plugins installed: libavcodec, libpulse, ...; twice the
+ * start-up, +3 MB private dirty and +12 MB clean memory, 1.6x the CPU of
+ * a recording: tests/bench/alsa.md).  1 if done; 0 when PortAudio has
+ * started already, or this was done, or ALSA_CONFIG_PATH is set (the
+ * user's choice, kept), or the file cannot be read or written.  The
+ * system's alsa.conf is $ALSA_CONFIG_DIR/alsa.conf, as for alsa-lib.  ALSA's device list is then the configuration's built-in
+ * devices only.  The file is removed at exit. */
+#ifndef PS_ALSA_CONF
+#define PS_ALSA_CONF "/usr/share/alsa/alsa.conf"
+#endif
+int ps_pa_spare_alsa(void);
 /* Terminate PortAudio if it was initialised (at process exit). */
 void ps_pa_terminate(void);
 

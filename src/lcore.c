@@ -125,7 +125,16 @@ static int core_chain_signals(lua_State *L)
     return 0;
 }
 
+/* core.spare_alsa() -> true when ALSA was given a configuration with no
+ * plugin PCM before PortAudio started (src/device.h, ps_pa_spare_alsa). */
+static int core_spare_alsa(lua_State *L)
+{
+    lua_pushboolean(L, ps_pa_spare_alsa());
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    { "spare_alsa", core_spare_alsa },
     { "chain_signals", core_chain_signals },
     { "devices", core_devices },
     { "hostapis", core_hostapis },

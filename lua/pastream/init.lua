@@ -102,6 +102,11 @@ function ps.hostapis() return core.hostapis() end
 -- devices that have it.  ps.find_device(query, kind) -> the device, or nil
 -- and why not (for a script's own message); ps.device raises that message.
 local function find_device(query, kind)
+  -- A device named on another host API than ALSA before PortAudio starts
+  -- ("jack:loopback"): ALSA need not probe its plugin PCMs, and loads none
+  -- of their libraries (src/device.h, ps_pa_spare_alsa)
+  local api = type(query) == "string" and query:match("^(%a+):")
+  if api and api:lower() ~= "alsa" and devname.aliases[api:lower()] then core.spare_alsa() end
   local devs = core.devices()
   if query == nil then
     local din, dout = core.default_devices()

@@ -12,9 +12,13 @@
 #            a system-wide install gives the same;
 #   hidden   the plugins installed, and ALSA_CONFIG_PATH naming the
 #            system's alsa.conf without the hook that loads conf.d and
-#            asoundrc: what pastream-lua can do before Pa_Initialize when
-#            the device asked for is on JACK (ALSA then has no plugin PCM to
-#            probe, and loads no plugin library).
+#            asoundrc: ALSA then has no plugin PCM to probe, and loads no
+#            plugin library;
+#   named    the plugins installed as on a machine with the package (an
+#            ALSA top directory, ALSA_CONFIG_DIR, whose alsa.conf's hook
+#            also loads their configuration) and the device named on its
+#            host API, jack:system: pastream-lua itself then gives ALSA the
+#            configuration of `hidden` (src/device.h, ps_pa_spare_alsa).
 # For each: `pastream -l` (mean of RUNS runs), and a 16 s stereo float32
 # recording of the rig's system:capture ports (tests/bench/record.lua)
 # beside jack_capture's: CPU (wait4 rusage, build/bench/runstat), private
@@ -51,12 +55,23 @@ for f in "$confd"/*.conf; do with=$with:$(cd "$(dirname "$f")" && pwd)/$(basenam
 awk 'BEGIN { skip = 0 } /^@hooks \[/ { skip = 1 } skip && /^\]/ { skip = 0; next } !skip' \
     "$sysconf" >"$TMP/jackonly.conf"
 
+# named: an ALSA top directory like the system's whose alsa.conf's first
+# hook also loads the plugins' configuration (as /etc/alsa/conf.d does
+# where the package is installed)
+mkdir "$TMP/alsa"
+for d in "$(dirname "$sysconf")"/*; do ln -s "$d" "$TMP/alsa/"; done
+rm "$TMP/alsa/alsa.conf"
+awk -v d="$(cd "$confd" && pwd)" \
+    '{ print } /^@hooks \[/ { h = 1 } h && /files \[/ { print "\t\t\t\"" d "\""; h = 0 }' \
+    "$sysconf" >"$TMP/alsa/alsa.conf"
+
 # cfg_env CONFIG: the environment of that configuration, as env arguments
 cfg_env() {
     case $1 in
         bare) echo "ALSA_CONFIG_PATH=$sysconf" ;;
         plugins) echo "ALSA_CONFIG_PATH=$with ALSA_PLUGIN_DIR=$plugdir" ;;
         hidden) echo "ALSA_CONFIG_PATH=$TMP/jackonly.conf ALSA_PLUGIN_DIR=$plugdir" ;;
+        named) echo "ALSA_CONFIG_DIR=$TMP/alsa ALSA_PLUGIN_DIR=$plugdir" ;;
     esac
 }
 
@@ -100,16 +115,18 @@ printf '| %-44s | %9s | %9s | %13s | %13s |\n' "ALSA configuration (JACK rig, 48
 printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 46))" "-----------" "-----------" "---------------" "---------------"
 mb() { case $1 in ''|*[!0-9]*) echo "?" ;; *) awk "BEGIN { printf \"%.1f\", $1 / 1024 }" ;; esac; }
 printf '| %-44s | %9s | %9s | %13s | %13s |\n' "jack_capture (no PortAudio)" "-" "$jc_cpu" "$(mb "$jc_dirty")" "$(mb "$jc_clean")"
-for cfg in bare plugins hidden; do
+for cfg in bare plugins hidden named; do
     log "$cfg: pastream -l x $RUNS, then a ${SECONDS_REC} s recording"
-    ms=$(list_ms "$cfg")
+    dev=system ms=-
+    if [ "$cfg" = named ]; then dev=jack:system; else ms=$(list_ms "$cfg"); fi
     # shellcheck disable=SC2046
-    read -r cpu dirty clean < <(measure "$cfg" env $(cfg_env "$cfg") ./pastream-lua tests/bench/record.lua "$TMP/out.wav" "$frames" system)
+    read -r cpu dirty clean < <(measure "$cfg" env -u ALSA_CONFIG_PATH $(cfg_env "$cfg") ./pastream-lua tests/bench/record.lua "$TMP/out.wav" "$frames" "$dev")
     ndev=$(env $(cfg_env "$cfg") ./pastream-lua -e 'local n = 0 for _, d in ipairs(require("pastream").devices()) do if d.hostapi_name == "ALSA" then n = n + 1 end end print(n)' 2>/dev/null)
     case $cfg in
         bare) what="bare: no plugins ($ndev ALSA devices)" ;;
         plugins) what="plugins visible ($ndev ALSA devices)" ;;
         hidden) what="plugins installed, JACK-only ALSA config" ;;
+        named) what="plugins installed, -D jack:system" ;;
     esac
     printf '| %-44s | %9s | %9s | %13s | %13s |\n' "$what" "$ms" "$cpu" "$(mb "$dirty")" "$(mb "$clean")"
 done

@@ -4,7 +4,7 @@
 # between two network namespaces (scripts/netjackrig.sh), and on PipeWire's
 # JACK library with a null sink as the loopback (scripts/pwrig.sh).  One rig
 # at a time, each stopped before the next starts.  On each: the bit-exact
-# loopback (scripts/loopback-check.lua; not on PipeWire, see below), a
+# loopback (scripts/loopback-check.lua), a
 # frame-counter playrec, a record-while-playing and a playrec from one WAV
 # file into another through the disk threads (tests/sh/test_paths_run.lua,
 # damage accounted for by reported xruns as in tests/lowlatency.lua), the
@@ -29,10 +29,11 @@
 # which uses it, records a file that is the one played, every sample.
 #
 # PATHS_QUICK=1 (tests/sh/test_paths_quick.sh, in make check): on each rig
-# a 2 s counter playrec (every frame checked, damage accounted for) with its
-# delay, the measured round trip and playrec.lua --align; no loopback-check,
-# split, file, device-query, PipeWire start or soak runs (make check-paths
-# runs them all).
+# loopback-check.lua (2 s, bit-exact) and a 2 s counter playrec (every frame
+# checked, damage accounted for), their delays compared, the measured round
+# trip, playrec.lua --align, and on PipeWire the start with no silence
+# first; no split, file, device-query or soak runs (make check-paths runs
+# them all).
 . tests/sh/tap.sh
 PL=${PASTREAM_LUA:-./pastream-lua}
 quick=${PATHS_QUICK:-}
@@ -97,7 +98,6 @@ lua_tap() {
 
 # loopback RIG DEVICE LOGS: loopback-check.lua bit-exact; sets lc_delay
 loopback() {
-  full || return 0
   lua_run "$1 loopback-check" "$3" -- "$PL" scripts/loopback-check.lua -D "$2" -d 2
   lc_delay=$(sed -n 's/.*, delay \([0-9]*\) frames.*/\1/p' "$tmp/out")
   check "$1: loopback-check.lua through '$2': every frame bit-exact" grep -q ': PASS$' "$tmp/out"
@@ -192,7 +192,7 @@ if scripts/alsarig.sh start --name "$r" --period 1024 --probe build/pa_probe >"$
     "$PL" scripts/devices.lua | grep -q ' rigjack  *ALSA ' ; check_eq "ALSA: 'rigjack' listed under the ALSA host API" $? 0
     loopback alsa rigjack "$log"
     counter alsa rigjack $secs "$log"
-    full && check_eq "alsa: the counter's delay is loopback-check's" "$ct_delay" "$lc_delay"
+    check_eq "alsa: the counter's delay is loopback-check's" "$ct_delay" "$lc_delay"
     roundtrip alsa 48000
     aligned alsa rigjack "$log"
     devnames alsa
@@ -232,7 +232,7 @@ if scripts/netjackrig.sh start --name "$r" --period 1024 --probe build/pa_probe 
     logs="$JACKRIG_DIR/$r.net/master.log $JACKRIG_DIR/$r.net/slave.log"
     loopback netjack system "$logs"
     counter netjack system $secs "$logs"
-    full && check_eq "netjack: the counter's delay is loopback-check's" "$ct_delay" "$lc_delay"
+    check_eq "netjack: the counter's delay is loopback-check's" "$ct_delay" "$lc_delay"
     roundtrip netjack 48000
     aligned netjack system "$logs"
     devnames netjack
@@ -244,10 +244,9 @@ fi
 scripts/netjackrig.sh stop --name "$r" >/dev/null 2>&1
 
 # ---- PipeWire's JACK library on a headless daemon ---------------------------
-# loopback-check.lua takes its margin from PortAudio's round trip, which is
-# 2^33 - 2048 frames here (pipewire-jack's port latencies as PortAudio reads
-# them): it asks for a buffer of 34 G frames.  The counter runs check every
-# frame instead.
+# (PortAudio's round trip is 2^33 - 2048 frames here, pipewire-jack's port
+# latencies as PortAudio reads them; loopback-check.lua took its margin from
+# it and asked for a buffer of 34 G frames, until it measured the round trip.)
 r=p-pw-$tag
 rigs="$rigs pw:$r"
 if scripts/pwrig.sh start --name "$r" --period 1024 >"$tmp/rig.log" 2>&1; then
@@ -256,8 +255,10 @@ if scripts/pwrig.sh start --name "$r" --period 1024 >"$tmp/rig.log" 2>&1; then
     eval "$(scripts/pwrig.sh env --name "$r")"
     export PATHS_PERIOD=1024
     log=$(scripts/pwrig.sh log --name "$r")
+    loopback pipewire "null sink" "$log"
     counter pipewire "pastream rig null sink" $secs "$log"
     check "pipewire: the counter found the delay" test -n "$ct_delay"
+    check_eq "pipewire: the counter's delay is loopback-check's" "$ct_delay" "$lc_delay"
     roundtrip pipewire 48000
     aligned pipewire "null sink" "$log"
     devnames pipewire

@@ -231,6 +231,7 @@ check "loopback-check.lua: 0 lost, 0 changed" contains "$out" "96000 bit-exact, 
 check "loopback-check.lua: the delay" contains "$out" "delay $RT frames"
 out=$("$PL" scripts/loopback-check.lua -D system -d 0.5); rc=$?
 check_eq "loopback-check.lua with nothing connected exits 1" "$rc" 1
+check "... saying why" contains "$out" "loopback-check: the round trip could not be measured (is the output connected to the input?)"
 
 # meter.lua, not on a terminal: one line per second
 "$PL" scripts/tone.lua -D loopback -d 1.5 -l -6 >/dev/null & tpid=$!

@@ -180,10 +180,14 @@ T.group("process on a closed stream, on a running one, and from its own body", f
   local c = ps.DuplexStream{ device = "loopback", channels = 2 }
   c:close()
   T.raises(function() c:process(function() end, { chunksize = 256 }) end, "closed", "a closed stream: a clear error")
+  T.raises(function() c:process_plan{ chunksize = 256 } end, "closed", "process_plan on a closed stream: a clear error")
   local r <close> = ps.DuplexStream{ device = "loopback", channels = 2 }
   r:play(ps.Buffer(48000, 2), { blocking = false })
   T.raises(function() r:process(function() end, { chunksize = 256 }) end,
     "cannot process while the stream is running", "a running stream: refused")
+  T.raises(function() r:configure{ clocked = true } end, "cannot configure while the stream is active",
+    "configure{clocked} on a running stream: refused")
+  T.ok(r.active and r:error() == nil, "... and the run goes on unharmed")
   r:stop()
   local inner
   local ok, err = pcall(r.process, r, function()

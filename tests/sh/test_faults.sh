@@ -86,6 +86,7 @@ local ok, err = pcall(function()
 end)
 print(ok, err)
 print("chunks", n)
+print("value", ps.is(err, ps.DeviceError), type(err) == "table" and err.kind, type(err) == "table" and math.type(err.frames))
 LUA
 if new_rig; then
   $PL "$tmp/chunks.lua" >"$tmp/o2" 2>"$tmp/e2" &
@@ -97,6 +98,8 @@ if new_rig; then
   check_eq "chunk loop: the script goes on after the error (exit 0)" "$rc" 0
   check "chunk loop: the loop raised the DeviceError with the frame count" \
     grep -q '^false.*DeviceError: the audio device stopped calling back .* after [0-9]* frames$' "$tmp/o2"
+  check_eq "chunk loop: the error is a value: ps.is(err, ps.DeviceError), err.kind, err.frames" \
+    "$(sed -n 's/^value\t//p' "$tmp/o2")" "$(printf 'true\tDeviceError\tinteger')"
 fi
 
 # 3. The server killed, then SIGINT before the watchdog fires: stopping
@@ -159,6 +162,55 @@ if new_rig; then
   set -- $($PL "$tmp/verify.lua" "$tmp/in.wav" "$tmp/k5.wav")
   check "SIGKILL: the file opens and holds frames ($1)" [ "${1:-0}" -gt 0 ]
   check_eq "SIGKILL: the frames its header counts are the played ones, bit-exact" "$2" exact
+fi
+
+# 6. The server paused (SIGSTOP) for a moment under a recording with
+# fatal_xruns: the XRun it reports afterwards ends the run, as an error
+# value.  Then paused for longer than the watchdog under another stream:
+# the stream is given up on (DeviceError), the server goes on (SIGCONT)
+# and may call the abandoned engine back, which must find it still there
+# (the engine memory of an abandoned stream is kept for good: a freed one
+# would be a use after free, which make asan's run of this test reports).
+cat >"$tmp/pause.lua" <<'LUA'
+local ps = require "pastream"
+local function show(tag, ok, err)
+  print(tag, ok, ps.is(err, ps.XRun), ps.is(err, ps.DeviceError), type(err) == "table" and err.kind,
+    type(err) == "table" and math.type(err.frames)) io.stdout:flush()
+end
+local s <close> = ps.InputStream{ device = "loopback" }
+s:record{ frames = 48000 * 20, fatal_xruns = true, blocking = false }
+print("started") io.stdout:flush()
+show("xrun", pcall(s.wait, s, 30))
+local w = ps.InputStream{ device = "loopback", watchdog = 0.3 }
+w:record{ frames = 48000 * 20, blocking = false }
+print("started2") io.stdout:flush()
+show("gone", pcall(w.wait, w, 30))
+while not io.open(arg[1]) do ps.sleep(0.02) end   -- the server runs again
+ps.sleep(0.5)                                     -- and calls back meanwhile
+w:close()
+print("closed") io.stdout:flush()
+LUA
+if new_rig; then
+  jpid=$(scripts/jackrig.sh status --name "$rig" | sed -n 's/.*(pid \([0-9]*\)).*/\1/p')
+  $PL "$tmp/pause.lua" "$tmp/cont" >"$tmp/o6" 2>"$tmp/e6" &
+  pid=$!
+  wait_for grep -q '^started$' "$tmp/o6"
+  kill -STOP "$jpid"; sleep 0.3; kill -CONT "$jpid"
+  wait_for grep -q '^started2$' "$tmp/o6"
+  kill -STOP "$jpid"
+  wait_for grep -q '^gone' "$tmp/o6"
+  kill -CONT "$jpid"
+  touch "$tmp/cont"
+  timeout 20 sh -c "while kill -0 $pid 2>/dev/null; do sleep 0.05; done"
+  wait $pid; rc=$?
+  check_eq "fatal_xruns, the server paused: the run ends with an XRun error value (ps.is, kind, frames)" \
+    "$(grep '^xrun' "$tmp/o6")" "$(printf 'xrun\tfalse\ttrue\tfalse\tXRun\tinteger')"
+  check_eq "watchdog, the server paused for longer: a DeviceError value" \
+    "$(grep '^gone' "$tmp/o6")" "$(printf 'gone\tfalse\tfalse\ttrue\tDeviceError\tinteger')"
+  check_eq "... the server resumed under the abandoned stream: it closes, the script ends normally" \
+    "$rc $(grep -c '^closed$' "$tmp/o6")" "0 1"
+  [ "$rc" -eq 0 ] || sed 's/^/#   | /' "$tmp/o6" "$tmp/e6"
+  crash_rig
 fi
 
 echo "# $tap_n checks"

@@ -4,7 +4,8 @@
 -- (--remote-debugging-pipe: JSON messages ending in NUL on fds 3 and 4),
 -- so the test waits for what it needs instead of guessing a time.
 --   monitor_browser.lua URL SCREENSHOT.png [WANT]
--- Prints "key value" lines: updates, db1, db2, hold1, peakfreq, state,
+-- Prints "key value" lines: updates, db1, db2, hold1, hold2, peakfreq,
+-- state, file, size, elapsed, xruns, clip1 (the CLIP mark's class),
 -- screenshot (bytes written), and "error ..." on a failure.
 local uv = require "luv"
 local url, shot, want = arg[1], arg[2], tonumber(arg[3] or "10")
@@ -89,8 +90,11 @@ guard:start(40000, 0, function() out("error", "the hang guard fired (40 s)") fin
 
 local EXPR = [[(function () {
   function t(i) { var e = document.getElementById(i); return e ? e.textContent : ""; }
+  function c(i) { var e = document.getElementById(i); return e ? e.className : ""; }
   return ["updates=" + t("updates"), "db1=" + t("db1"), "db2=" + t("db2"), "hold1=" + t("hold1"),
-          "peakfreq=" + t("peakfreq"), "state=" + t("state")].join(";");
+          "hold2=" + t("hold2"), "peakfreq=" + t("peakfreq"), "state=" + t("state"),
+          "file=" + t("file"), "size=" + t("size"), "elapsed=" + t("elapsed"), "xruns=" + t("xruns"),
+          "clip1=" + c("clip1").replace(/ /g, "_")].join(";");
 })()]]
 
 local function poll()
@@ -100,7 +104,8 @@ local function poll()
       local f = {}
       for k, x in v:gmatch("(%w+)=([^;]*)") do f[k] = x end
       if (tonumber(f.updates) or 0) >= want then
-        for _, k in ipairs { "updates", "db1", "db2", "hold1", "peakfreq", "state" } do out(k, f[k]) end
+        for _, k in ipairs { "updates", "db1", "db2", "hold1", "hold2", "peakfreq", "state", "file", "size",
+                             "elapsed", "xruns", "clip1" } do out(k, f[k]) end
         send("Page.captureScreenshot", '{"format":"png"}', function(smsg)
           local data = smsg:match('"data":"([^"]*)"')
           if data then

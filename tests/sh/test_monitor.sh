@@ -135,6 +135,14 @@ scenario() {
   check "Chromium: channel 2's meter reads -12 dBFS +- 0.5 (got '$db2')" awk -v d="$db2" 'BEGIN { exit !(d != "" && d + 0 >= -12.5 && d + 0 <= -11.5) }'
   check "Chromium: the spectrum peaks at 1000 Hz +- one bin of 23.4 Hz (got '$pf')" \
     awk -v f="$pf" 'BEGIN { exit !(f != "" && f - 1000 <= 23.4375 && 1000 - f <= 23.4375) }'
+  h1=$(val hold1 "$tmp/dom"); h2=$(val hold2 "$tmp/dom")
+  check "Chromium: the peak hold of channel 1 reads -6 dBFS +- 0.5 (got '$h1'), of 2 -12 (got '$h2')" \
+    awk -v a="$h1" -v b="$h2" 'BEGIN { exit !(a != "" && a + 0 >= -6.5 && a + 0 <= -5.5 && b != "" && b + 0 >= -12.5 && b + 0 <= -11.5) }'
+  check_eq "Chromium: the page names the file being written" "$(val file "$tmp/dom")" "$tmp/rec.wav"
+  check "Chromium: ... and its size in bytes (got '$(val size "$tmp/dom")')" test "$(val size "$tmp/dom")" -gt 0 2>/dev/null
+  check "Chromium: the elapsed time and the xruns count are shown (got '$(val elapsed "$tmp/dom")' s, '$(val xruns "$tmp/dom")')" \
+    sh -c 'printf "%s %s" "$1" "$2" | grep -Eq "^[0-9]+\.[0-9] [0-9]+$" && [ "$1" != 0.0 ]' - "$(val elapsed "$tmp/dom")" "$(val xruns "$tmp/dom")"
+  check_eq "Chromium: no CLIP mark lit for a tone at -6 dBFS" "$(val clip1 "$tmp/dom")" clip
   echo 'local i = require("pastream.core").read_png(arg[1]); print(i and (i.width .. "x" .. i.height))' >"$tmp/size.lua"
   check_eq "Chromium: a 1000x640 screenshot kept as $outdir/monitor.png" "$("$PL" "$tmp/size.lua" "$outdir/monitor.png")" 1000x640
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # jackrig.sh: start and stop a named JACK2 server with the dummy backend, so
 # that PortAudio sees real devices ("system", "loopback") on a machine with no
-# sound card. See shared DESIGN.md, "Test rig".
+# sound card. See README.md, "Tests and the test rig".
 #
 #   jackrig.sh start  [--name NAME] [--rate R] [--period P|auto] [--probe PA_PROBE]
 #   jackrig.sh stop   [--name NAME]

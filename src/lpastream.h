@@ -1,5 +1,5 @@
 /* Shared by the Lua binding files (lbuffer.c, lstream.c, lwholefile.c,
- * lsoundfile.c, ldsp.c, lcore.c). */
+ * lsoundfile.c, ldsp.c, lpicture.c, lcore.c). */
 #ifndef PS_LPASTREAM_H
 #define PS_LPASTREAM_H
 

@@ -3,7 +3,7 @@
  * No PortAudio device: every case calls ps_engine_callback() with synthetic
  * interleaved buffers, a sequence of block sizes, and (optionally) xrun flags,
  * and compares what comes out against a reference model written from the
- * contract in engine.h / DESIGN.md ("Stream semantics"), not from engine.c.
+ * contract in engine.h ("Stream semantics"), not from engine.c.
  *
  * Every sample is a unique counting value (source frame s, channel c of a
  * C-channel source carries s*C+c+1; device input frame g, channel c carries

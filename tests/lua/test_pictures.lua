@@ -161,6 +161,59 @@ T.group("spectrogram: mono from a Buffer, log axis, mix, options", function()
   T.ok(T.read(path) == before, "and the input is untouched")
 end)
 
+-- Where two PNGs of one size differ: the bounding box {x0, y0, x1, y1} and
+-- the colours the second has there (a set of "r,g,b"), or nil when equal.
+local function diff(a, b)
+  assert(a.width == b.width and a.height == b.height, "two sizes")
+  local box, colours
+  for y = 0, a.height - 1 do
+    for x = 0, a.width - 1 do
+      local r1, g1, b1 = a.px(x, y)
+      local r2, g2, b2 = b.px(x, y)
+      if r1 ~= r2 or g1 ~= g2 or b1 ~= b2 then
+        box = box or { x, y, x, y }
+        box[1], box[2] = math.min(box[1], x), math.min(box[2], y)
+        box[3], box[4] = math.max(box[3], x), math.max(box[4], y)
+        colours = colours or {}
+        colours[r2 .. "," .. g2 .. "," .. b2] = true
+      end
+    end
+  end
+  return box, colours
+end
+
+T.group("title and caption: drawn where they belong, and nowhere else", function()
+  local buf = signal(RATE // 2, 1, tone(1000, 0.5))
+  local function draw(name, o)
+    o.out, o.samplerate, o.width = dir .. "/" .. name .. ".png", RATE, 300
+    assert(ps.spectrogram(buf, o))
+    return decode(o.out)
+  end
+  local bare = draw("bare", { title = "", caption = "" })
+  local titled = draw("titled", { title = "TITLE", caption = "" })
+  local captioned = draw("captioned", { title = "", caption = "a caption" })
+  -- the 5x8 font advances 6 pixels: "TITLE" is 29 wide, centred over the
+  -- 300 columns of the plot that start at x = 64, from row 6
+  local box, colours = diff(bare, titled)
+  local n = 0 for _ in pairs(colours or {}) do n = n + 1 end
+  T.ok(box and box[2] >= 6 and box[4] < 6 + 8 and box[1] >= 64 + (300 - 29) // 2 and box[3] < 64 + (300 - 29) // 2 + 29,
+    "the title: only the 29 x 8 box centred over the plot, from row 6, differs",
+    box and table.concat(box, " "))
+  T.eq(n, 1, "... in one colour (the text's)")
+  box = diff(bare, captioned)
+  T.ok(box and box[1] >= 2 and box[3] < 2 + 9 * 6 and box[2] >= bare.height - 10 and box[4] < bare.height - 2,
+    "the caption: only its box at the bottom left differs", box and table.concat(box, " "))
+  -- the defaults: the file's name as the title, and a caption of what the picture shows
+  local path = dir .. "/named.wav"
+  ps.save(path, buf, RATE)
+  local out = dir .. "/named.png"
+  assert(ps.spectrogram(path, { out = out, width = 300 }))
+  local named = decode(out)
+  box = diff(bare, named)
+  T.ok(box and box[2] >= 6 and box[4] >= named.height - 10, "by default the title (the file's name) and the caption are drawn",
+    box and table.concat(box, " "))
+end)
+
 T.group("waveform: clip marks exactly where the file clips", function()
   -- 1 s stereo, a -6 dBFS sine; clipped samples at known frames
   local clips = { [12000] = { 1, 1.0 }, [47999] = { 1, -1.0 } }

@@ -214,6 +214,16 @@ T.group("title and caption: drawn where they belong, and nowhere else", function
     box and table.concat(box, " "))
 end)
 
+T.group("the README's pictures are what make pictures draws", function()
+  local host = T.host()
+  local ok = os.execute(string.format("%s doc/pictures.lua %s >/dev/null", host, dir))
+  T.ok(ok, "doc/pictures.lua runs")
+  for _, name in ipairs { "spectrogram.png", "waveform.png" } do
+    T.ok(ok and T.read(dir .. "/" .. name) == T.read("doc/" .. name),
+      "doc/" .. name .. " is, byte for byte, what it draws now")
+  end
+end)
+
 T.group("waveform: clip marks exactly where the file clips", function()
   -- 1 s stereo, a -6 dBFS sine; clipped samples at known frames
   local clips = { [12000] = { 1, 1.0 }, [47999] = { 1, -1.0 } }

@@ -68,6 +68,7 @@ sleep 0.2                                         # and started
 live=$("$P" spectrum.lua -D loopback -d 1 2>&1); rc=$?
 kill -INT $tone_pid; wait $tone_pid
 check_eq "live spectrum.lua on the rig exits 0" "$rc" "0"
+check "live spectrum.lua draws its bars in the terminal" contains "$live" "dB |#"
 hz=$(printf '%s\n' "$live" | sed -n 's/.*peak: \([0-9.]*\) Hz.*/\1/p' | tail -1)
 check "live spectrum.lua finds the 1000 Hz tone another process plays ($hz Hz)" \
   awk -v f="${hz:-0}" 'BEGIN { exit !(f > 976 && f < 1024) }'

@@ -6,7 +6,9 @@ package.path = "tests/?.lua;" .. package.path
 local T = require "tap"
 local ps = require "pastream"
 
-local wav = os.tmpname() .. ".wav"
+local wav = os.tmpname()
+os.remove(wav)             -- only its name: no empty file left behind
+wav = wav .. ".wav"
 assert(ps.save(wav, ps.Buffer(4800, 1), 48000))
 
 T.group("from_file", function()

@@ -114,6 +114,21 @@ T.group("a Lua source's fill level", function()
   s:start()
   T.ok(asked2 < 2 * fill, "fill = 24000: the source was asked for less than twice that (" .. asked2 .. ")")
   s:abort()
+  -- the default follows the stream's output latency and blocksize: four
+  -- times both, at least 0.1 s, prefilled before the device starts
+  for _, bs in ipairs { 0, 8192 } do
+    local o <close> = ps.OutputStream{ device = "loopback", blocksize = bs }
+    local rate = math.floor(o.samplerate)
+    local want = math.max(math.ceil(0.1 * rate), 4 * (math.ceil(o.latency * rate) + o.blocksize))
+    local asked3, block = 0, 0
+    o:set_source(function(b) asked3 = asked3 + b:frames() block = b:frames() b:fill(0) end)
+    o:configure{ frames = rate * 4 }
+    o:start()
+    T.ok(asked3 >= want and asked3 < 2 * want,
+      string.format("blocksize %d, latency %.4f s: the source is %d frames ahead at the start, less than twice that asked (%d, in blocks of %d)",
+        o.blocksize, o.latency, want, asked3, block))
+    o:abort()
+  end
 end)
 
 -- 9. Errors at the caller's line; options checked where they are given.

@@ -2,6 +2,8 @@
  * know: "wav", "flac"; "pcm_16", "float"; "little"), and opening files for
  * the disk threads, "-" being stdin or stdout. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -9,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sfformat.h"
@@ -305,11 +308,26 @@ SNDFILE *ps_sf_open(const char *path, int mode, SF_INFO *info, int *is_pipe)
 
 int ps_sf_close(SNDFILE *sf)
 {
+    /* Closing a file that was written writes its header (and a trailer in
+     * some types) on this thread.  Past RLIMIT_FSIZE that raises SIGXFSZ,
+     * and to a closed pipe SIGPIPE, which would end the process here even
+     * when the disk thread, which blocks them (disk.h), met the limit first
+     * and said so.  Blocked while closing, a write fails with EFBIG or EPIPE
+     * instead, and the close reports it; a signal it raised is taken. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGXFSZ);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
     int r = sf_close(sf);
     if (sf == stdout_sf) {
         pio_flush(&stdout_io);    /* a header still waiting: no samples came */
         stdout_sf = NULL;
     }
+    const struct timespec now = { 0, 0 };
+    while (sigtimedwait(&set, NULL, &now) > 0)
+        ;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return r;
 }
 

@@ -61,7 +61,10 @@ check_eq "... and left no file behind" "$(ls -A "$tmp/t")" ""
 # the CLI: the first device it looks for is -D's.  opened CMD...: its exit
 # status, and the plugin modules it opened
 opened() {
-  installed strace -f -e trace=openat -o "$tmp/trace" "$@" >/dev/null 2>&1
+  # (LeakSanitizer cannot run under ptrace: in make asan it would end the
+  # traced program with status 1, so it is off for these two runs)
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    installed strace -f -e trace=openat -o "$tmp/trace" "$@" >/dev/null 2>&1
   echo "$? $(grep -c 'libasound_module_[a-z_]*\.so", O_RDONLY|O_CLOEXEC) = [0-9]' "$tmp/trace")"
 }
 set -- $(opened scripts/pastream -D loopback -d 0.1 null "$tmp/a.wav")

@@ -89,6 +89,7 @@ done
 (ulimit -f 400; exec $PL "$tmp/rec.lua" "$tmp/full.wav") >"$tmp/o" 2>"$tmp/e"
 rc=$?
 check_eq "a full file ends the recording with exit 1" "$rc" "1"
+[ "$rc" = 1 ] || sed 's/^/#   | /' "$tmp/e"
 err=$(cat "$tmp/e")
 check "the error says what happened" contains "$err" "recording file: write error after"
 check "the error names the cause" contains "$err" "File too large"
@@ -104,7 +105,9 @@ local N = 96000
 local ramp = ps.Buffer(N, 1)
 for f = 1, N do ramp[f] = f / (1 << 20) end        -- each frame names its time
 local s <close> = ps.DuplexStream{ device = "loopback", channels = { 1, 1 }, buffersize = 4096 }
-s:playrec(ramp, { frames = N, pad = -1, out = "-", fill_gaps = true })
+s:playrec(ramp, { frames = N, pad = -1, out = "-", fill_gaps = true, blocking = false })
+io.open(arg[1], "w"):close()                      -- running: the reader may begin its stall
+s:wait()
 io.stderr:write(string.format("lost %d delay %d\n", s.rx_lost, s:roundtrip_frames()))
 LUA
 cat >"$tmp/gapcheck.lua" <<'LUA'
@@ -118,7 +121,10 @@ for f = 1, rec:frames() do
 end
 print(rec:frames(), silent, wrong)
 LUA
-$PL "$tmp/gap.lua" 2>"$tmp/e" | (sleep 1.5; cat >"$tmp/gap.au")
+# (the reader stalls for 1.5 s from the moment the run has started, however
+# long the writer took to get there)
+$PL "$tmp/gap.lua" "$tmp/gap.started" 2>"$tmp/e" |
+  (wait_until 30 test -e "$tmp/gap.started"; sleep 1.5; cat >"$tmp/gap.au")
 set -- $(sed -n 's/^lost \([0-9]*\) delay \([0-9]*\)$/\1 \2/p' "$tmp/e")
 lost=${1:-0}; delay=${2:-0}
 check "the stalled pipe lost frames, and they were counted ($lost)" test "$lost" -gt 10000

@@ -33,6 +33,13 @@ T.group("ps.find_device", function()
   none, why = ps.find_device({})
   T.ok(none == nil and why:find("index or name expected, got table", 1, true), "a table: nil and why", why)
   T.ok(ps.find_device(nil, "input"), "no query: the default input device")
+  -- PortAudio has started (above): a jack: query now spares ALSA nothing,
+  -- however often (src/device.h, ps_pa_spare_alsa)
+  local before = os.getenv("ALSA_CONFIG_PATH")
+  T.ok(ps.find_device("jack:loopback"), "a jack: query after PortAudio started finds the device")
+  T.eq(require("pastream.core").spare_alsa(), false, "... and sparing ALSA then does nothing")
+  T.eq(require("pastream.core").spare_alsa(), false, "... called again, nothing either")
+  T.eq(os.getenv("ALSA_CONFIG_PATH"), before, "ALSA's configuration is left as it was")
 end)
 
 T.group("ps.stop_on_signal", function()

@@ -56,6 +56,8 @@ out=$(installed "$PL" "$tmp/probe.lua" jack:loopback 2>&1)
 check_eq "plugins installed, -D jack:loopback: the JACK device, 4800 frames, no plugin module loaded" \
   "$out" "$(printf 'JACK\t4800\t0\tspared')"
 check_eq "... and the configuration written for ALSA is gone at exit" "$(ls -A "$tmp/t")" ""
+check_eq "sparing ALSA twice before PortAudio starts: done once, then nothing" \
+  "$(installed "$PL" -e 'local c = require "pastream.core" print(c.spare_alsa(), c.spare_alsa())' 2>&1)" "$(printf 'true\tfalse')"
 out=$(plugged installed env ALSA_CONFIG_PATH="$tmp/alsa/alsa.conf" "$PL" "$tmp/probe.lua" jack:loopback 2>&1)
 set -- $out
 check "ALSA_CONFIG_PATH set by the user is kept, -D jack:loopback too (plugin modules: $3)" \

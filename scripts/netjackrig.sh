@@ -6,7 +6,7 @@
 # from_slave_N -> to_slave_N, so what a client plays on the slave's "system"
 # device comes back on its input after crossing the network twice.
 #
-#   netjackrig.sh start [--name NAME] [--period P] [--probe PA_PROBE] [--netns yes|no|auto]
+#   netjackrig.sh start [--name NAME] [--rate R] [--period P] [--probe PA_PROBE] [--netns yes|no|auto]
 #   netjackrig.sh stop  [--name NAME]
 #   netjackrig.sh env   [--name NAME]    # eval: JACK_DEFAULT_SERVER is the slave
 #   netjackrig.sh pids  [--name NAME]    # master and slave jackd PIDs
@@ -25,18 +25,19 @@ prog=${0##*/}
 die() { echo "$prog: $*" >&2; exit 1; }
 
 NAME=pastream-netrig PERIOD=1024 RATE=48000 PROBE=${PA_PROBE:-} NETNS=auto
-[ $# -ge 1 ] || die "usage: $prog start|stop|env|pids|xruns [--name NAME] [--period P] [--probe PA_PROBE] [--netns yes|no|auto]"
+[ $# -ge 1 ] || die "usage: $prog start|stop|env|pids|xruns [--name NAME] [--rate R] [--period P] [--probe PA_PROBE] [--netns yes|no|auto]"
 cmd=$1; shift
 while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || die "$1 needs a value"
     case $1 in
-        --name) NAME=$2 ;; --period) PERIOD=$2 ;; --probe) PROBE=$2 ;; --netns) NETNS=$2 ;;
+        --name) NAME=$2 ;; --rate) RATE=$2 ;; --period) PERIOD=$2 ;; --probe) PROBE=$2 ;; --netns) NETNS=$2 ;;
         *) die "unknown option $1" ;;
     esac
     shift 2
 done
 case $NAME in ''|*[!A-Za-z0-9._-]*|.*) die "bad rig name '$NAME'" ;; esac
 case $PERIOD in ''|*[!0-9]*) die "bad period '$PERIOD'" ;; esac
+case $RATE in ''|*[!0-9]*) die "bad rate '$RATE'" ;; esac
 case $NETNS in yes|no|auto) ;; *) die "bad --netns '$NETNS' (yes, no, auto)" ;; esac
 
 STATE_DIR=${JACKRIG_DIR:-${TMPDIR:-/tmp}/jackrig-$UID}/$NAME.net

@@ -27,8 +27,13 @@ default=; [ "$B" = build ] && [ "$PL" = "$top/pastream-lua" ] && default=1
 # second lane has only tests that use the shared rigs' loopback device and
 # start no JACK server of their own (the servers tests start stay in this
 # lane, one at a time: JACK allows 8 on a machine).  PS_LANES=1: one lane.
+# The soaks on the other paths (tests/sh/test_soak_*.sh) are split: the
+# ALSA and netjack2 ones start JACK servers (this lane), PipeWire's none.
 LANE_B="test_soak_fast test_monitor test_recipes test_files test_cli_files test_garbage_fast
-  test_pipes test_loopback test_cli_words test_cli_align test_cli_pipes test_cli_summary"
+  test_pipes test_loopback test_cli_words test_cli_align test_cli_pipes test_cli_summary
+  test_soak_pipewire test_pastream_port test_chunks test_streams test_bad_inputs
+  test_user_process test_lua_sequences test_user_signals test_lua_cleanup test_dsp_recipes
+  test_cli_sox test_cli_process test_cli_resample"
 lane=${PS_LANE:-}
 if [ -z "$lane" ] && [ -z "$pattern" ] && [ -n "$default" ] && [ "${PS_LANES:-2}" = 2 ]; then
   lane=a

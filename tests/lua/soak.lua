@@ -42,28 +42,91 @@ local function source(frames, seed)
   return src
 end
 
---- M.run(frames [, log]) -> a table of figures: frames (asked), received,
--- lost, changed (frames whose samples differ), bad_chunks, first_bad (frame,
--- 0-based, or nil), rss_warm, rss_end, rss_max (kB), xruns, wall (s),
--- rate (Hz), delay, error (a stream error message, or nil).  log(msg) gets
--- a progress line about every tenth of the run.
-function M.run(frames, log)
+--- M.run(frames [, log [, opts]]) -> a table of figures: frames (asked),
+-- received, lost, changed (frames whose samples differ), bad_chunks,
+-- first_bad (frame, 0-based, or nil), rss_warm, rss_end, rss_max (kB),
+-- xruns, wall (s), rate (Hz), delay, error (a stream error message, or
+-- nil).  log(msg) gets a progress line about every tenth of the run.
+-- opts (the soaks on the other paths, tests/sh/test_paths_soak.sh):
+--   device   the device (default "loopback")
+--   measure  true: the round trip is measured first (stream:measure_roundtrip,
+--            r.measured) and the delay is where the signal's first frame
+--            comes back (r.delay; r.arrived false when it never does), not
+--            PortAudio's figure, which is wrong on these paths
+--   account  { logs = {path...}, period = P, window = seconds }: changed
+--            frames are grouped into bursts (tests/damage.lua) and each is
+--            accounted for by an xrun reported within `window` seconds, by
+--            the stream (stream.xruns) or in a server's log (lines with
+--            "xrun", "XRun" or PipeWire's "client too slow"): r.bursts,
+--            r.periods (damaged), r.accounted, r.orphans, r.log_xruns
+function M.run(frames, log, opts)
   log = log or function() end
+  opts = opts or {}
   local src = source(SRC_FRAMES, 20261124)
   local silence = ps.Buffer(CHUNK, 2)
   local expect = ps.Buffer(CHUNK, 2)
   local r = { frames = frames, received = 0, lost = 0, changed = 0, bad_chunks = 0 }
 
-  local s <close> = ps.DuplexStream{ device = "loopback", channels = 2, format = "float32",
-                                     buffersize = 1 << 18 }
+  local s <close> = ps.DuplexStream{ device = opts.device or "loopback", channels = 2,
+                                     format = "float32", buffersize = 1 << 18 }
   r.rate = s.samplerate
   local delay = s:roundtrip_frames()
-  r.delay = delay
+  if opts.measure then
+    require "pastream.roundtrip"
+    r.measured = s:measure_roundtrip()
+    -- the recording runs past the signal by the measured delay and a second
+    delay = (r.measured or 0) + math.floor(r.rate)
+  end
+  r.delay = not opts.measure and delay or nil
   local total = frames + delay
   -- The warm-up: the first tenth, at most 60 s of 48 kHz audio.
   local warm = math.min(total // 10, 60 * 48000)
   local progress_every = math.max(total // 10, 1)
   local next_progress = progress_every
+
+  -- Damage accounting (opts.account): the server logs read as they grow,
+  -- xrun times on the clock of `marks` (recorded frame counts over time,
+  -- one about every tenth of a second: the table stays small)
+  local acc = opts.account
+  local logs, xruns, marks, client = {}, {}, {}, 0
+  local bursts, cur = {}, nil
+  local P = acc and acc.period or 1024
+  local function now() return uv.hrtime() / 1e9 end
+  local next_mark = 0
+  local function poll(pos)
+    local t = now()
+    for _, f in ipairs(logs) do
+      for line in f:lines() do
+        if line:find("xrun", 1, true) or line:find("XRun", 1, true) or line:find("client too slow", 1, true) then
+          xruns[#xruns + 1] = t
+          r.log_xruns = r.log_xruns + 1
+        end
+      end
+    end
+    local x = s.xruns
+    for _ = client + 1, x do xruns[#xruns + 1] = t end
+    client = math.max(client, x)
+    if t >= next_mark then
+      marks[#marks + 1] = { t = t, f = s.frame_count }
+      next_mark = t + 0.1
+    end
+  end
+  local function damaged(i)
+    if cur and i - cur.last < 2 * P then
+      cur.last = i
+    else
+      cur = { first = i, last = i }
+      bursts[#bursts + 1] = cur
+    end
+  end
+  if acc then
+    r.log_xruns = 0
+    for _, path in ipairs(acc.logs or {}) do
+      local f = assert(io.open(path, "rb"))
+      f:seek("end")
+      logs[#logs + 1] = f
+    end
+  end
 
   -- Fill `expect` with the n frames the recording holds from frame pos on
   -- (0-based): silence before the round trip, then the looped source.
@@ -87,29 +150,86 @@ function M.run(frames, log)
   end
 
   -- Frames of a bad chunk whose samples differ (only then is it looked at
-  -- sample by sample).
-  local function count_changed(chunk, want)
+  -- sample by sample); pos: the chunk's first frame, for the bursts.
+  local function count_changed(chunk, want, pos)
     local n = 0
     for f = 1, chunk:frames() do
       if chunk:sample(f, 1) ~= want:sample(f, 1) or chunk:sample(f, 2) ~= want:sample(f, 2) then
         n = n + 1
+        if acc then damaged(pos + f - 1) end
       end
     end
     return n
   end
 
+  -- Realignment (opts.account): an xrun on a path of two clients (the ALSA
+  -- PCMs' playback and capture) can leave the round trip a period longer or
+  -- shorter for good.  The frames from the xrun to where the signal goes on
+  -- in step again are damage, accounted as such; from there on the check
+  -- follows the new delay (r.realigned lists the changes) instead of
+  -- counting every later frame.  Which source frame a recorded one is comes
+  -- from a table of the source's frames (its two 24-bit samples as one key).
+  local where
+  local function key(x, y) return (math.floor(x * (1 << 23)) + (1 << 23)) << 24 | (math.floor(y * (1 << 23)) + (1 << 23)) end
+  if acc then
+    where = {}
+    for f = 1, SRC_FRAMES do where[key(src:sample(f, 1), src:sample(f, 2))] = f end
+    r.realigned = {}
+  end
+  local function realign(chunk, pos)
+    local n = chunk:frames()
+    if n < 2 then return end
+    local x, y = chunk:sample(n, 1), chunk:sample(n, 2)
+    if x == 0 and y == 0 then return end
+    local j = where[key(x, y)]
+    -- the frame before must be the source frame before, too
+    local jp = j and (j == 1 and SRC_FRAMES or j - 1)
+    if not j or chunk:sample(n - 1, 1) ~= src:sample(jp, 1) or chunk:sample(n - 1, 2) ~= src:sample(jp, 2) then return end
+    local p = pos + n - 1                  -- 0-based recorded frame holding src frame j
+    local d = (p - (j - 1) - delay) % SRC_FRAMES
+    if d > SRC_FRAMES // 2 then d = d - SRC_FRAMES end
+    if d ~= 0 then
+      delay = delay + d
+      r.realigned[#r.realigned + 1] = { at = p, by = d }
+    end
+  end
+
+  -- opts.measure: the signal's delay is where its first frame arrives (the
+  -- first frame that is not silence must be it, else it counts as damage)
+  local found = not opts.measure
+  local a1, a2 = src:sample(1, 1), src:sample(1, 2)
+  local function find_start(chunk, pos)
+    for f = 1, chunk:frames() do
+      local x, y = chunk:sample(f, 1), chunk:sample(f, 2)
+      if x ~= 0 or y ~= 0 then
+        if x == a1 and y == a2 then
+          delay, r.delay, r.arrived = pos + f - 1, pos + f - 1, true
+        else
+          r.arrived = false
+          delay, r.delay = r.measured or 0, r.measured
+        end
+        found = true
+        return
+      end
+    end
+  end
+
   local t0 = uv.hrtime()
   local pos = 0
+  if acc then poll(0) end
   local ok, err = pcall(function()
     for chunk in s:chunks{ chunksize = CHUNK, frames = total, playback = src, loop = true } do
       local n = chunk:frames()
+      if not found then find_start(chunk, pos) end
       local want = expected(pos, n)
       if not chunk:equals(want) then
         r.bad_chunks = r.bad_chunks + 1
         r.first_bad = r.first_bad or pos
-        r.changed = r.changed + count_changed(chunk, want)
+        r.changed = r.changed + count_changed(chunk, want, pos)
+        if acc and found then realign(chunk, pos) end
       end
       pos = pos + n
+      if acc then poll(pos) end
       if not r.rss_warm and pos >= warm then
         r.rss_warm = rss_kb()
         r.rss_max = r.rss_warm
@@ -129,26 +249,62 @@ function M.run(frames, log)
   r.received = pos
   r.lost = total - pos
   r.xruns = s.xruns
+  if acc then
+    poll(pos)
+    for _, f in ipairs(logs) do f:close() end
+    local D = require "damage"
+    r.periods = 0
+    for _, b in ipairs(bursts) do
+      b.periods = math.max(1, math.ceil((b.last - b.first) / P))
+      r.periods = r.periods + b.periods
+    end
+    r.accounted, r.orphans = D.account(bursts, marks, xruns, acc.window or 0.5)
+    r.bursts, r.marks, r.xrun_times = bursts, marks, xruns
+  end
   r.rss_end = rss_kb()
   r.rss_warm = r.rss_warm or r.rss_end
   r.rss_max = math.max(r.rss_max or 0, r.rss_end)
   return r
 end
 
---- M.check(T, r): the TAP assertions on a run's figures (tests/tap.lua).
-function M.check(T, r)
+--- M.check(T, r [, label]): the TAP assertions on a run's figures
+-- (tests/tap.lua).  A run with accounting (opts.account) passes with damaged
+-- periods when each lies at a reported xrun; one without, only with none.
+function M.check(T, r, label)
+  local pre = label and (label .. ": ") or ""
   local audio = r.frames / 48000
-  print(string.format("# soak: %d frames (%.0f s of 48 kHz audio) at %d Hz in %.1f s wall, "
-                      .. "round trip %d frames, xruns %d",
-                      r.frames, audio, r.rate, r.wall, r.delay, r.xruns))
-  print(string.format("# soak: received %d, lost %d, changed %d (%d bad chunks); "
+  print(string.format("# %ssoak: %d frames (%.0f s of 48 kHz audio) at %d Hz in %.1f s wall, "
+                      .. "round trip %s frames%s, xruns %d",
+                      pre, r.frames, audio, r.rate, r.wall, tostring(r.delay),
+                      r.measured and (" (measured " .. r.measured .. ")") or "", r.xruns))
+  print(string.format("# %ssoak: received %d, lost %d, changed %d (%d bad chunks); "
                       .. "RSS warm %d kB, end %d kB, max %d kB",
-                      r.received, r.lost, r.changed, r.bad_chunks,
+                      pre, r.received, r.lost, r.changed, r.bad_chunks,
                       r.rss_warm, r.rss_end, r.rss_max))
-  T.ok(not r.error, "the stream ran to its end without an error", r.error)
-  T.eq(r.lost, 0, "no frame lost (" .. r.received .. " received)")
-  T.eq(r.changed, 0, "no frame changed" ..
-       (r.first_bad and (" (first bad chunk at frame " .. r.first_bad .. ")") or ""))
+  T.ok(not r.error, pre .. "the stream ran to its end without an error", r.error)
+  T.eq(r.lost, 0, pre .. "no frame lost (" .. r.received .. " received)")
+  if r.measured ~= nil or r.arrived ~= nil then
+    T.ok(r.arrived, pre .. "the signal came back from its first frame on")
+    T.eq(r.delay, r.measured, pre .. "it came back at the measured round trip (stream:measure_roundtrip)")
+  end
+  if r.periods then
+    print(string.format("# %ssoak: %d xrun(s) reported (%d by the client, %d in the servers' logs); "
+                        .. "%d periods damaged in %d burst(s), %d of them at reported xruns",
+                        pre, #r.xrun_times, r.xruns, r.log_xruns, r.periods, #r.bursts, r.accounted))
+    for _, a in ipairs(r.realigned) do
+      print(string.format("# %ssoak: from recorded frame %d on, the round trip is %+d frames longer", pre, a.at, a.by))
+    end
+    T.eq(r.accounted, r.periods, pre .. "every damaged period at a reported xrun, none changed otherwise")
+    local D = require "damage"
+    for i, b in ipairs(r.orphans) do
+      if i > 10 then print("#   ...") break end
+      print(string.format("#   frames %d..%d (%d period(s)) at %.3f s, no xrun within the window",
+        b.first, b.last, b.periods, D.time_of(r.marks, b.first) - r.marks[1].t))
+    end
+  else
+    T.eq(r.changed, 0, pre .. "no frame changed" ..
+         (r.first_bad and (" (first bad chunk at frame " .. r.first_bad .. ")") or ""))
+  end
   local growth = r.rss_max - r.rss_warm
   if os.getenv("PS_SANITIZER") then
     -- ASan keeps freed memory in quarantine (up to 256 MB) and memcheck has
@@ -157,8 +313,8 @@ function M.check(T, r)
     print(string.format("# resident memory grew %d kB: not checked under %s",
                         growth, os.getenv("PS_SANITIZER")))
   else
-    T.ok(growth < 1024, string.format("resident memory flat after the warm-up: "
-         .. "grew %d kB (under 1024)", growth))
+    T.ok(growth < 1024, string.format("%sresident memory flat after the warm-up: "
+         .. "grew %d kB (under 1024)", pre, growth))
   end
   -- xruns are timing, left to the figures above; lost or changed data is checked
 end

@@ -178,6 +178,9 @@ if [ -n "$default" ] || [ "${PS_SH:-}" = 1 ]; then
       */test_paths.sh:*) continue ;;
       */test_paths_quick.sh:1) continue ;;
       */test_paths_quick.sh:*) [ -n "$default" ] || continue ;;
+      # the soaks on those paths (about 80 s each) with the default host
+      # only: what they test is the path (make asan runs test_soak_fast)
+      */test_soak_*.sh:*) [ -n "$default" ] || continue ;;
     esac
     run "$(basename "$t" .sh)" env PASTREAM_LUA="$PL" sh "$t"
   done

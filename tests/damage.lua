@@ -113,16 +113,17 @@ function M.time_of(marks, i)
 end
 
 -- Account every burst for an xrun: xruns = list of times (same clock) at
--- which an xrun was seen reported; window = seconds either side.  Returns
--- accounted periods, unaccounted bursts (list).
+-- which an xrun was seen reported; window = seconds either side of the
+-- burst's start (a burst that goes on for seconds, the signal no longer
+-- in step, began at its cause: an xrun in its middle does not explain it).
+-- Returns accounted periods, unaccounted bursts (list).
 function M.account(bursts, marks, xruns, window)
   local accounted, orphans = 0, {}
   for _, b in ipairs(bursts) do
     local t0 = M.time_of(marks, b.first)
-    local t1 = M.time_of(marks, b.last)
     local hit = false
     for _, x in ipairs(xruns) do
-      if t0 and x >= t0 - window and x <= t1 + window then hit = true; break end
+      if t0 and x >= t0 - window and x <= t0 + window then hit = true; break end
     end
     if hit then accounted = accounted + b.periods
     else orphans[#orphans + 1] = b end

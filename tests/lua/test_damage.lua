@@ -50,6 +50,13 @@ T.group("a changed period", function()
   T.eq(acc, 1, "one period accounted")
   acc, orphans = D.account(b, marks, { at(10 * P) + 3 }, 0.5)
   T.eq(#orphans, 1, "an xrun 3 s away does not")
+  -- a long burst is accounted for at its start, not by an xrun within it
+  local long = { { first = 10 * P, last = 10 * P + 96000, periods = 94 } }
+  local m10 = { { t = 0, f = 0 }, { t = 10, f = 480000 } }     -- 10 s at 48 kHz
+  acc, orphans = D.account(long, m10, { at(10 * P) + 1.5 }, 0.5)
+  T.eq(#orphans, 1, "a burst of 2 s: an xrun 1.5 s after its start does not account for it")
+  acc, orphans = D.account(long, m10, { at(10 * P) - 0.1 }, 0.5)
+  T.eq(acc, 94, "an xrun 0.1 s before its start does")
 end)
 
 T.group("a repeated period", function()

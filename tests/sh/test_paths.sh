@@ -169,6 +169,11 @@ print("same")
 LUA
 "$PL" "$tmp/same.lua" make "$tmp/noise.wav"
 
+# the rig scripts refuse a rate that is no number, naming it, and start nothing
+out=$(scripts/netjackrig.sh start --name "p-bad-$tag" --rate 48k 2>&1); st=$?
+check_eq "netjackrig.sh --rate 48k: refused" "$st:$out" "1:netjackrig.sh: bad rate '48k'"
+check "... and nothing of the rig left" test ! -e "$JACKRIG_DIR/p-bad-$tag.net"
+
 # ---- ALSA through the JACK PCM plugin ---------------------------------------
 r=p-alsa-$tag
 rigs="$rigs alsa:$r"

@@ -292,7 +292,7 @@ function M.check(T, r, label)
                         .. "%d periods damaged in %d burst(s), %d of them at reported xruns",
                         pre, #r.xrun_times, r.xruns, r.log_xruns, r.periods, #r.bursts, r.accounted))
     for _, a in ipairs(r.realigned) do
-      print(string.format("# %ssoak: from recorded frame %d on, the round trip is %+d frames longer", pre, a.at, a.by))
+      print(string.format("# %ssoak: from recorded frame %d on, the round trip changed by %+d frames", pre, a.at, a.by))
     end
     T.eq(r.accounted, r.periods, pre .. "every damaged period at a reported xrun, none changed otherwise")
     local D = require "damage"

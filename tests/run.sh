@@ -33,7 +33,7 @@ LANE_B="test_soak_fast test_monitor test_recipes test_files test_cli_files test_
   test_pipes test_loopback test_cli_words test_cli_align test_cli_pipes test_cli_summary
   test_soak_pipewire test_pastream_port test_chunks test_streams test_bad_inputs
   test_user_process test_lua_sequences test_user_signals test_lua_cleanup test_dsp_recipes
-  test_cli_sox test_cli_process test_cli_resample"
+  test_cli_sox test_cli_process test_cli_resample test_c15_rt_hygiene test_pictures"
 lane=${PS_LANE:-}
 if [ -z "$lane" ] && [ -z "$pattern" ] && [ -n "$default" ] && [ "${PS_LANES:-2}" = 2 ]; then
   lane=a

@@ -28,11 +28,11 @@
 # which uses it, records a file that is the one played, every sample.
 #
 # PATHS_QUICK=1 (tests/sh/test_paths_quick.sh, in make check): on each rig
-# loopback-check.lua (2 s, bit-exact) and a 2 s counter playrec (every frame
-# checked, damage accounted for), their delays compared, the measured round
-# trip, playrec.lua --align, and on PipeWire the start with no silence
-# first; no split, file, device-query or soak runs (make check-paths runs
-# them all).
+# loopback-check.lua (2 s, bit-exact), a 2 s counter playrec and a 2 s
+# recording while another stream plays (every frame checked, damage
+# accounted for), their delays compared, the measured round trip,
+# playrec.lua --align, and on PipeWire the start with no silence first; no
+# file, device-query or longer runs (make check-paths runs them all).
 . tests/sh/tap.sh
 PL=${PASTREAM_LUA:-./pastream-lua}
 quick=${PATHS_QUICK:-}
@@ -100,8 +100,8 @@ counter() {
   lua_tap "$1 playrec" "$4" -- "$PL" tests/sh/test_paths_run.lua "$2" playrec "$3" "$1" $4
   ct_delay=$(sed -n 's/^delay \([0-9]*\) portaudio .*/\1/p' "$tmp/out")
   pa_rt=$(sed -n 's/^delay [0-9]* portaudio \([0-9]*\)$/\1/p' "$tmp/out")
-  full || return 0
   lua_tap "$1 split" "$4" -- "$PL" tests/sh/test_paths_run.lua "$2" split "$3" "$1" $4
+  full || return 0
   lua_tap "$1 file" "$4" -- env TMPDIR="$tmp" "$PL" tests/sh/test_paths_run.lua "$2" file "$3" "$1-file" $4
   fl_delay=$(sed -n 's/^delay \([0-9]*\) portaudio .*/\1/p' "$tmp/out")
   check_eq "$1: the delay through files is the delay through Buffers" "$fl_delay" "$ct_delay"

@@ -123,7 +123,7 @@ check: test-deps
 # The loopback checks on the other paths users' audio takes (ALSA through
 # the JACK PCM plugin, netjack2 across two network namespaces, PipeWire's
 # JACK library): tests/sh/test_paths.sh, about 2 minutes.  make check runs
-# a short version of it (tests/sh/test_paths_quick.sh, about 25 s).
+# a short version of it (tests/sh/test_paths_quick.sh, about 50 s; and the soaks on those paths, tests/sh/test_soak_*.sh).
 check-paths: test-deps
 	@$(MAKE) --no-print-directory all
 	@PS_PATHS=1 tests/run.sh test_paths

@@ -170,7 +170,7 @@ if [ -n "$default" ] || [ "${PS_SH:-}" = 1 ]; then
   for t in tests/sh/test_*.sh; do
     [ -e "$t" ] || continue
     # the other audio paths (ALSA, netjack2, PipeWire): their short check
-    # (test_paths_quick, about 25 s) is part of make check, with the
+    # (test_paths_quick, about 50 s) is part of make check, with the
     # default host only; the whole suite (test_paths, about 2 minutes) is
     # make check-paths (PS_PATHS=1), which leaves the short one out
     case "$t:${PS_PATHS:-}" in

@@ -170,7 +170,13 @@ function M.run(frames, log, opts)
   -- counting every later frame.  Which source frame a recorded one is comes
   -- from a table of the source's frames (its two 24-bit samples as one key).
   local where
-  local function key(x, y) return (math.floor(x * (1 << 23)) + (1 << 23)) << 24 | (math.floor(y * (1 << 23)) + (1 << 23)) end
+  -- (nil for a frame no source frame can be: not a multiple of 2^-23 in
+  -- [-1, 1), NaN, infinite)
+  local function key(x, y)
+    local a, b = math.tointeger(x * (1 << 23)), math.tointeger(y * (1 << 23))
+    if not a or not b or a < -(1 << 23) or a >= (1 << 23) or b < -(1 << 23) or b >= (1 << 23) then return nil end
+    return (a + (1 << 23)) << 24 | (b + (1 << 23))
+  end
   if acc then
     where = {}
     for f = 1, SRC_FRAMES do where[key(src:sample(f, 1), src:sample(f, 2))] = f end
@@ -181,7 +187,8 @@ function M.run(frames, log, opts)
     if n < 2 then return end
     local x, y = chunk:sample(n, 1), chunk:sample(n, 2)
     if x == 0 and y == 0 then return end
-    local j = where[key(x, y)]
+    local k = key(x, y)
+    local j = k and where[k]
     -- the frame before must be the source frame before, too
     local jp = j and (j == 1 and SRC_FRAMES or j - 1)
     if not j or chunk:sample(n - 1, 1) ~= src:sample(jp, 1) or chunk:sample(n - 1, 2) ~= src:sample(jp, 2) then return end

@@ -45,26 +45,47 @@ local function decode(a, b, n)
   return math.floor(k) - 1
 end
 
--- Bursts of damage in a recording `rec` (an array-like with rec[i] the
--- interleaved samples, 1-based, and `frames` frames) of a counter signal of
--- n frames, on a rig of period P.  Returns a list of bursts
--- {first = frame, last = frame, periods = count} and the summary
--- {frames = damaged frames, periods = damaged periods, arrived = bool}.
-function M.bursts(rec, frames, n, P)
-  local bursts, damaged, periods = {}, 0, 0
-  local prev = nil      -- what the previous frame held (index or "silence")
-  local seen_end = false
-  local arrived = false
-  local last            -- the last good frame of the signal {k, i}
-  local cur
-  local function mark(i)
-    damaged = damaged + 1
+-- A burst collector: add(i) marks frame i damaged (frames in increasing
+-- order; gaps under two periods P join a burst); finish() gives the bursts
+-- {first = frame, last = frame, periods = count} and the damaged periods:
+-- a burst from frame a to frame b counts max(1, ceil((b - a) / P)).
+function M.collector(P)
+  local bursts, cur = {}, nil
+  local c = {}
+  function c.add(i)
     if cur and i - cur.last < 2 * P then
       cur.last = i
     else
       cur = { first = i, last = i }
       bursts[#bursts + 1] = cur
     end
+  end
+  function c.finish()
+    local periods = 0
+    for _, b in ipairs(bursts) do
+      b.periods = math.max(1, math.ceil((b.last - b.first) / P))
+      periods = periods + b.periods
+    end
+    return bursts, periods
+  end
+  return c
+end
+
+-- Bursts of damage in a recording `rec` (an array-like with rec[i] the
+-- interleaved samples, 1-based, and `frames` frames) of a counter signal of
+-- n frames, on a rig of period P.  Returns a list of bursts
+-- {first = frame, last = frame, periods = count} and the summary
+-- {frames = damaged frames, periods = damaged periods, arrived = bool}.
+function M.bursts(rec, frames, n, P)
+  local damaged = 0
+  local prev = nil      -- what the previous frame held (index or "silence")
+  local seen_end = false
+  local arrived = false
+  local last            -- the last good frame of the signal {k, i}
+  local col = M.collector(P)
+  local function mark(i)
+    damaged = damaged + 1
+    col.add(i)
   end
   for i = 0, frames - 1 do
     local k = decode(rec[2 * i + 1], rec[2 * i + 2], n)
@@ -89,10 +110,7 @@ function M.bursts(rec, frames, n, P)
     if not good then mark(i) end
     prev = k
   end
-  for _, b in ipairs(bursts) do
-    b.periods = math.max(1, math.ceil((b.last - b.first) / P))
-    periods = periods + b.periods
-  end
+  local bursts, periods = col.finish()
   return bursts, { frames = damaged, periods = periods, arrived = arrived, ended = seen_end }
 end
 

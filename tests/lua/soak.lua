@@ -89,8 +89,8 @@ function M.run(frames, log, opts)
   -- one about every tenth of a second: the table stays small)
   local acc = opts.account
   local logs, xruns, marks, client = {}, {}, {}, 0
-  local bursts, cur = {}, nil
-  local P = acc and acc.period or 1024
+  local D = require "damage"
+  local col = D.collector(acc and acc.period or 1024)
   local function now() return uv.hrtime() / 1e9 end
   local next_mark = 0
   local function poll(pos)
@@ -109,14 +109,6 @@ function M.run(frames, log, opts)
     if t >= next_mark then
       marks[#marks + 1] = { t = t, f = s.frame_count }
       next_mark = t + 0.1
-    end
-  end
-  local function damaged(i)
-    if cur and i - cur.last < 2 * P then
-      cur.last = i
-    else
-      cur = { first = i, last = i }
-      bursts[#bursts + 1] = cur
     end
   end
   if acc then
@@ -156,7 +148,7 @@ function M.run(frames, log, opts)
     for f = 1, chunk:frames() do
       if chunk:sample(f, 1) ~= want:sample(f, 1) or chunk:sample(f, 2) ~= want:sample(f, 2) then
         n = n + 1
-        if acc then damaged(pos + f - 1) end
+        if acc then col.add(pos + f - 1) end
       end
     end
     return n
@@ -259,12 +251,8 @@ function M.run(frames, log, opts)
   if acc then
     poll(pos)
     for _, f in ipairs(logs) do f:close() end
-    local D = require "damage"
-    r.periods = 0
-    for _, b in ipairs(bursts) do
-      b.periods = math.max(1, math.ceil((b.last - b.first) / P))
-      r.periods = r.periods + b.periods
-    end
+    local bursts
+    bursts, r.periods = col.finish()
     r.accounted, r.orphans = D.account(bursts, marks, xruns, acc.window or 0.5)
     r.bursts, r.marks, r.xrun_times = bursts, marks, xruns
   end

@@ -215,7 +215,8 @@ function M.run(frames, log, opts)
 
   local t0 = uv.hrtime()
   local pos = 0
-  if acc then poll(0) end
+  -- (no poll before the first chunk: until the run starts, the stream's
+  -- counters are the measuring run's, and each run starts them at 0)
   local ok, err = pcall(function()
     for chunk in s:chunks{ chunksize = CHUNK, frames = total, playback = src, loop = true } do
       local n = chunk:frames()

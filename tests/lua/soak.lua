@@ -73,7 +73,8 @@ function M.run(frames, log, opts)
   local delay = s:roundtrip_frames()
   if opts.measure then
     require "pastream.roundtrip"
-    r.measured = s:measure_roundtrip()
+    r.measure = true
+    r.measured, r.measure_err = s:measure_roundtrip()
     -- the recording runs past the signal by the measured delay and a second
     delay = (r.measured or 0) + math.floor(r.rate)
   end
@@ -279,9 +280,12 @@ function M.check(T, r, label)
                       r.rss_warm, r.rss_end, r.rss_max))
   T.ok(not r.error, pre .. "the stream ran to its end without an error", r.error)
   T.eq(r.lost, 0, pre .. "no frame lost (" .. r.received .. " received)")
-  if r.measured ~= nil or r.arrived ~= nil then
-    T.ok(r.arrived, pre .. "the signal came back from its first frame on")
-    T.eq(r.delay, r.measured, pre .. "it came back at the measured round trip (stream:measure_roundtrip)")
+  if r.measure then
+    T.ok(r.measured, pre .. "stream:measure_roundtrip() found the round trip", r.measure_err)
+    T.ok(r.arrived, pre .. "the signal came back from its first frame on",
+         r.arrived == nil and "nothing but silence came back" or nil)
+    T.ok(r.measured and r.delay == r.measured, pre .. "it came back at the measured round trip (stream:measure_roundtrip)",
+         string.format("came back at %s, measured %s", tostring(r.delay), tostring(r.measured)))
   end
   if r.periods then
     print(string.format("# %ssoak: %d xrun(s) reported (%d by the client, %d in the servers' logs); "

@@ -71,25 +71,13 @@ function M.run(frames, log, opts)
                                      format = "float32", buffersize = 1 << 18 }
   r.rate = s.samplerate
   local delay = s:roundtrip_frames()
-  if opts.measure then
-    require "pastream.roundtrip"
-    r.measure = true
-    r.measured, r.measure_err = s:measure_roundtrip()
-    -- the recording runs past the signal by the measured delay and a second
-    delay = (r.measured or 0) + math.floor(r.rate)
-  end
-  r.delay = not opts.measure and delay or nil
-  local total = frames + delay
-  -- The warm-up: the first tenth, at most 60 s of 48 kHz audio.
-  local warm = math.min(total // 10, 60 * 48000)
-  local progress_every = math.max(total // 10, 1)
-  local next_progress = progress_every
-
   -- Damage accounting (opts.account): the server logs read as they grow,
-  -- xrun times on the clock of `marks` (recorded frame counts over time,
-  -- one about every tenth of a second: the table stays small)
+  -- from before the round trip is measured (a fault at the end of the
+  -- measuring run can show in the first periods of the soak's), xrun times
+  -- on the clock of `marks` (recorded frame counts over time, one about
+  -- every tenth of a second: the table stays small)
   local acc = opts.account
-  local logs, xruns, marks, client = {}, {}, {}, 0
+  local logs, xruns, marks, client, loglines = {}, {}, {}, 0, {}
   local D = require "damage"
   local col = D.collector(acc and acc.period or 1024)
   local function now() return uv.hrtime() / 1e9 end
@@ -97,7 +85,13 @@ function M.run(frames, log, opts)
   local function poll(pos)
     local t = now()
     for _, f in ipairs(logs) do
-      for line in f:lines() do
+      -- whole lines only: a line still being written waits for its end
+      local text = f.part .. (f.file:read("a") or "")
+      f.part = text:match("[^\n]*$")
+      for line in text:gmatch("([^\n]*)\n") do
+        -- the first 2000 lines kept with their times: a failed check shows
+        -- what the servers said around each unexplained burst
+        if #loglines < 2000 then loglines[#loglines + 1] = { t = t, line = line } end
         if line:find("xrun", 1, true) or line:find("XRun", 1, true) or line:find("client too slow", 1, true) then
           xruns[#xruns + 1] = t
           r.log_xruns = r.log_xruns + 1
@@ -117,9 +111,29 @@ function M.run(frames, log, opts)
     for _, path in ipairs(acc.logs or {}) do
       local f = assert(io.open(path, "rb"))
       f:seek("end")
-      logs[#logs + 1] = f
+      logs[#logs + 1] = { file = f, part = "" }
     end
   end
+
+  if opts.measure then
+    require "pastream.roundtrip"
+    r.measure = true
+    r.measured, r.measure_err = s:measure_roundtrip()
+    if acc then
+      -- the measuring run's xruns (its counters, until the soak's run
+      -- starts them at 0 again) and what the logs said meanwhile
+      poll(0)
+      client, marks, next_mark = 0, {}, 0
+    end
+    -- the recording runs past the signal by the measured delay and a second
+    delay = (r.measured or 0) + math.floor(r.rate)
+  end
+  r.delay = not opts.measure and delay or nil
+  local total = frames + delay
+  -- The warm-up: the first tenth, at most 60 s of 48 kHz audio.
+  local warm = math.min(total // 10, 60 * 48000)
+  local progress_every = math.max(total // 10, 1)
+  local next_progress = progress_every
 
   -- Fill `expect` with the n frames the recording holds from frame pos on
   -- (0-based): silence before the round trip, then the looped source.
@@ -252,11 +266,11 @@ function M.run(frames, log, opts)
   r.xruns = s.xruns
   if acc then
     poll(pos)
-    for _, f in ipairs(logs) do f:close() end
+    for _, f in ipairs(logs) do f.file:close() end
     local bursts
     bursts, r.periods = col.finish()
     r.accounted, r.orphans = D.account(bursts, marks, xruns, acc.window or 0.5)
-    r.bursts, r.marks, r.xrun_times = bursts, marks, xruns
+    r.bursts, r.marks, r.xrun_times, r.loglines = bursts, marks, xruns, loglines
   end
   r.rss_end = rss_kb()
   r.rss_warm = r.rss_warm or r.rss_end
@@ -298,8 +312,21 @@ function M.check(T, r, label)
     local D = require "damage"
     for i, b in ipairs(r.orphans) do
       if i > 10 then print("#   ...") break end
-      print(string.format("#   frames %d..%d (%d period(s)) at %.3f s, no xrun within the window",
-        b.first, b.last, b.periods, D.time_of(r.marks, b.first) - r.marks[1].t))
+      local t0 = D.time_of(r.marks, b.first)
+      local near
+      for _, x in ipairs(r.xrun_times) do
+        if not near or math.abs(x - t0) < math.abs(near - t0) then near = x end
+      end
+      print(string.format("#   frames %d..%d (%d period(s)) at %.3f s, no xrun within the window%s",
+        b.first, b.last, b.periods, t0 - r.marks[1].t,
+        near and string.format(" (the nearest at %+.3f s)", near - t0) or " (none reported)"))
+      if i <= 3 then
+        for _, l in ipairs(r.loglines) do
+          if math.abs(l.t - t0) <= 2 then
+            print(string.format("#     log at %+.3f s: %s", l.t - t0, l.line:sub(1, 160)))
+          end
+        end
+      end
     end
   else
     T.eq(r.changed, 0, pre .. "no frame changed" ..

@@ -308,18 +308,28 @@ function M.check(T, r, label)
     for _, a in ipairs(r.realigned) do
       print(string.format("# %ssoak: from recorded frame %d on, the round trip changed by %+d frames", pre, a.at, a.by))
     end
-    T.eq(r.accounted, r.periods, pre .. "every damaged period at a reported xrun, none changed otherwise")
     local D = require "damage"
-    for i, b in ipairs(r.orphans) do
-      if i > 10 then print("#   ...") break end
-      local t0 = D.time_of(r.marks, b.first)
-      local near
+    -- the reported xrun nearest to a burst's start, in seconds from it
+    local function nearest(b)
+      local t0, near = D.time_of(r.marks, b.first), nil
       for _, x in ipairs(r.xrun_times) do
         if not near or math.abs(x - t0) < math.abs(near - t0) then near = x end
       end
+      return t0, near and near - t0
+    end
+    for i, b in ipairs(r.bursts) do
+      if i > 10 then print("# " .. pre .. "soak: ...") break end
+      local t0, d = nearest(b)
+      print(string.format("# %ssoak: burst at %.3f s, frames %d..%d (%d period(s)), the nearest reported xrun %s",
+        pre, t0 - r.marks[1].t, b.first, b.last, b.periods, d and string.format("at %+.3f s", d) or "none"))
+    end
+    T.eq(r.accounted, r.periods, pre .. "every damaged period at a reported xrun, none changed otherwise")
+    for i, b in ipairs(r.orphans) do
+      if i > 10 then print("#   ...") break end
+      local t0, d = nearest(b)
       print(string.format("#   frames %d..%d (%d period(s)) at %.3f s, no xrun within the window%s",
         b.first, b.last, b.periods, t0 - r.marks[1].t,
-        near and string.format(" (the nearest at %+.3f s)", near - t0) or " (none reported)"))
+        d and string.format(" (the nearest at %+.3f s)", d) or " (none reported)"))
       if i <= 3 then
         for _, l in ipairs(r.loglines) do
           if math.abs(l.t - t0) <= 2 then

@@ -7,6 +7,7 @@
 # device comes back on its input after crossing the network twice.
 #
 #   netjackrig.sh start [--name NAME] [--rate R] [--period P] [--probe PA_PROBE] [--netns yes|no|auto]
+#                       [--slave-mode sync|async]
 #   netjackrig.sh stop  [--name NAME]
 #   netjackrig.sh env   [--name NAME]    # eval: JACK_DEFAULT_SERVER is the slave
 #   netjackrig.sh pids  [--name NAME]    # master and slave jackd PIDs
@@ -18,19 +19,33 @@
 # audio crosses a network interface; else both use 127.0.0.1.  The servers
 # are NAME-m (master) and NAME (slave, the one clients use); the slave's
 # client on the master is NAME too (ports NAME:from_slave_N, NAME:to_slave_N).
+# The slave runs synchronous (jackd -S, --slave-mode sync, the default): in
+# JACK2's default asynchronous mode its net driver reads the next cycle's
+# packets into the capture ports while a client woken late may still be in
+# the cycle before, and when that client has finished by the time the
+# engine checks, nothing is reported anywhere: the client's period held the
+# next period's input, one cycle early (seen on this rig under load: in 1
+# of 6 soaks of 10 minutes beside make check's second lane and injected
+# stalls, and in 1 of 8 shorter ones beside a one-CPU stall; JACK2 1.9.21,
+# JackAudioDriver::ProcessAsync; README, "The netjack2 slave runs
+# synchronous").  Synchronous, the driver waits for its clients before it
+# sends and before it reads again, and a late client is an xrun the slave
+# logs.  --slave-mode async (or NETJACKRIG_SLAVE_MODE=async) keeps JACK2's
+# default, to show the difference.
 # Both are stopped by the PIDs recorded at start, never by name.  State lives
 # in ${JACKRIG_DIR:-${TMPDIR:-/tmp}/jackrig-$UID}/NAME.net.
 set -eu
 prog=${0##*/}
 die() { echo "$prog: $*" >&2; exit 1; }
 
-NAME=pastream-netrig PERIOD=1024 RATE=48000 PROBE=${PA_PROBE:-} NETNS=auto
-[ $# -ge 1 ] || die "usage: $prog start|stop|env|pids|xruns [--name NAME] [--rate R] [--period P] [--probe PA_PROBE] [--netns yes|no|auto]"
+NAME=pastream-netrig PERIOD=1024 RATE=48000 PROBE=${PA_PROBE:-} NETNS=auto SLAVE_MODE=${NETJACKRIG_SLAVE_MODE:-sync}
+[ $# -ge 1 ] || die "usage: $prog start|stop|env|pids|xruns [--name NAME] [--rate R] [--period P] [--probe PA_PROBE] [--netns yes|no|auto] [--slave-mode sync|async]"
 cmd=$1; shift
 while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || die "$1 needs a value"
     case $1 in
         --name) NAME=$2 ;; --rate) RATE=$2 ;; --period) PERIOD=$2 ;; --probe) PROBE=$2 ;; --netns) NETNS=$2 ;;
+        --slave-mode) SLAVE_MODE=$2 ;;
         *) die "unknown option $1" ;;
     esac
     shift 2
@@ -39,6 +54,7 @@ case $NAME in ''|*[!A-Za-z0-9._-]*|.*) die "bad rig name '$NAME'" ;; esac
 case $PERIOD in ''|*[!0-9]*) die "bad period '$PERIOD'" ;; esac
 case $RATE in ''|*[!0-9]*) die "bad rate '$RATE'" ;; esac
 case $NETNS in yes|no|auto) ;; *) die "bad --netns '$NETNS' (yes, no, auto)" ;; esac
+case $SLAVE_MODE in sync) sync=-S ;; async) sync= ;; *) die "bad --slave-mode '$SLAVE_MODE' (sync, async)" ;; esac
 
 STATE_DIR=${JACKRIG_DIR:-${TMPDIR:-/tmp}/jackrig-$UID}/$NAME.net
 MASTER=$NAME-m
@@ -141,7 +157,7 @@ do_start() {
     wait_for 15 "master $MASTER" jenv "$MASTER" jack_lsp system:capture_1 || { do_stop; exit 1; }
     jenv "$MASTER" jack_load netmanager -i "-a $addr" >"$STATE_DIR/netmanager.log" 2>&1 || { cat "$STATE_DIR/netmanager.log" >&2; do_stop; die "jack_load netmanager failed"; }
     # shellcheck disable=SC2086
-    s=$(spawn "$STATE_DIR/slave.log" "$ns_s" jackd -n "$NAME" $rt -d net -a "$addr" -n "$NAME" -C 2 -P 2)
+    s=$(spawn "$STATE_DIR/slave.log" "$ns_s" jackd -n "$NAME" $rt $sync -d net -a "$addr" -n "$NAME" -C 2 -P 2)
     echo "$s" >"$STATE_DIR/slave.pid"
     wait_for 20 "the slave's ports on the master" jenv "$MASTER" sh -c "jack_lsp | grep -q '^$NAME:to_slave_2\$'" || { tail "$STATE_DIR"/*.log >&2; do_stop; exit 1; }
     local i
@@ -152,7 +168,7 @@ do_start() {
         wait_for 15 "the slave" jenv "$NAME" sh -c "jack_lsp | grep -q '^system:capture_1\$'" || { do_stop; exit 1; }
     fi
     trap - ERR
-    echo "netjack rig '$NAME' started: master $MASTER (pid $m, dummy, $RATE Hz, period $PERIOD), slave $NAME (pid $s, net, master at $addr$([ "$use_ns" = yes ] && echo ", network namespaces $NS_M/$NS_S over veth"); ready in $(( $(now_ms) - t0 )) ms)"
+    echo "netjack rig '$NAME' started: master $MASTER (pid $m, dummy, $RATE Hz, period $PERIOD), slave $NAME (pid $s, net, $SLAVE_MODE, master at $addr$([ "$use_ns" = yes ] && echo ", network namespaces $NS_M/$NS_S over veth"); ready in $(( $(now_ms) - t0 )) ms)"
 }
 
 case $cmd in

@@ -275,9 +275,12 @@ static int jack_is_pipewire(void)
 
 int64_t ps_device_settle(const ps_open_params *p, double samplerate)
 {
-    if (!(on_jack(p->device[0]) || on_jack(p->device[1])) || !jack_is_pipewire())
+    if (!(on_jack(p->device[0]) || on_jack(p->device[1])))
         return 0;
-    return (int64_t)(samplerate * PS_PIPEWIRE_SETTLE + 0.999);
+    if (jack_is_pipewire())
+        return (int64_t)(samplerate * PS_PIPEWIRE_SETTLE + 0.999);
+    long period = ps_jack_period();
+    return period > 0 ? period : (int64_t)(samplerate * PS_PIPEWIRE_SETTLE + 0.999);
 }
 
 PaStream *ps_device_open(ps_engine *e, const ps_open_params *p, char *err, size_t errlen)

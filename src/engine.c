@@ -525,9 +525,10 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
     }
 
     /* Whole cycles before the run, until settle frames have passed: the
-     * links of a JACK library that makes them live only after the start
-     * (PipeWire's: ps_device_settle) carry nothing yet, so nothing is
-     * played into them nor taken from them.  Both directions sit out the
+     * first cycles after a start that a JACK server does not carry yet
+     * (PipeWire's links go live late, a synchronous netjack2 slave drops
+     * the first period: ps_device_settle), so nothing is played into them
+     * nor taken from them.  Both directions sit out the
      * same cycles: the round trip stays what it is. */
     if (e->settle_left > 0) {
         e->settle_left -= (int64_t)nframes;

@@ -91,9 +91,9 @@ typedef struct ps_engine {
     ps_copy_fn rx_fn, tx_fn;            /* the plan's kernel (ps_copy_kernel), or NULL */
     int64_t frames, pad, offset;
     int64_t settle;                     /* frames of cycles to sit out at the start, outside
-                                           the run: silence out, input dropped (links a
-                                           JACK library makes live after the start:
-                                           ps_device_settle) */
+                                           the run: silence out, input dropped (cycles a
+                                           JACK server does not carry yet after the
+                                           start: ps_device_settle) */
     bool loop, fatal_xruns;
     int flags;
 

@@ -5,6 +5,7 @@
 #include <portaudio.h>
 #include <pa_jack.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ static struct {
     char *(*uuid_for_name)(jack_client *, const char *name);
     char *(*client_name)(jack_client *);
     void (*free_)(void *);
+    uint32_t (*buffer_size)(jack_client *);
 } J;
 
 static int state;               /* 0 not tried, 1 watching, -1 nothing to watch */
@@ -68,6 +70,7 @@ void ps_jack_watch(void)
     *(void **)&J.uuid_for_name = dlsym(lib, "jack_get_uuid_for_client_name");
     *(void **)&J.client_name = dlsym(lib, "jack_get_client_name");
     *(void **)&J.free_ = dlsym(lib, "jack_free");
+    *(void **)&J.buffer_size = dlsym(lib, "jack_get_buffer_size");
     if (!J.client_open || !J.client_close || !J.on_shutdown || !J.uuid_for_name || !J.client_name)
         return;
     /* The same server PortAudio's client opened: the default one
@@ -98,6 +101,13 @@ int ps_jack_gone(int probe)
         return 0;
     const char *name = probe_name();
     return !name || !known(name) || atomic_load(&down);
+}
+
+long ps_jack_period(void)
+{
+    if (state <= 0 || !J.buffer_size || atomic_load(&down))
+        return 0;
+    return (long)J.buffer_size(client);
 }
 
 void ps_jack_unwatch(void)

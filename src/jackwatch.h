@@ -36,6 +36,10 @@ void ps_jack_watch(void);
  * not reported yet. */
 int ps_jack_gone(int probe);
 
+/* The server's period (jack_get_buffer_size) in frames, or 0 when nothing
+ * watches (or the server is gone). */
+long ps_jack_period(void);
+
 /* Close the watching client (at exit; not when the server is gone). */
 void ps_jack_unwatch(void);
 

@@ -173,6 +173,9 @@ LUA
 out=$(scripts/netjackrig.sh start --name "p-bad-$tag" --rate 48k 2>&1); st=$?
 check_eq "netjackrig.sh --rate 48k: refused" "$st:$out" "1:netjackrig.sh: bad rate '48k'"
 check "... and nothing of the rig left" test ! -e "$JACKRIG_DIR/p-bad-$tag.net"
+out=$(scripts/netjackrig.sh start --name "p-bad-$tag" --slave-mode fast 2>&1); st=$?
+check_eq "netjackrig.sh --slave-mode fast: refused" "$st:$out" "1:netjackrig.sh: bad --slave-mode 'fast' (sync, async)"
+check "... and nothing of the rig left" test ! -e "$JACKRIG_DIR/p-bad-$tag.net"
 
 # ---- ALSA through the JACK PCM plugin ---------------------------------------
 r=p-alsa-$tag
@@ -219,6 +222,8 @@ rigs="$rigs net:$r"
 if scripts/netjackrig.sh start --name "$r" --period 1024 --probe build/pa_probe >"$tmp/rig.log" 2>&1; then
   cat "$tmp/rig.log" | sed 's/^/# /'
   ok "netjack2 rig started"
+  check "netjack2: the slave runs synchronous, as its log says (an asynchronous one can hand a late client the next cycle's input unreported)" \
+    grep -q "NetDriver started in sync mode" "$JACKRIG_DIR/$r.net/slave.log"
   (
     eval "$(scripts/netjackrig.sh env --name "$r")"
     export PATHS_PERIOD=1024
@@ -229,6 +234,10 @@ if scripts/netjackrig.sh start --name "$r" --period 1024 --probe build/pa_probe 
     roundtrip netjack 48000
     aligned netjack system "$logs"
     devnames netjack
+    # the start with no silence first: nothing lost (the slave runs
+    # synchronous, where the first period PortAudio plays after its start
+    # never reached the network until the stream sat out its first period)
+    lua_tap "netjack start" "$logs" -- env PATHS_LEAD=0 "$PL" tests/sh/test_paths_run.lua system playrec 1 netjack-start $logs
     full && lua_tap "netjack soak" "$logs" -- "$PL" tests/sh/test_paths_run.lua system playrec 10 netjack-soak $logs
   )
 else

@@ -58,7 +58,7 @@ local n = math.floor(seconds * rate)
 -- the recording runs a second past the signal, whatever the path's delay.
 local margin = rate
 -- The period, for grouping damage: the JACK rigs' (PATHS_PERIOD), frames.
-local P = tonumber(os.getenv("PATHS_PERIOD")) or 1024
+local P = math.tointeger(tonumber(os.getenv("PATHS_PERIOD"))) or 1024
 local lead = math.floor((tonumber(os.getenv("PATHS_LEAD")) or 0.25) * rate + 0.5)
 local src = D.signal(ps, n, lead)
 local label = string.format("%s: %s, %g s at %d Hz", name, mode, seconds, rate)
@@ -69,9 +69,11 @@ do
 end
 
 -- The cycles a stream sits out at its start (src/device.h): 0.1 s on
--- PipeWire's JACK library, whose links go live after the start; none on
--- JACK2 (its jack_connect returns with the link live) nor on ALSA.
-local want_settle = name:match("^pipewire") and math.ceil(rate * 0.1) or 0
+-- PipeWire's JACK library, whose links go live after the start; one
+-- period on JACK2 (a synchronous netjack2 slave drops the first period
+-- played); none on ALSA.
+local want_settle = name:match("^pipewire") and math.ceil(rate * 0.1)
+  or name:match("^netjack") and P or 0
 T.eq(out.settle, want_settle, label .. ": the stream sits out " .. want_settle .. " frames at its start")
 if inp ~= out then T.eq(inp.settle, want_settle, label .. ": ... its input stream too") end
 

@@ -277,9 +277,7 @@ int64_t ps_device_settle(const ps_open_params *p, double samplerate)
 {
     if (!(on_jack(p->device[0]) || on_jack(p->device[1])))
         return 0;
-    if (jack_is_pipewire())
-        return (int64_t)(samplerate * PS_PIPEWIRE_SETTLE + 0.999);
-    long period = ps_jack_period();
+    long period = jack_is_pipewire() ? 0 : ps_jack_period();
     return period > 0 ? period : (int64_t)(samplerate * PS_PIPEWIRE_SETTLE + 0.999);
 }
 

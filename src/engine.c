@@ -528,8 +528,8 @@ int ps_engine_callback(const void *input, void *output, unsigned long nframes,
      * first cycles after a start that a JACK server does not carry yet
      * (PipeWire's links go live late, a synchronous netjack2 slave drops
      * the first period: ps_device_settle), so nothing is played into them
-     * nor taken from them.  Both directions sit out the
-     * same cycles: the round trip stays what it is. */
+     * nor taken from them.  Both directions sit out the same cycles: the
+     * round trip stays what it is. */
     if (e->settle_left > 0) {
         e->settle_left -= (int64_t)nframes;
         if (out)

@@ -7,9 +7,10 @@
 --
 -- PortAudio's reported latency is a hint: through netjack2 the round trip
 -- measured 6144 frames against 3072 reported (7168 against 4096 on an
--- asynchronous slave), through PipeWire's JACK library 1024 against 2^33.  Where alignment matters it is measured: a short
--- burst of noise is played, found in what comes back, and its delay, to
--- the frame, is the round trip.  The whole measurement takes 0.35 s of
+-- asynchronous slave), through PipeWire's JACK library 1024 against 2^33.
+-- Where alignment matters it is measured: a short burst of noise is
+-- played, found in what comes back, and its delay, to the frame, is the
+-- round trip.  The whole measurement takes 0.35 s of
 -- audio (0.1 s of silence first, see LEAD; longer only when the reported
 -- latency is longer).
 --

@@ -31,7 +31,12 @@ local function child(env, code)
 end
 
 -- the rig's period, as the server says it
-local period = math.tointeger(tonumber(io.popen("jack_bufsize 2>/dev/null"):read("a"):match("^(%d+)") or ""))
+local period
+do
+  local f = assert(io.popen("jack_bufsize 2>/dev/null"))
+  period = math.tointeger(tonumber(f:read("a"):match("^(%d+)") or ""))
+  f:close()
+end
 
 T.group("the default name carries the process id", function()
   local s <close> = ps.DuplexStream { device = "loopback" }

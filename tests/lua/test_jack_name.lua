@@ -38,6 +38,19 @@ do
   f:close()
 end
 
+T.group("settle while the stream runs and after a failed start", function()
+  local s <close> = ps.InputStream { device = "loopback", channels = 2 }
+  local seen
+  for _ in s:chunks { chunksize = 1024, frames = 4800 } do seen = seen or s.settle end
+  T.eq(seen, period, "settle read while the stream runs (in its chunk loop): the same period")
+  s.rxmapping = { 1, 2, 1 }
+  local ok, err = pcall(s.record, s, { out = ps.Buffer(4800, 2) })
+  T.ok(not ok and tostring(err):find("records 3") ~= nil, "a start refused (a 3-channel map into a 2-channel Buffer)", tostring(err))
+  T.eq(s.settle, period, "settle after the failed start: the same period")
+  s.rxmapping = nil
+  T.ok(pcall(s.record, s, { out = ps.Buffer(4800, 2) }), "the next start records")
+end)
+
 T.group("the default name carries the process id", function()
   local s <close> = ps.DuplexStream { device = "loopback" }
   T.ok(device("pastream-" .. pid), "an open stream's ports are a client named pastream-" .. pid)
